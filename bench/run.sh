@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make bench`: the platform's speed figures, each beside a baseline
+# measured on the same machine in the same run, with their ratio. Figures
+# are printed, never asserted (these machines are shared and noisy).
+set -uo pipefail
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+. scripts/throwaway.sh
+throwaway_start || { echo "bench: could not start the stack"; exit 1; }
+
+pgbench_insert_tps() { # single-row INSERT transactions/s, 2 clients, 10 s
+  local db=bench_pgbench
+  psql "$SIGNPOST_TEST_PG dbname=postgres" -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  psql "$SIGNPOST_TEST_PG dbname=$db" -X -q -c "CREATE TABLE rows (id bigserial PRIMARY KEY, v int, at timestamptz DEFAULT now())" >/dev/null
+  echo 'INSERT INTO rows (v) VALUES (:client_id);' > "$THROWAWAY_DIR/insert.sql"
+  PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") \
+    /usr/lib/postgresql/15/bin/pgbench -n -h 127.0.0.1 -p "$SIGNPOST_TEST_PGPORT" -U postgres \
+    -f "$THROWAWAY_DIR/insert.sql" -c 2 -j 2 -T 10 "$db" 2>/dev/null |
+    awk '/^tps/ {print int($3)}'
+}
+
+echo "== 1. outbox -> Kafka -> inbox pipeline vs pgbench single-row INSERT"
+tps=$(pgbench_insert_tps)
+out=$("$BUILD/bench/pipeline" 50000)
+eps=$(echo "$out" | awk -F= '/pipeline_events_per_s/ {print $2}')
+echo "$out"
+echo "pgbench_single_row_insert_tps=$tps"
+if [ -n "$eps" ] && [ -n "$tps" ] && [ "$tps" -gt 0 ]; then
+  awk -v a="$eps" -v b="$tps" 'BEGIN {printf "pipeline_vs_pgbench_ratio=%.2f (target >= 1.0)\n", a / b}'
+fi
+
+for extra in bench/run.d/*.sh; do
+  [ -f "$extra" ] && . "$extra"
+done

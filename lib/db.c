@@ -1,0 +1,325 @@
+/*
+ * db: libpq connection, statements, transactions, LISTEN/NOTIFY.
+ * Owns one connection and its reconnect policy. Does not own migrations
+ * (db_migrate.c) nor any daemon's SQL (each daemon's store.c).
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct db {
+        char *conninfo;
+        char *schema;
+        PGconn *conn;
+};
+
+struct db *
+db_open(const char *conninfo)
+{
+        struct db *db = calloc(1, sizeof(*db));
+
+        if (db == NULL)
+                return NULL;
+        db->conninfo = strdup(conninfo);
+        if (db->conninfo == NULL) {
+                free(db);
+                return NULL;
+        }
+        return db;
+}
+
+void
+db_free(struct db *db)
+{
+        if (db == NULL)
+                return;
+        if (db->conn != NULL)
+                PQfinish(db->conn);
+        free(db->conninfo);
+        free(db->schema);
+        free(db);
+}
+
+void
+db_set_schema(struct db *db, const char *schema)
+{
+        free(db->schema);
+        db->schema = schema ? strdup(schema) : NULL;
+}
+
+static void
+sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+                ;
+}
+
+/* notices (NOTICE, WARNING) are not errors; keep them off stderr, where
+ * they would break the one-line-per-event log format. */
+static void
+quiet(void *arg, const char *message)
+{
+        (void)arg;
+        (void)message;
+}
+
+static int
+connect_once(struct db *db, struct err *e)
+{
+        if (db->conn != NULL)
+                PQfinish(db->conn);
+        db->conn = PQconnectdb(db->conninfo);
+        if (PQstatus(db->conn) == CONNECTION_OK) {
+                PQsetNoticeProcessor(db->conn, quiet, NULL);
+                const char *p[1] = {db->schema};
+                PGresult *r;
+
+                if (db->schema == NULL)
+                        return 0;
+                r = PQexecParams(db->conn,
+                                 "SELECT set_config('search_path', "
+                                 "quote_ident($1) || ', public', false)",
+                                 1, NULL, p, NULL, NULL, 0);
+                if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+                        PQclear(r);
+                        return 0;
+                }
+                PQclear(r);
+        }
+        err_set(e, ERR_TRANSIENT, NULL, "database unreachable: %s",
+                PQerrorMessage(db->conn));
+        PQfinish(db->conn);
+        db->conn = NULL;
+        return -1;
+}
+
+int
+db_ensure(struct db *db, int max_wait_ms, struct err *e)
+{
+        int waited = 0, backoff = 100;
+
+        if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+                return 0;
+        for (;;) {
+                if (connect_once(db, e) == 0) {
+                        if (waited > 0)
+                                log_info("database reconnected",
+                                         "waited_ms=%d", waited);
+                        return 0;
+                }
+                if (waited >= max_wait_ms)
+                        return -1;
+                sleep_ms(backoff);
+                waited += backoff;
+                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+        }
+}
+
+bool
+db_connected(struct db *db)
+{
+        return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+PGconn *
+db_conn(struct db *db)
+{
+        return db->conn;
+}
+
+/* classify: maps a failed result to an err kind by SQLSTATE. */
+static enum err_kind
+classify(PGconn *conn, const PGresult *r)
+{
+        const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+        if (PQstatus(conn) != CONNECTION_OK || st == NULL)
+                return ERR_TRANSIENT;
+        if (strncmp(st, "08", 2) == 0 || strncmp(st, "40", 2) == 0 ||
+            strncmp(st, "57P", 3) == 0 || strcmp(st, "55P03") == 0 ||
+            strncmp(st, "53", 2) == 0)
+                return ERR_TRANSIENT;
+        if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0)
+                return ERR_INVALID;
+        return ERR_FATAL;
+}
+
+/* check: turns r into 0 or -1 with e filled; clears r on failure and
+ * drops a broken connection so the next db_ensure reconnects. */
+static int
+check(struct db *db, PGresult *r, ExecStatusType want, struct err *e)
+{
+        enum err_kind kind;
+        const char *st;
+
+        if (r != NULL && PQresultStatus(r) == want)
+                return 0;
+        kind = classify(db->conn, r);
+        st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        err_set(e, kind, NULL, "database: %s%s%s",
+                st ? st : "", st ? " " : "",
+                r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
+                  : PQerrorMessage(db->conn));
+        PQclear(r);
+        if (PQstatus(db->conn) != CONNECTION_OK) {
+                PQfinish(db->conn);
+                db->conn = NULL;
+        }
+        return -1;
+}
+
+PGresult *
+db_query_bin(struct db *db, const char *sql, int nparams,
+             const char *const *params, const int *lengths, const int *formats,
+             struct err *e)
+{
+        PGresult *r;
+
+        if (db->conn == NULL && db_ensure(db, 0, e) != 0)
+                return NULL;
+        r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
+                         formats, 0);
+        if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK)
+                return r;
+        if (check(db, r, PGRES_TUPLES_OK, e) != 0)
+                return NULL;
+        return r;
+}
+
+PGresult *
+db_query(struct db *db, const char *sql, int nparams,
+         const char *const *params, struct err *e)
+{
+        return db_query_bin(db, sql, nparams, params, NULL, NULL, e);
+}
+
+int
+db_exec(struct db *db, const char *sql, int nparams, const char *const *params,
+        long *affected, struct err *e)
+{
+        PGresult *r = db_query(db, sql, nparams, params, e);
+
+        if (r == NULL)
+                return -1;
+        if (affected != NULL)
+                *affected = strtol(PQcmdTuples(r), NULL, 10);
+        PQclear(r);
+        return 0;
+}
+
+static int
+simple(struct db *db, const char *sql, struct err *e)
+{
+        return db_exec(db, sql, 0, NULL, NULL, e);
+}
+
+int
+db_begin(struct db *db, struct err *e)
+{
+        return simple(db, "BEGIN", e);
+}
+
+int
+db_commit(struct db *db, struct err *e)
+{
+        PGresult *r;
+
+        if (db->conn == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "database: no connection");
+        r = PQexec(db->conn, "COMMIT");
+        /* A failed transaction answers COMMIT with ROLLBACK: not a commit. */
+        if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK &&
+            strcmp(PQcmdStatus(r), "COMMIT") != 0) {
+                PQclear(r);
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "database: transaction was rolled back");
+        }
+        if (check(db, r, PGRES_COMMAND_OK, e) != 0)
+                return -1;
+        PQclear(r);
+        return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+        if (db->conn == NULL)
+                return;
+        PQclear(PQexec(db->conn, "ROLLBACK"));
+        if (PQstatus(db->conn) != CONNECTION_OK) {
+                PQfinish(db->conn);
+                db->conn = NULL;
+        }
+}
+
+int
+db_savepoint(struct db *db, struct err *e)
+{
+        return simple(db, "SAVEPOINT sp", e);
+}
+
+int
+db_release(struct db *db, struct err *e)
+{
+        return simple(db, "RELEASE SAVEPOINT sp", e);
+}
+
+int
+db_rollback_to(struct db *db, struct err *e)
+{
+        return simple(db, "ROLLBACK TO SAVEPOINT sp", e);
+}
+
+int
+db_listen(struct db *db, const char *channel, struct err *e)
+{
+        char sql[96];
+
+        if (strlen(channel) > 63 ||
+            strspn(channel, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
+                    strlen(channel))
+                return err_set(e, ERR_INVALID, "channel",
+                               "bad channel name");
+        snprintf(sql, sizeof(sql), "LISTEN %s", channel);
+        return simple(db, sql, e);
+}
+
+int
+db_wait_notify(struct db *db, int timeout_ms, struct err *e)
+{
+        struct pollfd pfd;
+        PGnotify *n;
+        int got = 0;
+
+        if (db->conn == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "database: no connection");
+        PQconsumeInput(db->conn);
+        while ((n = PQnotifies(db->conn)) != NULL) {
+                got = 1;
+                PQfreemem(n);
+        }
+        if (got)
+                return 1;
+        pfd.fd = PQsocket(db->conn);
+        pfd.events = POLLIN;
+        if (poll(&pfd, 1, timeout_ms) <= 0)
+                return 0;
+        if (!PQconsumeInput(db->conn)) {
+                PQfinish(db->conn);
+                db->conn = NULL;
+                return err_set(e, ERR_TRANSIENT, NULL, "database: lost");
+        }
+        while ((n = PQnotifies(db->conn)) != NULL) {
+                got = 1;
+                PQfreemem(n);
+        }
+        return got;
+}

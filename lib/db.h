@@ -1,0 +1,81 @@
+/*
+ * db: one libpq connection with reconnect and backoff, parameterised
+ * statements only, transactions, and migrations.
+ *
+ * A struct db is used by one thread at a time. Every statement goes through
+ * PQexecParams (text parameters); there is no call that splices values into
+ * SQL. SQLSTATEs map to err kinds: connection loss, serialization failure,
+ * deadlock, admin shutdown -> ERR_TRANSIENT; data and integrity errors
+ * (classes 22, 23) -> ERR_INVALID; anything else -> ERR_FATAL.
+ */
+#ifndef SIGNPOST_DB_H
+#define SIGNPOST_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "err.h"
+
+struct db;
+
+/* db_open: returns new db, free with db_free(). Does not connect; the first
+ * statement (or db_ensure) does. conninfo is copied. */
+struct db *db_open(const char *conninfo);
+void db_free(struct db *db);
+/* db_set_schema: every (re)connect sets search_path to schema (copied).
+ * Call before the first statement. */
+void db_set_schema(struct db *db, const char *schema);
+
+/* db_ensure: connects if not connected, retrying with backoff (100 ms
+ * doubling to 5 s) until connected or *stop becomes true or max_wait_ms
+ * passes (0 = one try). On failure fills e with ERR_TRANSIENT. */
+int db_ensure(struct db *db, int max_wait_ms, struct err *e);
+bool db_connected(struct db *db);
+/* db_conn: returns borrowed PGconn, valid until the next db_* call that
+ * reconnects; NULL when not connected. */
+PGconn *db_conn(struct db *db);
+
+/* db_exec: runs a statement that returns no rows needed by the caller.
+ * params are text, NULL means SQL NULL. On return *affected (if not NULL)
+ * holds the row count. */
+int db_exec(struct db *db, const char *sql, int nparams,
+            const char *const *params, long *affected, struct err *e);
+/* db_query: returns new PGresult (PGRES_TUPLES_OK), free with PQclear(),
+ * or NULL with e filled. */
+PGresult *db_query(struct db *db, const char *sql, int nparams,
+                   const char *const *params, struct err *e);
+/* db_query_binary: as db_query but params carry explicit lengths and
+ * formats (for bytea) and results come back in text. */
+PGresult *db_query_bin(struct db *db, const char *sql, int nparams,
+                       const char *const *params, const int *lengths,
+                       const int *formats, struct err *e);
+
+int db_begin(struct db *db, struct err *e);
+int db_commit(struct db *db, struct err *e);
+/* db_rollback: never fails loudly; a broken connection is dropped. */
+void db_rollback(struct db *db);
+/* db_savepoint / db_rollback_to: named "sp" savepoint for per-record
+ * isolation inside a batch transaction. */
+int db_savepoint(struct db *db, struct err *e);
+int db_release(struct db *db, struct err *e);
+int db_rollback_to(struct db *db, struct err *e);
+
+/* db_migrate: applies dir/NNN_*.sql files in order that are not yet
+ * recorded in schema.schema_migrations, each in its own transaction, under
+ * pg_advisory_lock(hashtext(schema)) so replicas can start together. The
+ * schema must exist (created by the platform's set-up) and be owned by or
+ * writable for the connected role. */
+int db_migrate(struct db *db, const char *schema, const char *dir,
+               struct err *e);
+/* db_migrations_applied: true if every file in dir is recorded. */
+bool db_migrations_applied(struct db *db, const char *schema,
+                           const char *dir);
+
+/* db_listen: LISTEN channel (identifier checked: [a-z0-9_]+). */
+int db_listen(struct db *db, const char *channel, struct err *e);
+/* db_wait_notify: waits up to timeout_ms for a notification on any
+ * channel this connection listens on; returns 1 if one arrived, 0 on
+ * timeout, -1 on error (connection lost: e is TRANSIENT). */
+int db_wait_notify(struct db *db, int timeout_ms, struct err *e);
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * inbox: applies a batch of Kafka records in one transaction, skipping
+ * records whose ce_id this consumer already handled. Owns the inbox table's
+ * rows; does not own the records' effects (the caller's apply function) nor
+ * offset storage (kafka.c, after this returns).
+ */
+#include "inbox.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* claim: records the batch's ce_ids; returns new PGresult listing the ids
+ * that were not there before (one row each), or NULL. */
+static PGresult *
+claim(struct inbox *in, struct kafka_record *recs, size_t n, struct err *e)
+{
+        size_t cap = n * 40 + 3, o = 0, i;
+        char *arr = malloc(cap);
+        const char *p[2] = {in->consumer, arr};
+        PGresult *r;
+
+        if (arr == NULL) {
+                err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+                return NULL;
+        }
+        arr[o++] = '{';
+        for (i = 0; i < n; i++)
+                o += (size_t)snprintf(arr + o, cap - o, "%s%s", i ? "," : "",
+                                      recs[i].ev.id);
+        arr[o++] = '}';
+        arr[o] = '\0';
+        r = db_query(in->db,
+                     "INSERT INTO inbox (consumer, ce_id)"
+                     " SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING"
+                     " RETURNING ce_id::text",
+                     2, p, e);
+        free(arr);
+        return r;
+}
+
+/* take_new: true (once) if rec's id is among the newly claimed ids. */
+static bool
+take_new(PGresult *fresh, bool *used, const struct kafka_record *rec)
+{
+        int i, n = PQntuples(fresh);
+
+        for (i = 0; i < n; i++) {
+                if (!used[i] &&
+                    strcasecmp(PQgetvalue(fresh, i, 0), rec->ev.id) == 0) {
+                        used[i] = true;
+                        return true;
+                }
+        }
+        return false;
+}
+
+/* apply_all: one pass over the batch inside an open transaction. With
+ * isolate, each record runs under a savepoint so an INVALID one is undone
+ * alone; without, the first INVALID aborts the pass (returns 1). */
+static int
+apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
+          struct err *e)
+{
+        PGresult *fresh = claim(in, recs, n, e);
+        bool *used = NULL;
+        size_t i;
+        int rc = -1;
+
+        if (fresh == NULL)
+                return -1;
+        used = calloc((size_t)PQntuples(fresh) + 1, sizeof(*used));
+        for (i = 0; i < n; i++) {
+                struct err ae = {0};
+
+                recs[i].result = ERR_NONE;
+                recs[i].reason[0] = '\0';
+                if (!take_new(fresh, used, &recs[i])) {
+                        in->duplicates++;
+                        continue;
+                }
+                if (isolate && db_savepoint(in->db, e) != 0)
+                        goto out;
+                if (in->apply(in->arg, in->db, &recs[i], &ae) == 0) {
+                        if (isolate && db_release(in->db, e) != 0)
+                                goto out;
+                        in->applied++;
+                        continue;
+                }
+                if (ae.kind != ERR_INVALID) {
+                        *e = ae;
+                        goto out;
+                }
+                if (!isolate) {
+                        rc = 1;
+                        goto out;
+                }
+                if (db_rollback_to(in->db, e) != 0)
+                        goto out;
+                recs[i].result = ERR_INVALID;
+                snprintf(recs[i].reason, sizeof(recs[i].reason), "%s%s%s",
+                         ae.field[0] ? ae.field : "", ae.field[0] ? ": " : "",
+                         ae.msg);
+                in->invalid++;
+        }
+        rc = 0;
+out:
+        free(used);
+        PQclear(fresh);
+        return rc;
+}
+
+/* attempt: one transaction over the batch; 0 committed, 1 retry
+ * isolated, -1 error. */
+static int
+attempt(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
+        struct err *e)
+{
+        unsigned long a = in->applied, d = in->duplicates, v = in->invalid;
+        int rc;
+
+        if (db_ensure(in->db, 0, e) != 0 || db_begin(in->db, e) != 0)
+                return -1;
+        rc = apply_all(in, recs, n, isolate, e);
+        if (rc == 0 && db_commit(in->db, e) == 0)
+                return 0;
+        db_rollback(in->db);
+        in->applied = a; /* nothing of this pass stands */
+        in->duplicates = d;
+        in->invalid = v;
+        return rc == 1 ? 1 : -1;
+}
+
+int
+inbox_handle_batch(void *arg, struct kafka_record *recs, size_t n,
+                   struct err *e)
+{
+        struct inbox *in = arg;
+        int rc;
+
+        if (n == 0)
+                return 0;
+        rc = attempt(in, recs, n, false, e);
+        if (rc == 1)
+                rc = attempt(in, recs, n, true, e);
+        return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * kafka: what the producer and the consumer share: building a librdkafka
+ * configuration (bootstrap, defaults, overrides), routing librdkafka's own
+ * log and error lines into log.h, and the reachability probe used by
+ * /readyz. The producer is in kafka_producer.c, the consumer in
+ * kafka_consumer.c.
+ */
+#include "kafka.h"
+
+#include <stdio.h>
+
+#include "log.h"
+
+/* clean: copies s into out with quotes and newlines replaced, so it can sit
+ * inside a quoted logfmt value. */
+static void
+clean(char *out, size_t outsz, const char *s)
+{
+        size_t o = 0;
+
+        for (; s != NULL && *s && o + 1 < outsz; s++)
+                out[o++] = (*s == '"' || *s == '\n' || *s == '\\') ? '\''
+                                                                   : *s;
+        out[o] = '\0';
+}
+
+static void
+log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+        enum log_level lvl = LOG_DEBUG;
+        char why[400];
+
+        (void)rk;
+        if (level <= 3)
+                lvl = LOG_ERROR;
+        else if (level == 4)
+                lvl = LOG_WARN;
+        else if (level <= 6)
+                lvl = LOG_INFO;
+        clean(why, sizeof(why), buf);
+        log_line(lvl, "librdkafka", "fac=%s why=\"%s\"", fac, why);
+}
+
+static void
+error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        char why[400];
+
+        (void)rk;
+        (void)opaque;
+        clean(why, sizeof(why), reason);
+        log_line(err == RD_KAFKA_RESP_ERR__FATAL ? LOG_ERROR : LOG_WARN,
+                 "kafka error", "err=%s why=\"%s\"",
+                 rd_kafka_err2name((rd_kafka_resp_err_t)err), why);
+}
+
+/* conf_apply: sets each name, value pair of list (may be NULL). */
+static int
+conf_apply(rd_kafka_conf_t *conf, const char *const *list, struct err *e)
+{
+        char errstr[256];
+
+        for (size_t i = 0; list != NULL && list[i] != NULL; i += 2) {
+                if (list[i + 1] == NULL)
+                        return err_set(e, ERR_FATAL, list[i],
+                                       "kafka setting %s has no value",
+                                       list[i]);
+                if (rd_kafka_conf_set(conf, list[i], list[i + 1], errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        return err_set(e, ERR_FATAL, list[i],
+                                       "kafka setting %s: %s", list[i],
+                                       errstr);
+        }
+        return 0;
+}
+
+rd_kafka_conf_t *
+kafka_conf_new(const char *brokers, const char *const *defaults,
+               const char *const *extra_conf, struct err *e)
+{
+        const char *base[] = {"bootstrap.servers", brokers, NULL};
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_conf_t *ret = NULL;
+
+        rd_kafka_conf_set_log_cb(conf, log_cb);
+        rd_kafka_conf_set_error_cb(conf, error_cb);
+        if (brokers == NULL || brokers[0] == '\0') {
+                err_set(e, ERR_FATAL, "bootstrap.servers",
+                        "no kafka brokers given");
+                goto out;
+        }
+        if (conf_apply(conf, base, e) < 0 || conf_apply(conf, defaults, e) < 0 ||
+            conf_apply(conf, extra_conf, e) < 0)
+                goto out;
+        ret = conf;
+        conf = NULL;
+out:
+        if (conf != NULL)
+                rd_kafka_conf_destroy(conf);
+        return ret;
+}
+
+bool
+kafka_reachable(rd_kafka_t *rk, int timeout_ms)
+{
+        const struct rd_kafka_metadata *md = NULL;
+        bool ok;
+
+        if (rk == NULL)
+                return false;
+        ok = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR &&
+             md != NULL && md->broker_cnt > 0;
+        if (md != NULL)
+                rd_kafka_metadata_destroy(md);
+        return ok;
+}

@@ -1,0 +1,336 @@
+/*
+ * outbox: writing events in the caller's transaction, and the relay thread
+ * that publishes them to Kafka. Owns the outbox table's rows; does not own
+ * the table's definition (db_migrate.c) nor the producer's internals.
+ */
+#include "outbox.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "kafka.h"
+#include "log.h"
+
+#define RELAY_BATCH 2000
+#define RELAY_FLUSH_MS 30000
+
+int
+outbox_add(struct db *db, const char *topic, const char *key,
+           const struct event *ev, const void *value, size_t value_len,
+           struct err *e)
+{
+        const char *p[8] = {ev->id,     topic,   key,
+                            ev->type,   ev->source, ev->time,
+                            ev->subject[0] ? ev->subject : NULL,
+                            value};
+        int len[8] = {0, 0, 0, 0, 0, 0, 0, (int)value_len};
+        int fmt[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+        PGresult *r;
+
+        r = db_query_bin(db,
+                         "INSERT INTO outbox (ce_id, topic, key, ce_type,"
+                         " ce_source, ce_time, ce_subject, value)"
+                         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                         8, p, len, fmt, e);
+        if (r == NULL)
+                return -1;
+        PQclear(r);
+        return 0;
+}
+
+struct outbox_relay {
+        char *conninfo;
+        char *schema;
+        char *brokers;
+        pthread_t thread;
+        atomic_bool stop;
+        atomic_llong backlog;
+        atomic_ullong published;
+};
+
+/* One published row's delivery outcome. */
+struct slot {
+        const char *seq;
+        int state; /* 0 pending, 1 delivered, -1 failed */
+};
+
+static void
+on_delivery(void *opaque, int ok, const char *reason)
+{
+        struct slot *s = opaque;
+
+        s->state = ok ? 1 : -1;
+        if (!ok)
+                log_warnx("outbox delivery failed", "seq=%s why=\"%s\"",
+                          s->seq, reason);
+}
+
+static void
+sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+/* produce_rows: sends every row of r; fills slots. Returns rows handed to
+ * the producer (a queue-full stops early). */
+static int
+produce_rows(struct kafka_producer *p, PGresult *r, struct slot *slots)
+{
+        int n = PQntuples(r), i;
+
+        for (i = 0; i < n; i++) {
+                struct event ev = {0};
+                size_t vlen = 0;
+                unsigned char *val = NULL;
+                struct kafka_out m = {0};
+                int rc;
+
+                snprintf(ev.id, sizeof(ev.id), "%s", PQgetvalue(r, i, 1));
+                snprintf(ev.type, sizeof(ev.type), "%s", PQgetvalue(r, i, 4));
+                snprintf(ev.source, sizeof(ev.source), "%s",
+                         PQgetvalue(r, i, 5));
+                snprintf(ev.time, sizeof(ev.time), "%s", PQgetvalue(r, i, 6));
+                snprintf(ev.subject, sizeof(ev.subject), "%s",
+                         PQgetvalue(r, i, 7));
+                if (!PQgetisnull(r, i, 8))
+                        val = PQunescapeBytea(
+                                (const unsigned char *)PQgetvalue(r, i, 8),
+                                &vlen);
+                slots[i].seq = PQgetvalue(r, i, 0);
+                slots[i].state = 0;
+                m.topic = PQgetvalue(r, i, 2);
+                m.key = PQgetvalue(r, i, 3);
+                m.key_len = strlen(m.key);
+                m.value = val;
+                m.value_len = vlen;
+                m.ev = &ev;
+                m.on_delivery = on_delivery;
+                m.opaque = &slots[i];
+                rc = kafka_produce(p, &m, NULL);
+                PQfreemem(val);
+                if (rc != 0) {
+                        kafka_producer_poll(p, 100);
+                        return i;
+                }
+        }
+        return n;
+}
+
+/* mark_delivered: deletes the delivered rows. */
+static int
+mark_delivered(struct db *db, const struct slot *slots, int n, int *failed,
+               struct err *e)
+{
+        size_t cap = (size_t)n * 21 + 3, o = 0;
+        char *arr = malloc(cap);
+        const char *p[1] = {arr};
+        long done = 0;
+        int i, rc;
+
+        *failed = 0;
+        arr[o++] = '{';
+        for (i = 0; i < n; i++) {
+                if (slots[i].state != 1) {
+                        (*failed)++;
+                        continue;
+                }
+                o += (size_t)snprintf(arr + o, cap - o, "%s%s",
+                                      o > 1 ? "," : "", slots[i].seq);
+        }
+        arr[o++] = '}';
+        arr[o] = '\0';
+        rc = db_exec(db, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
+                     1, p, &done, e);
+        free(arr);
+        return rc == 0 ? (int)done : -1;
+}
+
+/* relay_batch: publishes up to RELAY_BATCH rows. Returns rows published,
+ * or -1 on error (e filled). */
+static int
+relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
+            struct err *e)
+{
+        static const char sel[] =
+                "SELECT seq, ce_id, topic, key, ce_type, ce_source, ce_time,"
+                " coalesce(ce_subject, ''), value FROM outbox"
+                " ORDER BY seq LIMIT 2000";
+        struct slot *slots = NULL;
+        PGresult *r;
+        int n, sent, failed = 0, done = -1, waited = 0;
+
+        if ((r = db_query(db, sel, 0, NULL, e)) == NULL)
+                return -1;
+        n = PQntuples(r);
+        if (n == 0) {
+                PQclear(r);
+                return 0;
+        }
+        slots = calloc((size_t)n, sizeof(*slots));
+        sent = produce_rows(p, r, slots);
+        kafka_producer_flush(p, 0);
+        for (;;) {
+                int pending = 0;
+
+                for (int i = 0; i < sent; i++)
+                        pending += slots[i].state == 0;
+                if (pending == 0 || waited >= RELAY_FLUSH_MS)
+                        break;
+                kafka_producer_poll(p, 10);
+                waited += 10;
+        }
+        done = mark_delivered(db, slots, sent, &failed, e);
+        if (done > 0)
+                atomic_fetch_add(&rl->published, (unsigned long long)done);
+        if (failed > 0 || sent < n) {
+                err_set(e, ERR_TRANSIENT, NULL,
+                        "%d of %d outbox rows not delivered", n - done, n);
+                done = -1;
+        }
+        free(slots);
+        PQclear(r);
+        return done;
+}
+
+/* become_leader: one relay per schema publishes; others wait. */
+static bool
+become_leader(struct db *db, const char *schema)
+{
+        const char *p[1] = {schema};
+        PGresult *r = db_query(db, "SELECT pg_try_advisory_lock("
+                                   "hashtext('outbox:' || $1))",
+                               1, p, NULL);
+        bool yes = r != NULL && PQgetvalue(r, 0, 0)[0] == 't';
+
+        PQclear(r);
+        return yes;
+}
+
+static void
+update_backlog(struct outbox_relay *rl, struct db *db)
+{
+        PGresult *r = db_query(db, "SELECT count(*) FROM outbox", 0, NULL,
+                               NULL);
+
+        if (r != NULL)
+                atomic_store(&rl->backlog, atoll(PQgetvalue(r, 0, 0)));
+        PQclear(r);
+}
+
+/* relay_session: one connection's life: connect, lead, publish until the
+ * connection fails or stop. */
+static void
+relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
+{
+        char chan[96];
+        struct err e = {0};
+        int n, idle = 0;
+
+        snprintf(chan, sizeof(chan), "outbox_%s", rl->schema);
+        if (db_ensure(db, 0, &e) != 0 || db_listen(db, chan, &e) != 0)
+                return;
+        while (!atomic_load(&rl->stop) && !become_leader(db, rl->schema)) {
+                if (!db_connected(db))
+                        return;
+                sleep_ms(1000);
+        }
+        log_info("outbox relay leading", "schema=%s", rl->schema);
+        while (!atomic_load(&rl->stop)) {
+                n = relay_batch(rl, db, p, &e);
+                if (n < 0) {
+                        log_warnx("outbox relay retrying", "schema=%s why=\"%s\"",
+                                  rl->schema, e.msg);
+                        if (!db_connected(db))
+                                return;
+                        sleep_ms(500);
+                        continue;
+                }
+                if (n == 0 || idle++ % 50 == 0)
+                        update_backlog(rl, db);
+                if (n == 0 && db_wait_notify(db, 1000, &e) < 0)
+                        return;
+        }
+}
+
+static void *
+relay_main(void *arg)
+{
+        struct outbox_relay *rl = arg;
+        struct err e = {0};
+        struct db *db = db_open(rl->conninfo);
+        struct kafka_producer *p = NULL;
+        int backoff = 100;
+
+        db_set_schema(db, rl->schema);
+        while (!atomic_load(&rl->stop)) {
+                if (p == NULL)
+                        p = kafka_producer_new(rl->brokers, NULL, &e);
+                if (p != NULL)
+                        relay_session(rl, db, p);
+                if (atomic_load(&rl->stop))
+                        break;
+                log_warnx("outbox relay reconnecting", "schema=%s",
+                          rl->schema);
+                sleep_ms(backoff);
+                backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+        }
+        kafka_producer_free(p);
+        db_free(db);
+        return NULL;
+}
+
+struct outbox_relay *
+outbox_relay_start(const char *conninfo, const char *schema,
+                   const char *brokers, struct err *e)
+{
+        struct outbox_relay *rl = calloc(1, sizeof(*rl));
+
+        if (rl == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+                return NULL;
+        }
+        rl->conninfo = strdup(conninfo);
+        rl->schema = strdup(schema);
+        rl->brokers = strdup(brokers);
+        atomic_store(&rl->backlog, -1);
+        if (pthread_create(&rl->thread, NULL, relay_main, rl) != 0) {
+                err_set(e, ERR_FATAL, NULL, "cannot start relay thread");
+                free(rl->conninfo);
+                free(rl->schema);
+                free(rl->brokers);
+                free(rl);
+                return NULL;
+        }
+        return rl;
+}
+
+void
+outbox_relay_stop(struct outbox_relay *rl)
+{
+        if (rl == NULL)
+                return;
+        atomic_store(&rl->stop, true);
+        pthread_join(rl->thread, NULL);
+        free(rl->conninfo);
+        free(rl->schema);
+        free(rl->brokers);
+        free(rl);
+}
+
+int64_t
+outbox_relay_backlog(const struct outbox_relay *rl)
+{
+        return atomic_load(&((struct outbox_relay *)rl)->backlog);
+}
+
+uint64_t
+outbox_relay_published(const struct outbox_relay *rl)
+{
+        return atomic_load(&((struct outbox_relay *)rl)->published);
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian package signpost needs (idempotent; quick when all
+# are present). README.md says why each one is here.
+set -euo pipefail
+pkgs=(
+  gcc make pkg-config            # build
+  librdkafka-dev                 # Kafka client + rdkafka_mock.h (kafka-mock)
+  libpq-dev                      # PostgreSQL client
+  libjansson-dev                 # JSON
+  libsodium-dev                  # sealed boxes, AEAD, BLAKE2b, Ed25519
+  libmicrohttpd-dev              # HTTP server
+  libcurl4-openssl-dev           # outbound HTTP/SMTP (gateway forwarding, notification)
+  libcmocka-dev                  # unit tests
+  postgresql-15 postgresql-contrib  # embedded database, pg_trgm, earthdistance, pgbench
+  python3 python3-jsonschema     # JSON Schema validation in tests
+  curl procps iproute2 psmisc    # scripts: readiness probes, process and port checks
+  clang-format cppcheck          # format-check, lint
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q >/dev/null
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: done"

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# A private PostgreSQL 15 cluster for the embedded default and for tests.
+#
+#   scripts/pg.sh start DIR PORT   create (once) and start a cluster in DIR
+#   scripts/pg.sh stop DIR         stop it
+#   scripts/pg.sh bootstrap DIR PORT SECRETS
+#        database "signpost", extensions, and one login role + one schema
+#        per daemon, each role granted rights on its own schema only;
+#        passwords written to SECRETS/db-<daemon>.password (0600)
+#
+# initdb refuses root, so the server runs as the postgres user. Listens on
+# 127.0.0.1:PORT only (no Unix socket: paths under a deep clone can exceed
+# the socket path limit). The superuser password is DIR/admin.password.
+set -euo pipefail
+PGBIN=/usr/lib/postgresql/15/bin
+DAEMONS="gateway intake directory consent notification retention reporting"
+
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# datadir DIR: where the cluster lives. DIR/data if the postgres user can
+# reach it; otherwise a directory under /var/tmp linked from DIR/data.
+datadir() {
+  local dir=$1
+  if [ -L "$dir/data" ] || [ -d "$dir/data" ]; then echo "$dir/data"; return; fi
+  mkdir -p "$dir"
+  if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$dir" 2>/dev/null; then
+    mkdir -p "$dir/data"
+  else
+    local alt; alt=/var/tmp/signpost-pg-$(echo "$(cd "$dir" && pwd)" | md5sum | cut -c1-12)
+    mkdir -p "$alt"; ln -s "$alt" "$dir/data"
+  fi
+  echo "$dir/data"
+}
+
+cmd_start() {
+  local dir=$1 port=$2 data
+  data=$(datadir "$dir")
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$(readlink -f "$data")"
+  chmod 700 "$(readlink -f "$data")"
+  if [ ! -f "$data/PG_VERSION" ]; then
+    [ -f "$dir/admin.password" ] || (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$dir/admin.password")
+    local pw; pw=$(mktemp); cp "$dir/admin.password" "$pw"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$pw"
+    as_pg $PGBIN/initdb -D "$data" -U postgres --auth-local=peer \
+      --auth-host=scram-sha-256 --pwfile="$pw" -E UTF8 --locale=C.UTF-8 >/dev/null
+    rm -f "$pw"
+    cat >> "$data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 256MB
+wal_level = replica
+log_min_messages = warning
+log_statement = 'none'
+log_min_error_statement = panic
+CONF
+  fi
+  if as_pg $PGBIN/pg_ctl -D "$data" status >/dev/null 2>&1; then return 0; fi
+  as_pg $PGBIN/pg_ctl -D "$data" -o "-p $port" -l "$data/server.log" -w -t 60 start >/dev/null
+}
+
+cmd_stop() {
+  local data=$1/data
+  [ -e "$data/PG_VERSION" ] || return 0
+  as_pg $PGBIN/pg_ctl -D "$data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+psql_admin() {
+  local dir=$1 port=$2; shift 2
+  PGPASSWORD=$(cat "$dir/admin.password") psql -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$port" -U postgres "$@"
+}
+
+cmd_bootstrap() {
+  local dir=$1 port=$2 secrets=$3 d pw
+  mkdir -p "$secrets"
+  psql_admin "$dir" "$port" -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname='signpost'" | grep -q 1 ||
+    psql_admin "$dir" "$port" -d postgres -c "CREATE DATABASE signpost"
+  psql_admin "$dir" "$port" -d signpost <<'SQL'
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS cube SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
+REVOKE ALL ON DATABASE signpost FROM PUBLIC;
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+SQL
+  for d in $DAEMONS; do
+    if [ ! -f "$secrets/db-$d.password" ]; then
+      (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secrets/db-$d.password")
+    fi
+    pw=$(cat "$secrets/db-$d.password")
+    psql_admin "$dir" "$port" -d signpost -v role="signpost_$d" -v schema="$d" -v pw="$pw" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" PASSWORD :'pw' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role";
+REVOKE ALL ON SCHEMA :"schema" FROM PUBLIC;
+GRANT CONNECT ON DATABASE signpost TO :"role";
+ALTER ROLE :"role" SET search_path = :"schema", public;
+SQL
+  done
+}
+
+# conninfo DIR PORT SECRETS DAEMON: the daemon's libpq conninfo.
+cmd_conninfo() {
+  local secrets=$3 d=$4
+  echo "host=127.0.0.1 port=$2 dbname=signpost user=signpost_$d password=$(cat "$secrets/db-$d.password")"
+}
+
+case "${1:-}" in
+  start) cmd_start "$2" "$3" ;;
+  stop) cmd_stop "$2" ;;
+  bootstrap) cmd_bootstrap "$2" "$3" "$4" ;;
+  conninfo) cmd_conninfo "$2" "$3" "$4" "$5" ;;
+  psql) dir=$2 port=$3; shift 3; psql_admin "$dir" "$port" "$@" ;;
+  *) echo "usage: $0 start|stop|bootstrap|conninfo|psql ..." >&2; exit 2 ;;
+esac

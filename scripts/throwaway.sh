@@ -1,0 +1,36 @@
+# Sourced by tests/run.sh and bench/run.sh: a throwaway PostgreSQL and
+# kafka-mock broker in a temp dir, removed on exit. Exports the
+# SIGNPOST_TEST_* variables tests/support/testenv.h documents.
+# Needs: BUILD (the build dir with bin/kafka-mock).
+
+throwaway_stop() {
+  if [ -n "${THROWAWAY_KPID:-}" ]; then
+    kill "$THROWAWAY_KPID" 2>/dev/null; wait "$THROWAWAY_KPID" 2>/dev/null
+  fi
+  [ -n "${THROWAWAY_DIR:-}" ] || return 0
+  scripts/pg.sh stop "$THROWAWAY_DIR/pg" >/dev/null 2>&1
+  rm -rf "$THROWAWAY_DIR" 2>/dev/null
+}
+
+throwaway_start() {
+  THROWAWAY_DIR=$(mktemp -d /tmp/signpost-test.XXXXXX)
+  chmod 755 "$THROWAWAY_DIR"
+  trap throwaway_stop EXIT
+  local port=$(( 56000 + RANDOM % 4000 ))
+  echo "== starting throwaway PostgreSQL on 127.0.0.1:$port"
+  scripts/pg.sh start "$THROWAWAY_DIR/pg" "$port" || return 1
+  scripts/pg.sh bootstrap "$THROWAWAY_DIR/pg" "$port" "$THROWAWAY_DIR/secrets" >/dev/null || return 1
+  export SIGNPOST_TEST_PG="host=127.0.0.1 port=$port user=postgres password=$(cat "$THROWAWAY_DIR/pg/admin.password")"
+  export SIGNPOST_TEST_PGPORT=$port SIGNPOST_TEST_PGDIR=$THROWAWAY_DIR/pg
+  export SIGNPOST_TEST_SECRETS=$THROWAWAY_DIR/secrets
+  export SIGNPOST_TEST_TMP=$THROWAWAY_DIR SIGNPOST_TEST_BUILD=$BUILD
+  if [ -x "$BUILD/bin/kafka-mock" ]; then
+    "$BUILD/bin/kafka-mock" -t proto/topics -o "$THROWAWAY_DIR/kafka.bootstrap" \
+      >"$THROWAWAY_DIR/kafka-mock.log" 2>&1 &
+    THROWAWAY_KPID=$!
+    for _ in $(seq 100); do [ -s "$THROWAWAY_DIR/kafka.bootstrap" ] && break; sleep 0.1; done
+    SIGNPOST_TEST_KAFKA=$(cat "$THROWAWAY_DIR/kafka.bootstrap" 2>/dev/null)
+    export SIGNPOST_TEST_KAFKA
+    echo "== kafka-mock at $SIGNPOST_TEST_KAFKA"
+  fi
+}

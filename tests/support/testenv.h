@@ -1,0 +1,27 @@
+/*
+ * testenv: what the test runner (tests/run.sh) provides to test programs.
+ *
+ *   SIGNPOST_TEST_PG     conninfo of a superuser on a throwaway PostgreSQL
+ *   SIGNPOST_TEST_KAFKA  bootstrap address of a kafka-mock broker
+ *   SIGNPOST_TEST_TMP    a scratch directory removed after the run
+ *
+ * A test that needs one of these and does not find it fails (it does not
+ * silently pass).
+ */
+#ifndef SIGNPOST_TESTENV_H
+#define SIGNPOST_TESTENV_H
+
+#include <stddef.h>
+
+/* testenv_db: (re)creates database `name` on the test server and writes
+ * its superuser conninfo into out. Returns 0, or -1 (message on stderr). */
+int testenv_db(const char *name, char *out, size_t outsz);
+/* testenv_kafka: returns borrowed bootstrap string, or NULL. */
+const char *testenv_kafka(void);
+/* testenv_tmp: returns borrowed scratch directory (default /tmp). */
+const char *testenv_tmp(void);
+/* testenv_unique: writes prefix + pid + counter into out (topic/group
+ * names that do not collide between test programs). */
+void testenv_unique(const char *prefix, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * kafka-mock: the development broker. Wraps librdkafka's in-process mock
+ * cluster (one broker) in a process: creates the topics listed in a topics
+ * file plus each one's ".dlq" twin, publishes the bootstrap address (stdout
+ * and, atomically, a file), and runs until SIGTERM or SIGINT. Owns nothing
+ * durable: data lives in memory, a limited amount per partition, and is
+ * gone on exit. Topics not listed are auto-created on first use.
+ *
+ *   kafka-mock [-t topics-file] [-p partitions] [-o bootstrap-file]
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define DEFAULT_TOPICS "proto/topics"
+#define DEFAULT_PARTITIONS 8
+
+static volatile sig_atomic_t stopping;
+
+struct opts {
+        const char *topics;
+        int topics_given;
+        int partitions;
+        const char *out;
+};
+
+static void
+on_signal(int sig)
+{
+        (void)sig;
+        stopping = 1;
+}
+
+static int
+topic_name_ok(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 240)
+                return 0;
+        for (; *s; s++)
+                if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
+                    *s != '-')
+                        return 0;
+        return 1;
+}
+
+/* topic_create: creates name and name.dlq with parts partitions. */
+static int
+topic_create(rd_kafka_mock_cluster_t *mc, const char *name, int parts)
+{
+        char dlq[256];
+        rd_kafka_resp_err_t rc;
+
+        snprintf(dlq, sizeof(dlq), "%s.dlq", name);
+        rc = rd_kafka_mock_topic_create(mc, name, parts, 1);
+        if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
+                rc = rd_kafka_mock_topic_create(mc, dlq, parts, 1);
+        if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                log_error("topic not created", "topic=%s why=\"%s\"", name,
+                          rd_kafka_err2str(rc));
+                return -1;
+        }
+        return 0;
+}
+
+/* topic_line: parses one topics-file line ("name [partitions]", '#'
+ * comments) and creates the topic. Returns 1 when created, 0 for a blank
+ * line, -1 on error. */
+static int
+topic_line(rd_kafka_mock_cluster_t *mc, char *line, int lineno, int dflt)
+{
+        char *hash = strchr(line, '#'), *name, *num, *end = NULL, *save;
+        long parts = dflt;
+
+        if (hash != NULL)
+                *hash = '\0';
+        name = strtok_r(line, " \t\r\n", &save);
+        if (name == NULL)
+                return 0;
+        num = strtok_r(NULL, " \t\r\n", &save);
+        if (num != NULL)
+                parts = strtol(num, &end, 10);
+        if (!topic_name_ok(name) || parts < 1 || parts > 1000 ||
+            (num != NULL && *end != '\0') ||
+            strtok_r(NULL, " \t\r\n", &save) != NULL) {
+                log_error("bad topics line", "line=%d", lineno);
+                return -1;
+        }
+        return topic_create(mc, name, (int)parts) < 0 ? -1 : 1;
+}
+
+static int
+topics_load(rd_kafka_mock_cluster_t *mc, const struct opts *o)
+{
+        FILE *f = fopen(o->topics, "r");
+        char line[512];
+        int lineno = 0, n = 0, rc = 0;
+
+        if (f == NULL) {
+                if (!o->topics_given) {
+                        log_warnx("no topics file, topics made on first use",
+                                  "file=%s", o->topics);
+                        return 0;
+                }
+                log_error("cannot open topics file", "file=%s errno=%d",
+                          o->topics, errno);
+                return -1;
+        }
+        while (rc >= 0 && fgets(line, sizeof(line), f) != NULL) {
+                rc = topic_line(mc, line, ++lineno, o->partitions);
+                n += rc > 0;
+        }
+        fclose(f);
+        if (rc < 0)
+                return -1;
+        log_info("topics created", "file=%s topics=%d", o->topics, n);
+        return 0;
+}
+
+/* out_write: writes s and a newline to path via a temporary file and
+ * rename, so a reader never sees half an address. */
+static int
+out_write(const char *path, const char *s)
+{
+        char tmp[4096];
+        FILE *f;
+
+        snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+        f = fopen(tmp, "w");
+        if (f == NULL)
+                return -1;
+        if (fprintf(f, "%s\n", s) < 0 || fclose(f) != 0) {
+                unlink(tmp);
+                return -1;
+        }
+        if (rename(tmp, path) != 0) {
+                unlink(tmp);
+                return -1;
+        }
+        return 0;
+}
+
+static int
+opts_parse(int argc, char **argv, struct opts *o)
+{
+        int ch;
+
+        o->topics = DEFAULT_TOPICS;
+        o->topics_given = 0;
+        o->partitions = DEFAULT_PARTITIONS;
+        o->out = NULL;
+        while ((ch = getopt(argc, argv, "t:p:o:")) != -1) {
+                switch (ch) {
+                case 't':
+                        o->topics = optarg;
+                        o->topics_given = 1;
+                        break;
+                case 'p':
+                        o->partitions = atoi(optarg);
+                        break;
+                case 'o':
+                        o->out = optarg;
+                        break;
+                default:
+                        return -1;
+                }
+        }
+        if (optind != argc || o->partitions < 1 || o->partitions > 1000)
+                return -1;
+        return 0;
+}
+
+static void
+signals_init(void)
+{
+        struct sigaction sa;
+
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+}
+
+/* serve: runs the cluster on rk until a signal. */
+static int
+serve(rd_kafka_t *rk, const struct opts *o)
+{
+        struct timespec nap = {0, 100 * 1000000L};
+        rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
+        const char *boot;
+        int rc = 1;
+
+        if (mc == NULL) {
+                log_error("mock cluster not created", NULL);
+                return 1;
+        }
+        boot = rd_kafka_mock_cluster_bootstraps(mc);
+        if (topics_load(mc, o) < 0)
+                goto out;
+        if (o->out != NULL && out_write(o->out, boot) < 0) {
+                log_error("cannot write bootstrap file", "file=%s errno=%d",
+                          o->out, errno);
+                goto out;
+        }
+        printf("%s\n", boot);
+        fflush(stdout);
+        log_info("kafka-mock ready", "bootstrap=%s", boot);
+        while (!stopping)
+                nanosleep(&nap, NULL);
+        log_info("kafka-mock stopping", NULL);
+        if (o->out != NULL)
+                unlink(o->out);
+        rc = 0;
+out:
+        rd_kafka_mock_cluster_destroy(mc);
+        return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+        struct opts o;
+        rd_kafka_conf_t *conf;
+        rd_kafka_t *rk;
+        char errstr[256];
+        int rc;
+
+        log_init("kafka-mock", LOG_INFO);
+        if (opts_parse(argc, argv, &o) < 0) {
+                fprintf(stderr, "usage: kafka-mock [-t topics-file] "
+                                "[-p partitions] [-o bootstrap-file]\n");
+                return 2;
+        }
+        signals_init();
+        conf = rd_kafka_conf_new();
+        /* The handle only hosts the cluster: no bootstrap warning. */
+        rd_kafka_conf_set(conf, "log_level", "4", errstr, sizeof(errstr));
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+        if (rk == NULL) {
+                rd_kafka_conf_destroy(conf);
+                log_error("kafka handle not created", "why=\"%s\"", errstr);
+                return 1;
+        }
+        rc = serve(rk, &o);
+        rd_kafka_destroy(rk);
+        return rc;
+}
