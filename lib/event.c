@@ -112,7 +112,7 @@ header_copy(const rd_kafka_headers_t *hdrs, const char *name, char *out,
         out[0] = '\0';
         if (hdrs == NULL ||
             rd_kafka_header_get_last(hdrs, name, &val, &len) !=
-                    RD_KAFKA_RESP_ERR_NO_ERROR ||
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
             val == NULL || len == 0)
                 return 0;
         if (len >= outsz || memchr(val, '\0', len) != NULL)
@@ -130,8 +130,7 @@ header_required(const rd_kafka_headers_t *hdrs, const char *name, char *out,
         int r = header_copy(hdrs, name, out, outsz);
 
         if (r == 0)
-                return err_set(e, ERR_INVALID, name, "header %s missing",
-                               name);
+                return err_set(e, ERR_INVALID, name, "header %s missing", name);
         if (r < 0)
                 return err_set(e, ERR_INVALID, name, "header %s malformed",
                                name);
@@ -148,8 +147,7 @@ event_from_message(const rd_kafka_message_t *msg, struct event *ev,
         memset(ev, 0, sizeof(*ev));
         if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
                 hdrs = NULL; /* no headers at all: reported per name */
-        if (header_required(hdrs, "ce_specversion", spec, sizeof(spec), e) <
-            0)
+        if (header_required(hdrs, "ce_specversion", spec, sizeof(spec), e) < 0)
                 return -1;
         if (strcmp(spec, EVENT_SPECVERSION) != 0)
                 return err_set(e, ERR_INVALID, "ce_specversion",
@@ -159,20 +157,18 @@ event_from_message(const rd_kafka_message_t *msg, struct event *ev,
         if (!uuid_valid(ev->id))
                 return err_set(e, ERR_INVALID, "ce_id",
                                "header ce_id is not a UUID");
-        if (header_required(hdrs, "ce_source", ev->source,
-                            sizeof(ev->source), e) < 0 ||
-            header_required(hdrs, "ce_type", ev->type, sizeof(ev->type),
-                            e) < 0)
+        if (header_required(hdrs, "ce_source", ev->source, sizeof(ev->source),
+                            e) < 0 ||
+            header_required(hdrs, "ce_type", ev->type, sizeof(ev->type), e) < 0)
                 return -1;
         if (!event_type_valid(ev->type))
                 return err_set(e, ERR_INVALID, "ce_type",
                                "header ce_type is not signpost.<noun>."
                                "<verb>.vN");
-        if (header_required(hdrs, "ce_time", ev->time, sizeof(ev->time), e) <
-            0)
+        if (header_required(hdrs, "ce_time", ev->time, sizeof(ev->time), e) < 0)
                 return -1;
-        if (header_copy(hdrs, "ce_subject", ev->subject,
-                        sizeof(ev->subject)) < 0)
+        if (header_copy(hdrs, "ce_subject", ev->subject, sizeof(ev->subject)) <
+            0)
                 return err_set(e, ERR_INVALID, "ce_subject",
                                "header ce_subject malformed");
         return 0;

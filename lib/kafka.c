@@ -19,8 +19,7 @@ clean(char *out, size_t outsz, const char *s)
         size_t o = 0;
 
         for (; s != NULL && *s && o + 1 < outsz; s++)
-                out[o++] = (*s == '"' || *s == '\n' || *s == '\\') ? '\''
-                                                                   : *s;
+                out[o++] = (*s == '"' || *s == '\n' || *s == '\\') ? '\'' : *s;
         out[o] = '\0';
 }
 
@@ -68,8 +67,7 @@ conf_apply(rd_kafka_conf_t *conf, const char *const *list, struct err *e)
                 if (rd_kafka_conf_set(conf, list[i], list[i + 1], errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
                         return err_set(e, ERR_FATAL, list[i],
-                                       "kafka setting %s: %s", list[i],
-                                       errstr);
+                                       "kafka setting %s: %s", list[i], errstr);
         }
         return 0;
 }
@@ -89,7 +87,8 @@ kafka_conf_new(const char *brokers, const char *const *defaults,
                         "no kafka brokers given");
                 goto out;
         }
-        if (conf_apply(conf, base, e) < 0 || conf_apply(conf, defaults, e) < 0 ||
+        if (conf_apply(conf, base, e) < 0 ||
+            conf_apply(conf, defaults, e) < 0 ||
             conf_apply(conf, extra_conf, e) < 0)
                 goto out;
         ret = conf;
@@ -109,7 +108,7 @@ kafka_reachable(rd_kafka_t *rk, int timeout_ms)
         if (rk == NULL)
                 return false;
         ok = rd_kafka_metadata(rk, 0, NULL, &md, timeout_ms) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 RD_KAFKA_RESP_ERR_NO_ERROR &&
              md != NULL && md->broker_cnt > 0;
         if (md != NULL)
                 rd_kafka_metadata_destroy(md);

@@ -40,7 +40,7 @@ struct kafka_out {
         size_t key_len;
         const void *value; /* copied */
         size_t value_len;
-        const struct event *ev;       /* NULL: no ce_* headers (DLQ, raw) */
+        const struct event *ev;        /* NULL: no ce_* headers (DLQ, raw) */
         const char *extra_header_name; /* optional single extra header */
         const char *extra_header_value;
         kafka_dr_fn on_delivery; /* NULL: ignore the report */
@@ -67,8 +67,7 @@ int kafka_produce_wait(struct kafka_producer *p, const struct kafka_out *m,
 /* kafka_produce_hdrs_wait: like kafka_produce_wait, with ready-made
  * headers instead of m->ev and the extra header (takes ownership of hdrs,
  * also on failure; hdrs may be NULL). Used for dead letters. */
-int kafka_produce_hdrs_wait(struct kafka_producer *p,
-                            const struct kafka_out *m,
+int kafka_produce_hdrs_wait(struct kafka_producer *p, const struct kafka_out *m,
                             rd_kafka_headers_t *hdrs, int timeout_ms,
                             struct err *e);
 /* kafka_producer_poll: serves delivery reports; returns how many.
@@ -91,8 +90,8 @@ struct kafka_record {
         size_t value_len;
         struct event ev;
         /* set by the handler: */
-        enum err_kind result;  /* ERR_NONE: applied (or duplicate) */
-        char reason[384];      /* why, when result is ERR_INVALID */
+        enum err_kind result; /* ERR_NONE: applied (or duplicate) */
+        char reason[384];     /* why, when result is ERR_INVALID */
 };
 
 /* kafka_batch_fn: handle n records in order. Return 0 when every record's
@@ -123,9 +122,8 @@ void kafka_consumer_set_dlq_producer(struct kafka_consumer *c,
                                      struct kafka_producer *p);
 /* kafka_consumer_run: loops until *stop is true or the handler returns
  * FATAL (then -1). max_batch bounds records per handler call. */
-int kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn,
-                       void *arg, size_t max_batch, atomic_bool *stop,
-                       struct err *e);
+int kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn, void *arg,
+                       size_t max_batch, atomic_bool *stop, struct err *e);
 /* kafka_consumer_lag: sum of (high watermark - position) over assigned
  * partitions, from the last stats; -1 when unknown. */
 int64_t kafka_consumer_lag(struct kafka_consumer *c);

@@ -152,17 +152,25 @@ kafka_consumer_new(const char *brokers, const char *group,
                    struct err *e)
 {
         const char *defaults[] = {
-                "group.id", group, "enable.auto.commit", "true",
-                "enable.auto.offset.store", "false", "auto.offset.reset",
-                "earliest", "statistics.interval.ms", "5000", NULL,
+            "group.id",
+            group,
+            "enable.auto.commit",
+            "true",
+            "enable.auto.offset.store",
+            "false",
+            "auto.offset.reset",
+            "earliest",
+            "statistics.interval.ms",
+            "5000",
+            NULL,
         };
         struct kafka_consumer *c = NULL;
         rd_kafka_conf_t *conf = NULL;
         char errstr[256];
 
         c = calloc(1, sizeof(*c));
-        if (c == NULL || (c->brokers = strdup(brokers ? brokers : "")) ==
-                                 NULL) {
+        if (c == NULL ||
+            (c->brokers = strdup(brokers ? brokers : "")) == NULL) {
                 err_set(e, ERR_FATAL, NULL, "out of memory");
                 goto fail;
         }
@@ -231,10 +239,9 @@ list_first(rd_kafka_topic_partition_list_t *l, const rd_kafka_message_t *m)
 {
         const char *topic = rd_kafka_topic_name(m->rkt);
 
-        if (rd_kafka_topic_partition_list_find(l, topic, m->partition) ==
-            NULL)
+        if (rd_kafka_topic_partition_list_find(l, topic, m->partition) == NULL)
                 rd_kafka_topic_partition_list_add(l, topic, m->partition)
-                        ->offset = m->offset;
+                    ->offset = m->offset;
 }
 
 /* rewind: seeks every partition of msgs[from, to) and of the held-back
@@ -280,8 +287,7 @@ store_msgs(struct kafka_consumer *c, rd_kafka_message_t *const *msgs,
                 const rd_kafka_message_t *m = msgs[i];
                 const char *topic = rd_kafka_topic_name(m->rkt);
 
-                tp = rd_kafka_topic_partition_list_find(l, topic,
-                                                        m->partition);
+                tp = rd_kafka_topic_partition_list_find(l, topic, m->partition);
                 if (tp == NULL)
                         tp = rd_kafka_topic_partition_list_add(l, topic,
                                                                m->partition);
@@ -317,8 +323,8 @@ dlq_headers(const rd_kafka_message_t *m, const char *reason)
         char num[32];
 
         if (rd_kafka_message_headers(m, &src) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                for (size_t i = 0; rd_kafka_header_get_all(src, i, &name, &val,
-                                                           &len) == 0;
+                for (size_t i = 0;
+                     rd_kafka_header_get_all(src, i, &name, &val, &len) == 0;
                      i++)
                         if (strncmp(name, "ce_", 3) == 0 ||
                             strcmp(name, "content-type") == 0)
@@ -354,8 +360,8 @@ dead_letter(struct kafka_consumer *c, const rd_kafka_message_t *m,
         out.key_len = m->key_len;
         out.value = m->payload;
         out.value_len = m->len;
-        if (kafka_produce_hdrs_wait(p, &out, dlq_headers(m, reason),
-                                    DLQ_ACK_MS, e) < 0) {
+        if (kafka_produce_hdrs_wait(p, &out, dlq_headers(m, reason), DLQ_ACK_MS,
+                                    e) < 0) {
                 log_kafka(LOG_ERROR, "dead letter not acknowledged", topic,
                           m->partition, m->offset, e ? e->msg : NULL);
                 return -1;
@@ -513,8 +519,11 @@ run_once(struct kafka_consumer *c, struct batch *b, kafka_batch_fn fn,
         struct err he = {0};
         int rc;
 
-        if (gather(c, b, &he) < 0)
+        if (gather(c, b, &he) < 0) {
+                if (he.kind == ERR_FATAL) /* no DLQ producer possible */
+                        return err_set(e, ERR_FATAL, he.field, "%s", he.msg);
                 goto retry;
+        }
         if (b->n == 0)
                 return 0;
         rc = fn(arg, b->recs, b->n, &he);
@@ -534,8 +543,8 @@ retry:
                   err_kind_name(he.kind),
                   c->backoff_ms == 0 ? BACKOFF_MIN_MS
                                      : (c->backoff_ms * 2 > BACKOFF_MAX_MS
-                                                ? BACKOFF_MAX_MS
-                                                : c->backoff_ms * 2));
+                                            ? BACKOFF_MAX_MS
+                                            : c->backoff_ms * 2));
         back_off(c, stop);
         return 0;
 }

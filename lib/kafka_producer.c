@@ -35,7 +35,7 @@ struct dr_wait {
 };
 
 static const char *const producer_defaults[] = {
-        "enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL,
+    "enable.idempotence", "true", "acks", "all", "linger.ms", "5", NULL,
 };
 
 static void
@@ -93,7 +93,7 @@ kafka_producer_free(struct kafka_producer *p)
                           "count=%d", rd_kafka_outq_len(p->rk));
                 /* Fail what is left so every report box is freed. */
                 rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE |
-                                              RD_KAFKA_PURGE_F_INFLIGHT);
+                                          RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_flush(p->rk, 1000);
         }
         rd_kafka_destroy(p->rk);
@@ -115,21 +115,20 @@ produce_err(rd_kafka_resp_err_t rc, const char *topic, struct err *e)
                        rd_kafka_err2str(rc));
 }
 
-/* produce_send: enqueues m with hdrs (taken, also on failure) and box (taken, also
- * on failure; may be NULL). */
+/* produce_send: enqueues m with hdrs (taken, also on failure) and box (taken,
+ * also on failure; may be NULL). */
 static int
 produce_send(struct kafka_producer *p, const struct kafka_out *m,
              rd_kafka_headers_t *hdrs, struct dr_box *box, struct err *e)
 {
         rd_kafka_resp_err_t rc;
 
-        rc = rd_kafka_producev(
-                p->rk, RD_KAFKA_V_TOPIC(m->topic),
-                RD_KAFKA_V_KEY(m->key, m->key_len),
-                RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(box),
-                RD_KAFKA_V_END);
+        rc = rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(m->topic),
+                               RD_KAFKA_V_KEY(m->key, m->key_len),
+                               RD_KAFKA_V_VALUE((void *)m->value, m->value_len),
+                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                               RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(box),
+                               RD_KAFKA_V_END);
         if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
                 return 0;
         if (hdrs != NULL)
@@ -176,8 +175,7 @@ kafka_produce(struct kafka_producer *p, const struct kafka_out *m,
         if (m->on_delivery != NULL) {
                 box = box_new(m->on_delivery, m->opaque);
                 if (box == NULL)
-                        return err_set(e, ERR_TRANSIENT, NULL,
-                                       "out of memory");
+                        return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
         }
         return produce_send(p, m, out_headers(m), box, e);
 }
@@ -211,8 +209,8 @@ now_ms(void)
 
 /* wait_for: polls until w is reported or timeout_ms pass. */
 static int
-wait_for(struct kafka_producer *p, const struct kafka_out *m,
-         struct dr_wait *w, int timeout_ms, struct err *e)
+wait_for(struct kafka_producer *p, const struct kafka_out *m, struct dr_wait *w,
+         int timeout_ms, struct err *e)
 {
         int64_t deadline = now_ms() + timeout_ms;
         int64_t left;
@@ -232,8 +230,7 @@ wait_for(struct kafka_producer *p, const struct kafka_out *m,
 
 int
 kafka_produce_hdrs_wait(struct kafka_producer *p, const struct kafka_out *m,
-                        rd_kafka_headers_t *hdrs, int timeout_ms,
-                        struct err *e)
+                        rd_kafka_headers_t *hdrs, int timeout_ms, struct err *e)
 {
         struct dr_wait *w = NULL;
         struct dr_box *box = NULL;

@@ -3,12 +3,16 @@
 RUN_DIR=${SIGNPOST_RUN_DIR:-$PWD/.run}
 PG_PORT=${SIGNPOST_PG_PORT:-55432}
 DAEMONS="directory intake consent notification retention reporting gateway"
+# SIGNPOST_PORT_OFFSET moves every port (tests use +1000 so they never
+# collide with a `make run` on the same machine).
 daemon_port() {
+  local off=${SIGNPOST_PORT_OFFSET:-0} p
   case $1 in
-    gateway) echo "${SIGNPOST_GATEWAY_PORT:-8080}" ;;
-    intake) echo 8091 ;; directory) echo 8092 ;; consent) echo 8093 ;;
-    notification) echo 8094 ;; retention) echo 8095 ;; reporting) echo 8096 ;;
+    gateway) p=${SIGNPOST_GATEWAY_PORT:-8080} ;;
+    intake) p=8091 ;; directory) p=8092 ;; consent) p=8093 ;;
+    notification) p=8094 ;; retention) p=8095 ;; reporting) p=8096 ;;
   esac
+  echo $((p + off))
 }
 # daemon_env NAME SECRETS BOOTSTRAP: the environment a daemon starts with.
 daemon_env() {

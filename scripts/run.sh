@@ -7,23 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/env.sh
 BIN=${SIGNPOST_BIN:-build/bin}
 
-gen_key() { # gen_key FILE: 32 random bytes, mode 0600, made once
-  [ -s "$1" ] || (umask 077; head -c 32 /dev/urandom > "$1")
-}
-
-secrets() {
-  local s=$RUN_DIR/secrets
-  mkdir -p "$s"; chmod 700 "$s"
-  gen_key "$s/principal.key"      # gateway <-> daemons principal MAC
-  gen_key "$s/kek-k1.key"         # key-encryption key, id k1
-  gen_key "$s/blind-index.key"    # keyed BLAKE2b for email/phone lookups
-  gen_key "$s/token-hash.key"     # API token hashing
-  if [ -x "$BIN/signpost-keygen" ]; then
-    for who in intake notification retention audit; do
-      [ -s "$s/$who.sk" ] || "$BIN/signpost-keygen" "$s/$who" >/dev/null
-    done
-  fi
-}
+secrets() { scripts/secrets.sh "$RUN_DIR/secrets" "$BIN"; }
 
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 

@@ -23,6 +23,7 @@ throwaway_start() {
   export SIGNPOST_TEST_PG="host=127.0.0.1 port=$port user=postgres password=$(cat "$THROWAWAY_DIR/pg/admin.password")"
   export SIGNPOST_TEST_PGPORT=$port SIGNPOST_TEST_PGDIR=$THROWAWAY_DIR/pg
   export SIGNPOST_TEST_SECRETS=$THROWAWAY_DIR/secrets
+  [ -x "$BUILD/bin/signpost-keygen" ] && scripts/secrets.sh "$THROWAWAY_DIR/secrets" "$BUILD/bin"
   export SIGNPOST_TEST_TMP=$THROWAWAY_DIR SIGNPOST_TEST_BUILD=$BUILD
   if [ -x "$BUILD/bin/kafka-mock" ]; then
     "$BUILD/bin/kafka-mock" -t proto/topics -o "$THROWAWAY_DIR/kafka.bootstrap" \

@@ -30,8 +30,7 @@ setup(void **state)
         (void)state;
         log_init("test_event", LOG_ERROR);
         rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-        mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr,
-                               sizeof(errstr));
+        mock_rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (mock_rk == NULL)
                 return -1;
         mock = rd_kafka_mock_cluster_new(mock_rk, 1);
@@ -70,7 +69,7 @@ read_all(const char *topic, rd_kafka_message_t **msgs, size_t n,
         assert_non_null(rk);
         l = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(l, topic, 0)->offset =
-                RD_KAFKA_OFFSET_BEGINNING;
+            RD_KAFKA_OFFSET_BEGINNING;
         rd_kafka_assign(rk, l);
         rd_kafka_topic_partition_list_destroy(l);
         for (int i = 0; i < 100 && got < n; i++) {
@@ -137,16 +136,16 @@ test_type_valid(void **state)
                 const char *type;
                 int ok;
         } cases[] = {
-                {"signpost.referral.submitted.v1", 1},
-                {"signpost.consent_state.changed.v12", 1},
-                {"signpost.referral.submitted", 0},
-                {"signpost.referral.submitted.v0", 0},
-                {"signpost.referral.submitted.v1x", 0},
-                {"signpost.Referral.submitted.v1", 0},
-                {"signpost..submitted.v1", 0},
-                {"other.referral.submitted.v1", 0},
-                {"signpost.a.b.c.v1", 0},
-                {"", 0},
+            {"signpost.referral.submitted.v1", 1},
+            {"signpost.consent_state.changed.v12", 1},
+            {"signpost.referral.submitted", 0},
+            {"signpost.referral.submitted.v0", 0},
+            {"signpost.referral.submitted.v1x", 0},
+            {"signpost.Referral.submitted.v1", 0},
+            {"signpost..submitted.v1", 0},
+            {"other.referral.submitted.v1", 0},
+            {"signpost.a.b.c.v1", 0},
+            {"", 0},
         };
 
         (void)state;
@@ -195,22 +194,22 @@ test_headers_round_trip(void **state)
 
 /* One record with a broken envelope, and the header it must name. */
 struct bad_case {
-        const char *drop;       /* header left out */
-        const char *set_name;   /* header given a bad value */
+        const char *drop;     /* header left out */
+        const char *set_name; /* header given a bad value */
         const char *set_value;
-        const char *field;      /* expected e.field */
+        const char *field; /* expected e.field */
 };
 
 static const struct bad_case bad_cases[] = {
-        {"ce_specversion", NULL, NULL, "ce_specversion"},
-        {NULL, "ce_specversion", "0.3", "ce_specversion"},
-        {"ce_id", NULL, NULL, "ce_id"},
-        {NULL, "ce_id", "not-a-uuid", "ce_id"},
-        {"ce_source", NULL, NULL, "ce_source"},
-        {NULL, "ce_source", "", "ce_source"},
-        {"ce_type", NULL, NULL, "ce_type"},
-        {NULL, "ce_type", "referral.submitted", "ce_type"},
-        {"ce_time", NULL, NULL, "ce_time"},
+    {"ce_specversion", NULL, NULL, "ce_specversion"},
+    {NULL, "ce_specversion", "0.3", "ce_specversion"},
+    {"ce_id", NULL, NULL, "ce_id"},
+    {NULL, "ce_id", "not-a-uuid", "ce_id"},
+    {"ce_source", NULL, NULL, "ce_source"},
+    {NULL, "ce_source", "", "ce_source"},
+    {"ce_type", NULL, NULL, "ce_type"},
+    {NULL, "ce_type", "referral.submitted", "ce_type"},
+    {"ce_time", NULL, NULL, "ce_time"},
 };
 #define NBAD (sizeof(bad_cases) / sizeof(bad_cases[0]))
 
@@ -219,8 +218,7 @@ static rd_kafka_headers_t *
 bad_headers(const struct bad_case *bc)
 {
         static const char *const names[] = {"ce_specversion", "ce_id",
-                                            "ce_source", "ce_type",
-                                            "ce_time"};
+                                            "ce_source", "ce_type", "ce_time"};
         struct event ev;
         const char *vals[5];
         rd_kafka_headers_t *h = rd_kafka_headers_new(6);
@@ -262,10 +260,10 @@ test_invalid_headers_named(void **state)
         out.value = "{}";
         out.value_len = 2;
         for (size_t i = 0; i < NBAD; i++)
-                assert_int_equal(kafka_produce_hdrs_wait(
-                                         p, &out, bad_headers(&bad_cases[i]),
-                                         5000, &e),
-                                 0);
+                assert_int_equal(
+                    kafka_produce_hdrs_wait(p, &out, bad_headers(&bad_cases[i]),
+                                            5000, &e),
+                    0);
         kafka_producer_free(p);
         assert_int_equal(read_all(topic, msgs, NBAD, &rk), NBAD);
         for (size_t i = 0; i < NBAD; i++) {
@@ -312,12 +310,12 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_init_fills_envelope),
-                cmocka_unit_test(test_init_ids_differ),
-                cmocka_unit_test(test_type_valid),
-                cmocka_unit_test(test_headers_round_trip),
-                cmocka_unit_test(test_invalid_headers_named),
-                cmocka_unit_test(test_no_headers_names_specversion),
+            cmocka_unit_test(test_init_fills_envelope),
+            cmocka_unit_test(test_init_ids_differ),
+            cmocka_unit_test(test_type_valid),
+            cmocka_unit_test(test_headers_round_trip),
+            cmocka_unit_test(test_invalid_headers_named),
+            cmocka_unit_test(test_no_headers_names_specversion),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
