@@ -124,8 +124,9 @@ void kafka_consumer_set_dlq_producer(struct kafka_consumer *c,
  * FATAL (then -1). max_batch bounds records per handler call. */
 int kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn, void *arg,
                        size_t max_batch, atomic_bool *stop, struct err *e);
-/* kafka_consumer_lag: sum of (high watermark - position) over assigned
- * partitions, from the last stats; -1 when unknown. */
+/* kafka_consumer_lag: sum over assigned partitions of (high watermark -
+ * next record to handle), from the last statistics (statistics.interval.ms,
+ * default 5 s); -1 when unknown. Safe from any thread. */
 int64_t kafka_consumer_lag(struct kafka_consumer *c);
 /* kafka_consumer_dlq_count: records dead-lettered by this consumer. */
 uint64_t kafka_consumer_dlq_count(struct kafka_consumer *c);

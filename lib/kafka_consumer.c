@@ -47,25 +47,51 @@ struct batch {
 
 /* ---- callbacks ---- */
 
-/* partitions_lag: sums consumer_lag over the assigned partitions of one
+static int64_t
+jint(json_t *o, const char *name)
+{
+        json_t *v = json_object_get(o, name);
+
+        return json_is_integer(v) ? json_integer_value(v) : -1;
+}
+
+/* partition_lag: high watermark minus the next record this group will
+ * handle: the furthest of handed-out, stored and committed offsets, or the
+ * log start when there is none (auto.offset.reset=earliest). librdkafka's
+ * own consumer_lag is unknown after a rewind, hence this. -1: unknown. */
+static int64_t
+partition_lag(json_t *p)
+{
+        int64_t hi = jint(p, "hi_offset"), pos = jint(p, "app_offset");
+
+        if (jint(p, "stored_offset") > pos)
+                pos = jint(p, "stored_offset");
+        if (jint(p, "committed_offset") > pos)
+                pos = jint(p, "committed_offset");
+        if (pos < 0)
+                pos = jint(p, "lo_offset");
+        if (hi < 0 || pos < 0)
+                return -1;
+        return hi > pos ? hi - pos : 0;
+}
+
+/* partitions_lag: sums partition_lag over the assigned partitions of one
  * topic's stats; *seen counts them. */
 static int64_t
 partitions_lag(json_t *parts, int *seen)
 {
         const char *key;
         json_t *p;
-        int64_t sum = 0;
+        int64_t sum = 0, lag;
 
         json_object_foreach(parts, key, p)
         {
-                json_t *lag = json_object_get(p, "consumer_lag");
-                json_t *desired = json_object_get(p, "desired");
-
-                if (strcmp(key, "-1") == 0 || !json_is_integer(lag) ||
-                    (desired != NULL && !json_is_true(desired)))
+                if (strcmp(key, "-1") == 0 ||
+                    !json_is_true(json_object_get(p, "desired")))
                         continue;
-                if (json_integer_value(lag) >= 0) {
-                        sum += json_integer_value(lag);
+                lag = partition_lag(p);
+                if (lag >= 0) {
+                        sum += lag;
                         (*seen)++;
                 }
         }

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """The shared Open Referral UK examples as directory.commands NDJSON (one
-hsds_import per record, in dependency order), for `make run` and tests.
+hsds_import per record, in dependency order, all under one message key so
+they reach one partition and are applied in that order), for `make run`
+and tests.
 
 usage: tools/directory-demo/examples.py [EXAMPLES_DIR]
 """
@@ -24,7 +26,7 @@ def main():
         with open(os.path.join(d, name)) as f:
             rec = json.load(f)
         print(json.dumps({"type": "signpost.directory.hsds_import.v1",
-                          "key": rec["id"],
+                          "key": "import-oruk-examples",
                           "data": {"kind": kind, "records": [rec]}}))
 
 

@@ -114,9 +114,15 @@ def main():
     def uid():
         return str(uuid.UUID(int=rnd.getrandbits(128), version=4))
 
+    # One import job, one message key: every command of the job lands on
+    # one partition and is applied in order (organisations before the
+    # services that reference them).
+    job = "import-demo-%d" % a.seed
+
     def emit(verb, key, data):
+        del key
         sys.stdout.write(json.dumps({"type": "signpost.directory.%s.v1" %
-                                     verb, "key": key, "data": data},
+                                     verb, "key": job, "data": data},
                                     separators=(",", ":")) + "\n")
 
     # postcodes: ~40 per outward code, within ~4 km of the town centre

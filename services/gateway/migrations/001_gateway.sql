@@ -25,6 +25,7 @@ CREATE TABLE idempotency_keys (
         body_hash text NOT NULL,
         referral_id uuid NOT NULL,
         reference text NOT NULL,
+        acknowledged boolean NOT NULL DEFAULT false, -- Kafka has it
         created_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (scope, key)
 );

@@ -1,0 +1,229 @@
+/*
+ * forward: reads forwarded to the owning daemon's internal port with the
+ * caller's signed principal (X-Signpost-Principal) and the request id.
+ * libcurl with one easy handle per HTTP thread, kept between requests so
+ * the connection to each daemon stays alive. Answers carry the daemon's
+ * status and body unchanged, except that a daemon refusing the gateway's
+ * signature (401/403 on the principal) becomes a 502: that is our fault,
+ * not the caller's. Reads of personal data are audited before the answer
+ * leaves (audit.c); if the audit event cannot be written, nothing is
+ * shown. Does not authenticate callers (auth.c) or pick routes.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define MAX_REPLY (8 * 1024 * 1024)
+
+static pthread_key_t handle_key;
+static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
+
+static void
+handle_free(void *h)
+{
+        curl_easy_cleanup(h);
+}
+
+static void
+handle_key_make(void)
+{
+        pthread_key_create(&handle_key, handle_free);
+}
+
+/* handle: this thread's easy handle, made on first use. */
+static CURL *
+handle(void)
+{
+        CURL *h;
+
+        pthread_once(&handle_once, handle_key_make);
+        h = pthread_getspecific(handle_key);
+        if (h == NULL) {
+                h = curl_easy_init();
+                if (h != NULL)
+                        pthread_setspecific(handle_key, h);
+        } else {
+                curl_easy_reset(h); /* keeps the connection cache */
+        }
+        return h;
+}
+
+static size_t
+sink(char *p, size_t sz, size_t n, void *arg)
+{
+        struct gw_reply *r = arg;
+        size_t add = sz * n;
+        char *b;
+
+        if (r->len + add > MAX_REPLY)
+                return 0;
+        b = realloc(r->body, r->len + add + 1);
+        if (b == NULL)
+                return 0;
+        memcpy(b + r->len, p, add);
+        r->body = b;
+        r->len += add;
+        r->body[r->len] = '\0';
+        return add;
+}
+
+void
+gw_reply_fini(struct gw_reply *r)
+{
+        free(r->body);
+        memset(r, 0, sizeof(*r));
+}
+
+static struct curl_slist *
+headers(struct gw *g, const struct http_principal *who, const char *rid)
+{
+        struct curl_slist *l = NULL, *t;
+        char *signed_p = NULL, line[2048];
+
+        if (http_principal_sign(g->principal_key->bytes, who, &signed_p) < 0)
+                return NULL;
+        snprintf(line, sizeof(line), "%s: %s", HTTP_PRINCIPAL_HEADER,
+                 signed_p);
+        free(signed_p);
+        l = curl_slist_append(l, line);
+        snprintf(line, sizeof(line), "X-Request-Id: %s", rid);
+        if (l != NULL && (t = curl_slist_append(l, line)) != NULL)
+                l = t;
+        if (l != NULL && (t = curl_slist_append(l, "Accept: application/json")))
+                l = t;
+        return l;
+}
+
+int
+gw_forward_get(struct gw *g, const struct http_principal *who,
+               const char *base, const char *path, const char *query,
+               const char *request_id, struct gw_reply *r, struct err *e)
+{
+        CURL *h = handle();
+        struct curl_slist *hdrs = NULL;
+        char *url = NULL, *ct = NULL;
+        CURLcode cc;
+        int rc = -1;
+
+        memset(r, 0, sizeof(*r));
+        if (h == NULL || (hdrs = headers(g, who, request_id)) == NULL ||
+            asprintf(&url, "%s%s%s%s", base, path, query && *query ? "?" : "",
+                     query ? query : "") < 0) {
+                url = NULL;
+                err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+                goto out;
+        }
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        cc = curl_easy_perform(h);
+        if (cc != CURLE_OK) {
+                err_set(e, ERR_TRANSIENT, NULL, "upstream: %s",
+                        curl_easy_strerror(cc));
+                gw_reply_fini(r);
+                goto out;
+        }
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+            ct != NULL)
+                snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
+        rc = 0;
+out:
+        curl_slist_free_all(hdrs);
+        free(url);
+        return rc;
+}
+
+/* upstream_path: the daemon's path for this request; false when the path
+ * holds characters the gateway does not forward. */
+static bool
+upstream_path(const struct gw_route *rt, const char *path, char *out,
+              size_t outsz)
+{
+        size_t n = rt->upstream_path ? strlen(rt->upstream_path) : 0;
+
+        for (const char *p = path; *p; p++)
+                if (strchr("abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/",
+                           *p) == NULL)
+                        return false;
+        if (n > 0 && strncmp(path, rt->upstream_path, n) == 0)
+                path += n;
+        snprintf(out, outsz, "%s", *path ? path : "/");
+        return true;
+}
+
+static const char *
+base_of(struct gw *g, const char *upstream)
+{
+        return strcmp(upstream, "intake") == 0 ? g->set.intake_url
+                                               : g->set.directory_url;
+}
+
+static void
+answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
+{
+        struct err e = {0};
+
+        if (r->status == 401 || r->status == 403) {
+                log_warnx("upstream refused the gateway", "request_id=%s "
+                          "upstream=%s status=%ld",
+                          call->req->request_id, rt->upstream, r->status);
+                http_resp_error(call->resp, 502, "bad_gateway", NULL,
+                                "the %s service refused the request",
+                                rt->upstream);
+                return;
+        }
+        if ((rt->flags & GW_F_AUDIT) && r->status == 200 &&
+            gw_audit_read(call, r->body, r->len, &e) < 0) {
+                http_resp_error(call->resp, 503, "unavailable", NULL,
+                                "cannot record this access now; try again");
+                http_resp_header(call->resp, "Retry-After", "5");
+                return;
+        }
+        http_resp_take(call->resp, (int)r->status,
+                       r->content_type[0] ? r->content_type
+                                          : "application/json",
+                       r->body, r->len);
+        r->body = NULL;
+}
+
+void
+gw_forward_handler(struct gw_call *call)
+{
+        const struct gw_route *rt = call->route;
+        struct gw_reply r = {0};
+        struct err e = {0};
+        char path[512], *query = NULL;
+
+        if (!upstream_path(rt, call->req->path, path, sizeof(path))) {
+                http_resp_error(call->resp, 404, "not_found", NULL,
+                                "no such path");
+                return;
+        }
+        query = gw_query_string(call->req);
+        if (query == NULL ||
+            gw_forward_get(call->g, &call->who, base_of(call->g, rt->upstream),
+                           path, query, call->req->request_id, &r, &e) < 0) {
+                log_warnx("forward failed", "request_id=%s upstream=%s",
+                          call->req->request_id, rt->upstream);
+                http_resp_error(call->resp, 503, "unavailable", NULL,
+                                "the %s service is not answering; try again",
+                                rt->upstream);
+                http_resp_header(call->resp, "Retry-After", "5");
+                goto out;
+        }
+        answer(call, rt, &r);
+out:
+        gw_reply_fini(&r);
+        free(query);
+}

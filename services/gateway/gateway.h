@@ -1,0 +1,383 @@
+/*
+ * gateway: the public edge. Serves the resident web pages and the JSON API,
+ * authenticates API tokens (roles provider, admin, support), rate-limits,
+ * validates referral submissions against its replica of the service
+ * catalogue, seals personal data to intake and produces the command to
+ * referral.submissions, forwards reads to the owning daemon with a signed
+ * X-Signpost-Principal, and emits audit.access for reads of personal data.
+ *
+ * Data flow: routes.c (dispatch: headers, limits, auth, role) -> submit.c
+ * (POST /v1/referrals: referral.c validates and builds, produce.c sends) or
+ * forward.c (reads) or web.c (pages, through html.c and form.c).
+ * consume.c (Kafka) -> store.c (replicas) -> catalogue.c (memory copy).
+ */
+#ifndef SIGNPOST_GATEWAY_H
+#define SIGNPOST_GATEWAY_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "json.h"
+#include "kafka.h"
+#include "secret.h"
+#include "uuid.h"
+
+#define GW_SCHEMA "gateway"
+#define GW_SOURCE "/signpost/gateway"
+#define GW_TOPIC_SUBMISSIONS "referral.submissions"
+#define GW_TOPIC_EVENTS "referral.events"
+#define GW_TOPIC_AUDIT "audit.access"
+#define GW_TOPIC_SERVICES "directory.services"
+#define GW_TOPIC_ORGS "directory.organisations"
+#define GW_TYPE_SUBMITTED "signpost.referral.submitted.v1"
+#define GW_TYPE_AUDIT "signpost.audit.accessed.v1"
+#define GW_REFERENCE_LEN 13 /* "SP-XXXX-XXXX" and the NUL */
+#define GW_STATUS_SECRET_LEN 33 /* 32 hex characters and the NUL */
+#define GW_MAX_BODY (64 * 1024)
+
+/* Role bits for the route table (1 << enum http_role). */
+#define GW_R_PUBLIC (1u << HTTP_ROLE_PUBLIC)
+#define GW_R_PROVIDER (1u << HTTP_ROLE_PROVIDER)
+#define GW_R_ADMIN (1u << HTTP_ROLE_ADMIN)
+#define GW_R_SUPPORT (1u << HTTP_ROLE_SUPPORT)
+#define GW_R_TOKEN (GW_R_PROVIDER | GW_R_ADMIN | GW_R_SUPPORT)
+#define GW_R_ANY (GW_R_PUBLIC | GW_R_TOKEN)
+
+/* Route flags. */
+#define GW_F_AUDIT 0x1u /* forwarded read of personal data: audit.access */
+#define GW_F_FORM 0x2u  /* web form post: per-IP form limit */
+#define GW_F_HTML 0x4u  /* HTML page: CSP for pages */
+#define GW_F_CORS 0x8u  /* Access-Control-Allow-Origin: * */
+
+/* ---- settings, from the config table (main.c) or a test ---- */
+struct gw_settings {
+        const char *db;            /* conninfo */
+        const char *kafka;         /* bootstrap */
+        const char *intake_url;    /* http://127.0.0.1:8091 */
+        const char *directory_url; /* http://127.0.0.1:8092 */
+        const char *principal_key_file;
+        const char *token_key_file; /* token-hash.key */
+        const char *intake_pk_file; /* intake.pk */
+        const char *openapi_file;
+        const char *assets_dir; /* node_modules/govuk-frontend/dist/govuk */
+        const char *privacy_notice_version;
+        int produce_timeout_ms;
+        int db_pool;
+        double ip_rate, ip_burst;       /* requests per second, bucket */
+        double token_rate, token_burst; /* per API token */
+        double form_rate, form_burst;   /* form posts per IP */
+        bool tls;                       /* behind TLS: send HSTS */
+};
+
+/* ---- pool.c ---- */
+struct gw_pool {
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        int n;
+        struct db **dbs;
+        bool *busy;
+};
+int gw_pool_init(struct gw_pool *p, const char *conninfo, int n,
+                 struct err *e);
+void gw_pool_fini(struct gw_pool *p);
+/* gw_pool_get: returns borrowed db, blocks until one is free; give it back
+ * with gw_pool_put(). */
+struct db *gw_pool_get(struct gw_pool *p);
+void gw_pool_put(struct gw_pool *p, struct db *db);
+
+/* ---- catalogue.c: the in-memory copy of the service replica ---- */
+struct gw_service {
+        char id[UUID_STR_LEN];
+        char org[UUID_STR_LEN]; /* "" when none */
+        char status[24];
+        bool accepts_referrals;
+        char name[160];
+};
+struct gw_catalogue;
+/* gw_catalogue_new: returns new empty catalogue, free with
+ * gw_catalogue_free(). */
+struct gw_catalogue *gw_catalogue_new(void);
+void gw_catalogue_free(struct gw_catalogue *c);
+/* gw_catalogue_put: adds or replaces s (copied). */
+int gw_catalogue_put(struct gw_catalogue *c, const struct gw_service *s);
+void gw_catalogue_remove(struct gw_catalogue *c, const char *id);
+/* gw_catalogue_get: copies the service into out; false when unknown. */
+bool gw_catalogue_get(struct gw_catalogue *c, const char *id,
+                      struct gw_service *out);
+size_t gw_catalogue_count(struct gw_catalogue *c);
+/* gw_catalogue_open: true when s exists, is active and accepts referrals. */
+bool gw_service_open(const struct gw_service *s);
+
+/* ---- store.c (the only file with SQL) ---- */
+struct gw_token {
+        char id[UUID_STR_LEN];
+        enum http_role role;
+        char org[UUID_STR_LEN];
+        bool reason_required;
+        int64_t expires_at; /* unix seconds, 0 when none */
+        bool revoked;
+};
+/* gw_store_token_find: by keyed hash; ERR_NOT_FOUND when absent. */
+int gw_store_token_find(struct db *db, const char *hash, struct gw_token *out,
+                        struct err *e);
+/* gw_store_idem_claim: records (scope, key) -> referral id and reference
+ * unless present. On return *fresh says whether it was recorded now; if
+ * not, id and reference are overwritten with the stored ones, *same_body
+ * says whether body_hash matched and *acked whether Kafka took it. */
+int gw_store_idem_claim(struct db *db, const char *scope, const char *key,
+                        const char *body_hash, char id[UUID_STR_LEN],
+                        char reference[GW_REFERENCE_LEN], bool *fresh,
+                        bool *same_body, bool *acked, struct err *e);
+/* gw_store_idem_acked: marks the key's message acknowledged by Kafka. */
+int gw_store_idem_acked(struct db *db, const char *scope, const char *key,
+                        struct err *e);
+int gw_store_service_put(struct db *db, const struct gw_service *s,
+                         struct err *e);
+int gw_store_service_delete(struct db *db, const char *id, struct err *e);
+int gw_store_org_put(struct db *db, const char *id, const char *name,
+                     struct err *e);
+int gw_store_org_delete(struct db *db, const char *id, struct err *e);
+/* gw_store_services_load: every replica row into c. */
+int gw_store_services_load(struct db *db, struct gw_catalogue *c,
+                           struct err *e);
+int gw_store_status_add(struct db *db, const char *referral_id,
+                        const char *reference, const char *secret_hash,
+                        const char *service_id, struct err *e);
+int gw_store_status_set(struct db *db, const char *referral_id,
+                        const char *status, struct err *e);
+/* gw_store_status_get: status (received, with_provider, contacted,
+ * closed) and reference when secret_hash matches; ERR_NOT_FOUND
+ * otherwise (unknown id and wrong secret look the same). */
+int gw_store_status_get(struct db *db, const char *referral_id,
+                        const char *secret_hash, char status[32],
+                        char reference[GW_REFERENCE_LEN], char updated[40],
+                        struct err *e);
+
+/* ---- referral.c: validation and the referral.submissions message ---- */
+/* gw_referral_check: checks body (a parsed request) against the contract.
+ * Returns 0, or -1 with e: ERR_INVALID for shape errors (unknown field,
+ * wrong type: answer 400), ERR_CONFLICT for a value that is well-formed
+ * JSON but unacceptable (answer 422); e->field names the field with dots
+ * ("person.phone"). Service existence is checked by the caller. */
+int gw_referral_check(const json_t *body, struct err *e);
+/* gw_reference_new: "SP-" + 4 + "-" + 4 characters of an alphabet without
+ * 0/O, 1/I/L, U. */
+void gw_reference_new(char out[GW_REFERENCE_LEN]);
+bool gw_reference_valid(const char *s);
+/* gw_status_secret: the status-link secret of a referral, derived from
+ * key and id (so a retried POST gets the same link without storing it);
+ * gw_status_secret_hash: hex BLAKE2b-256 of a secret (what is sent and
+ * stored). */
+int gw_status_secret(const struct secret_key *key, const char *referral_id,
+                     char out[GW_STATUS_SECRET_LEN], struct err *e);
+void gw_status_secret_hash(const char *secret, char out[SECRET_HEX_LEN]);
+/* gw_referral_message: the signpost.referral.submitted.v1 data for body
+ * (already checked), sealed to intake_pk. Returns new text, free with
+ * free(); NULL with e. */
+char *gw_referral_message(const json_t *body, const char *referral_id,
+                          const char *reference, const char *secret_hash,
+                          const char *notice_version,
+                          const unsigned char intake_pk[SECRET_BOX_PK_BYTES],
+                          struct err *e);
+/* gw_valid_email / gw_valid_uk_phone / gw_valid_postcode: value checks. */
+bool gw_valid_email(const char *s);
+bool gw_valid_uk_phone(const char *s);
+bool gw_valid_postcode(const char *s);
+
+/* ---- produce.c: producer with a poller thread and bounded waits ---- */
+struct gw_producer;
+/* gw_producer_new: returns new producer, free with gw_producer_free().
+ * Messages not acknowledged within timeout_ms fail (message.timeout.ms). */
+struct gw_producer *gw_producer_new(const char *brokers, int timeout_ms,
+                                    struct err *e);
+void gw_producer_free(struct gw_producer *p);
+/* gw_produce: produces and waits for the broker's acknowledgement (or
+ * the failure report, which comes within the producer's timeout_ms); 0
+ * only when acknowledged, else -1 ERR_TRANSIENT. */
+int gw_produce(struct gw_producer *p, const char *topic, const char *key,
+               const struct event *ev, const char *value, int timeout_ms,
+               struct err *e);
+bool gw_producer_ready(struct gw_producer *p);
+
+/* ---- limit.c: token buckets ---- */
+struct gw_limiter;
+/* gw_limiter_new: rate tokens per second, burst bucket size. Returns new
+ * limiter, free with gw_limiter_free(). rate <= 0 disables it. */
+struct gw_limiter *gw_limiter_new(double rate, double burst);
+void gw_limiter_free(struct gw_limiter *l);
+/* gw_limiter_take: true when key may go now (at time now, seconds);
+ * otherwise false and *retry_after the seconds to wait (>= 1). */
+bool gw_limiter_take(struct gw_limiter *l, const char *key, double now,
+                     int *retry_after);
+
+/* ---- the daemon's state ---- */
+struct gw {
+        struct gw_settings set;
+        struct secret_key *principal_key;
+        struct secret_key *token_key;
+        unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+        struct gw_pool pool;
+        struct gw_producer *prod;
+        struct gw_catalogue *cat;
+        struct gw_limiter *lim_ip, *lim_token, *lim_form;
+        char *openapi; /* the document, served as is */
+        size_t openapi_len;
+};
+/* gw_init: loads keys and the document, opens the pool, the producer and
+ * the catalogue (loaded from the replica). set's strings must outlive gw.
+ * gw_fini: frees what gw_init made; safe on a partly made gw. */
+int gw_init(struct gw *g, const struct gw_settings *set, struct err *e);
+void gw_fini(struct gw *g);
+
+/* ---- auth.c ---- */
+/* A request as the handlers see it after dispatch. */
+struct gw_route;
+struct gw_call {
+        struct gw *g;
+        const struct gw_route *route;
+        struct http_req *req;
+        struct http_resp *resp;
+        struct http_principal who; /* role PUBLIC, sub "public" when none */
+        bool has_token;
+        char ip[64];
+};
+/* gw_auth: fills call->who from the Authorization and X-Signpost-Reason
+ * headers. Returns 0, or the HTTP status to answer (401 bad token, 400
+ * missing reason, 503 database down) with resp filled. */
+int gw_auth(struct gw_call *call);
+
+/* ---- mhd.c: what lib/http does not expose ---- */
+/* gw_peer_ip: the client's address as text. */
+void gw_peer_ip(const struct http_req *req, char *out, size_t outsz);
+/* gw_query_string: the request's query re-encoded ("a=b&c=d", "" when
+ * none). Returns new string, free with free(). */
+char *gw_query_string(const struct http_req *req);
+
+/* ---- forward.c ---- */
+struct gw_reply {
+        long status; /* 0 when the daemon did not answer */
+        char *body;  /* new, free() */
+        size_t len;
+        char content_type[96];
+};
+/* gw_forward_get: GET base + path (+ "?" query) with the signed principal
+ * of who. Returns 0 with r filled (any status), or -1 when the daemon could
+ * not be reached. Keeps one kept-alive handle per thread. */
+int gw_forward_get(struct gw *g, const struct http_principal *who,
+                   const char *base, const char *path, const char *query,
+                   const char *request_id, struct gw_reply *r, struct err *e);
+void gw_reply_fini(struct gw_reply *r);
+/* gw_forward_handler: the route handler for forwarded reads. */
+void gw_forward_handler(struct gw_call *call);
+
+/* ---- audit.c ---- */
+/* gw_audit_read: one audit.access event per referral id found in a
+ * forwarded answer (the path id, or the ids in a list). Returns 0 when all
+ * were acknowledged. */
+int gw_audit_read(struct gw_call *call, const char *body, size_t len,
+                  struct err *e);
+
+/* ---- submit.c ---- */
+void gw_submit_handler(struct gw_call *call);
+void gw_status_handler(struct gw_call *call);
+/* gw_submit: the shared core of the API and the web form. body is the
+ * parsed request; idem_key may be NULL. On success fills id, reference and
+ * secret and returns 0 (also for a replay). Otherwise returns the HTTP
+ * status (400, 422, 503) with e describing why. */
+int gw_submit(struct gw *g, const json_t *body, const char *scope,
+              const char *idem_key, const char *body_text, size_t body_len,
+              char id[UUID_STR_LEN], char reference[GW_REFERENCE_LEN],
+              char secret[GW_STATUS_SECRET_LEN], struct err *e);
+
+/* ---- routes.c ---- */
+typedef void (*gw_handler_fn)(struct gw_call *call);
+struct gw_route {
+        const char *method;
+        const char *pattern;
+        gw_handler_fn fn;
+        unsigned roles; /* GW_R_* */
+        unsigned flags; /* GW_F_* */
+        const char *upstream;      /* forwarded: "intake" or "directory" */
+        const char *upstream_path; /* prefix stripped before forwarding */
+};
+/* gw_routes: returns the borrowed static route table, ending in {NULL}.
+ * gw_http_routes: the same as a lib/http table (every route public to
+ * lib/http: the gateway authenticates itself), arg a struct gw *. */
+const struct gw_route *gw_routes(void);
+const struct http_route *gw_http_routes(void);
+/* gw_security_headers: CSP, Referrer-Policy, frame and HSTS headers. */
+void gw_security_headers(struct gw_call *call, unsigned flags);
+void gw_openapi_handler(struct gw_call *call);
+
+/* ---- html.c: an escaping string builder ---- */
+struct gw_html {
+        char *buf;
+        size_t len, cap;
+        bool oom;
+};
+/* gw_html_raw: appends trusted text (markup written in this program). */
+void gw_html_raw(struct gw_html *h, const char *s);
+/* gw_html_text: appends s with & < > " ' escaped (NULL appends nothing). */
+void gw_html_text(struct gw_html *h, const char *s);
+/* gw_html_f: printf of trusted markup; every %s argument is escaped. */
+void gw_html_f(struct gw_html *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* gw_html_take: returns the new text (free with free()) and resets h;
+ * NULL when out of memory. */
+char *gw_html_take(struct gw_html *h, size_t *len);
+void gw_html_fini(struct gw_html *h);
+
+/* ---- form.c: urlencoded forms and CSRF ---- */
+#define GW_FORM_MAX 40
+struct gw_form {
+        int n;
+        char *name[GW_FORM_MAX];
+        char *value[GW_FORM_MAX];
+};
+/* gw_form_parse: decodes an application/x-www-form-urlencoded body.
+ * ERR_INVALID when malformed, not UTF-8 or too many fields. */
+int gw_form_parse(const char *body, size_t len, struct gw_form *f,
+                  struct err *e);
+void gw_form_fini(struct gw_form *f);
+/* gw_form_get: returns borrowed value, valid until gw_form_fini(); NULL
+ * when absent. */
+const char *gw_form_get(const struct gw_form *f, const char *name);
+/* gw_csrf_new: a token "nonce.mac" binding a random nonce and a time to
+ * key; gw_csrf_check: true when token was made by gw_csrf_new with key
+ * less than max_age seconds before now. */
+int gw_csrf_new(const struct secret_key *key, int64_t now, char out[128]);
+bool gw_csrf_check(const struct secret_key *key, const char *token,
+                   int64_t now, int64_t max_age);
+
+/* ---- web.c and web_form.c: the pages ---- */
+void gw_web_search(struct gw_call *call);
+void gw_web_service(struct gw_call *call);
+void gw_web_privacy(struct gw_call *call);
+void gw_web_status(struct gw_call *call);
+void gw_web_asset(struct gw_call *call);
+void gw_web_refer_get(struct gw_call *call);
+void gw_web_refer_post(struct gw_call *call);
+/* gw_web_page: wraps main (markup) in the GOV.UK template and answers. */
+void gw_web_page(struct gw_call *call, int status, const char *title,
+                 const char *main_html);
+void gw_web_error(struct gw_call *call, int status, const char *title,
+                  const char *message);
+
+/* ---- consume.c ---- */
+/* gw_consume_apply: an inbox_apply_fn for directory.services,
+ * directory.organisations, referral.submissions and referral.events; arg
+ * is a struct gw *. */
+struct kafka_record;
+int gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
+                     struct err *e);
+
+/* time helper */
+double gw_now(void);
+
+#endif

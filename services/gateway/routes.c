@@ -1,0 +1,196 @@
+/*
+ * routes: the gateway's one route table and the dispatcher every request
+ * passes through: per-IP limit, authentication, per-token limit, the role
+ * check (a route lists the roles that may call it), the per-IP limit on
+ * form posts, then the handler, then the security headers. lib/http sees
+ * every route as public: the gateway authenticates callers itself. Tests
+ * read gw_routes() for the authorisation matrix and the OpenAPI check.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+
+#define ORUK(p) {"GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS, \
+                 "directory", "/oruk"}
+
+static const struct gw_route routes[] = {
+    /* JSON API */
+    {"POST", "/v1/referrals", gw_submit_handler, GW_R_ANY, 0, NULL, NULL},
+    {"GET", "/v1/referrals", gw_forward_handler, GW_R_TOKEN, GW_F_AUDIT,
+     "intake", "/v1"},
+    {"GET", "/v1/referrals/{id}", gw_forward_handler, GW_R_TOKEN, GW_F_AUDIT,
+     "intake", "/v1"},
+    {"GET", "/v1/referrals/{id}/status", gw_status_handler, GW_R_ANY, 0, NULL,
+     NULL},
+    {"GET", "/v1/admin/update_requests", gw_forward_handler,
+     GW_R_ADMIN | GW_R_SUPPORT, 0, "directory", "/v1/admin"},
+    {"GET", "/v1/admin/update_requests/{id}", gw_forward_handler,
+     GW_R_ADMIN | GW_R_SUPPORT, 0, "directory", "/v1/admin"},
+    {"GET", "/openapi.json", gw_openapi_handler, GW_R_ANY, GW_F_CORS, NULL,
+     NULL},
+    /* Open Referral UK, public, unchanged paths under /oruk */
+    ORUK(""),
+    ORUK("/services"),
+    ORUK("/services/{id}"),
+    ORUK("/service_at_locations"),
+    ORUK("/service_at_locations/{id}"),
+    ORUK("/organizations"),
+    ORUK("/organizations/{id}"),
+    ORUK("/taxonomies"),
+    ORUK("/taxonomies/{id}"),
+    ORUK("/taxonomy_terms"),
+    ORUK("/taxonomy_terms/{id}"),
+    ORUK("/nearest"),
+    /* web pages */
+    {"GET", "/", gw_web_search, GW_R_ANY, GW_F_HTML, NULL, NULL},
+    {"GET", "/services/{id}", gw_web_service, GW_R_ANY, GW_F_HTML, NULL,
+     NULL},
+    {"GET", "/services/{id}/refer", gw_web_refer_get, GW_R_ANY, GW_F_HTML,
+     NULL, NULL},
+    {"POST", "/services/{id}/refer", gw_web_refer_post, GW_R_ANY,
+     GW_F_HTML | GW_F_FORM, NULL, NULL},
+    {"GET", "/status/{id}", gw_web_status, GW_R_ANY, GW_F_HTML, NULL, NULL},
+    {"GET", "/privacy", gw_web_privacy, GW_R_ANY, GW_F_HTML, NULL, NULL},
+    {"GET", "/assets/{file}", gw_web_asset, GW_R_ANY, 0, NULL, NULL},
+    {"GET", "/assets/{dir}/{file}", gw_web_asset, GW_R_ANY, 0, NULL, NULL},
+    {NULL, NULL, NULL, 0, 0, NULL, NULL},
+};
+
+static void dispatch(struct http_req *req, struct http_resp *resp);
+
+#define NROUTES (sizeof(routes) / sizeof(routes[0]))
+static struct http_route http_routes[NROUTES];
+static pthread_once_t http_once = PTHREAD_ONCE_INIT;
+
+static void
+http_routes_make(void)
+{
+        for (size_t i = 0; i < NROUTES; i++)
+                http_routes[i] = (struct http_route){
+                    routes[i].method, routes[i].pattern,
+                    routes[i].method ? dispatch : NULL, HTTP_PUBLIC};
+}
+
+const struct gw_route *
+gw_routes(void)
+{
+        return routes;
+}
+
+const struct http_route *
+gw_http_routes(void)
+{
+        pthread_once(&http_once, http_routes_make);
+        return http_routes;
+}
+
+double
+gw_now(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const struct gw_route *
+find(const struct http_req *req)
+{
+        const char *m = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+
+        for (const struct gw_route *r = routes; r->method != NULL; r++)
+                if (strcmp(r->method, m) == 0 &&
+                    strcmp(r->pattern, req->route) == 0)
+                        return r;
+        return NULL;
+}
+
+static bool
+limited(struct gw_call *call, struct gw_limiter *l, const char *key,
+        const char *what)
+{
+        int after = 1;
+        char v[16];
+
+        if (gw_limiter_take(l, key, gw_now(), &after))
+                return false;
+        snprintf(v, sizeof(v), "%d", after);
+        http_resp_error(call->resp, 429, "too_many_requests", NULL,
+                        "too many %s; try again in %d s", what, after);
+        http_resp_header(call->resp, "Retry-After", v);
+        return true;
+}
+
+/* allowed: the role check; false with the answer filled. */
+static bool
+allowed(struct gw_call *call)
+{
+        if (call->route->roles & (1u << call->who.role))
+                return true;
+        if (!call->has_token) {
+                http_resp_error(call->resp, 401, "unauthorized",
+                                "Authorization", "an API token is needed");
+                http_resp_header(call->resp, "WWW-Authenticate",
+                                 "Bearer realm=\"signpost\"");
+        } else {
+                http_resp_error(call->resp, 403, "forbidden", NULL,
+                                "this token's role may not do that");
+        }
+        return false;
+}
+
+static void
+dispatch(struct http_req *req, struct http_resp *resp)
+{
+        struct gw_call call = {.g = req->arg, .req = req, .resp = resp};
+
+        call.route = find(req);
+        if (call.route == NULL) {
+                http_resp_error(resp, 404, "not_found", NULL, "no such path");
+                return;
+        }
+        gw_peer_ip(req, call.ip, sizeof(call.ip));
+        if (limited(&call, call.g->lim_ip, call.ip, "requests") ||
+            gw_auth(&call) != 0 ||
+            (call.has_token &&
+             limited(&call, call.g->lim_token, call.who.sub, "requests")) ||
+            !allowed(&call) ||
+            ((call.route->flags & GW_F_FORM) &&
+             limited(&call, call.g->lim_form, call.ip, "form submissions")))
+                goto out;
+        call.route->fn(&call);
+out:
+        gw_security_headers(&call, call.route->flags);
+        memset(&call.who, 0, sizeof(call.who));
+}
+
+void
+gw_security_headers(struct gw_call *call, unsigned flags)
+{
+        struct http_resp *r = call->resp;
+        bool html = strncmp(r->content_type, "text/html", 9) == 0;
+
+        http_resp_header(
+            r, "Content-Security-Policy",
+            html ? "default-src 'self'; img-src 'self' data:; "
+                   "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                   "frame-ancestors 'none'"
+                 : "default-src 'none'; frame-ancestors 'none'");
+        http_resp_header(r, "Referrer-Policy", "no-referrer");
+        if (call->g->set.tls)
+                http_resp_header(r, "Strict-Transport-Security",
+                                 "max-age=31536000; includeSubDomains");
+        if (flags & GW_F_CORS)
+                http_resp_header(r, "Access-Control-Allow-Origin", "*");
+        else if (html || strncmp(call->req->path, "/v1/", 4) == 0)
+                http_resp_header(r, "Cache-Control", "no-store");
+}
+
+void
+gw_openapi_handler(struct gw_call *call)
+{
+        http_resp_text(call->resp, 200, "application/json",
+                       call->g->openapi ? call->g->openapi : "{}");
+}

@@ -1,0 +1,107 @@
+/*
+ * emit: intake's events into the outbox, in the caller's transaction. A
+ * notification request carries its recipient and values sealed to the
+ * notification daemon's key; everything else emitted here holds no
+ * personal data. Does not decide which events a change produces.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "intake.h"
+#include "outbox.h"
+
+int
+intake_emit(struct db *db, const char *topic, const char *key,
+            const char *type, json_t *data, struct err *e)
+{
+        struct event ev;
+        char *text = NULL;
+        int rc;
+
+        if (data == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        text = json_dumps(data, JSON_COMPACT);
+        json_decref(data);
+        if (text == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        event_init(&ev, INTAKE_SOURCE, type, key);
+        rc = outbox_add(db, topic, key, &ev, text, strlen(text), e);
+        free(text);
+        return rc;
+}
+
+/* opt_string: a JSON string, or null for NULL / "". */
+static json_t *
+opt_string(const char *s)
+{
+        return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
+}
+
+int
+intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
+                   const char *audience, const char *subject_id,
+                   const char *purpose, const char *referral_id,
+                   const char *service_id, json_t *content, struct err *e)
+{
+        char id[UUID_STR_LEN];
+        char *sealed = NULL;
+        json_t *data;
+        int rc;
+
+        if (content == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        rc = intake_seal_json(in->keys.notification_pk, content, &sealed, e);
+        json_decref(content);
+        if (rc < 0)
+                return -1;
+        uuid_v7(id);
+        data = json_pack("{ss ss ss so so ss ss ss}", "message_id", id,
+                         "template", tmpl, "audience", audience, "subject_id",
+                         opt_string(subject_id), "purpose", opt_string(purpose),
+                         "referral_id", referral_id, "service_id", service_id,
+                         "sealed", sealed);
+        free(sealed);
+        return intake_emit(db, INTAKE_TOPIC_NOTIFY, id,
+                           "signpost.notification.requested.v1", data, e);
+}
+
+json_t *
+intake_contact_of(const json_t *obj)
+{
+        const char *email = json_string_value(json_object_get(obj, "email"));
+        const char *phone = json_string_value(json_object_get(obj, "phone"));
+
+        if (email != NULL && email[0] != '\0')
+                return json_pack("{ss}", "email", email);
+        if (phone != NULL && phone[0] != '\0')
+                return json_pack("{ss}", "phone", phone);
+        return NULL;
+}
+
+void
+intake_initials(const char *name, char *out, size_t outsz)
+{
+        size_t o = 0;
+        bool start = true;
+
+        if (outsz == 0)
+                return;
+        for (; name != NULL && *name != '\0' && o + 4 < outsz; name++) {
+                unsigned char c = (unsigned char)*name;
+                if (isspace(c) || c == '-') {
+                        start = true;
+                        continue;
+                }
+                if (start && isalpha(c)) {
+                        if (o > 0)
+                                out[o++] = ' ';
+                        out[o++] = (char)toupper(c);
+                        out[o++] = '.';
+                }
+                start = false;
+        }
+        out[o] = '\0';
+}

@@ -1,0 +1,340 @@
+/*
+ * intake: the referral daemon. Owns schema `intake`: referrals with their
+ * personal fields encrypted under the person's data key, the subjects those
+ * keys belong to (found again through blind indexes), status history, and
+ * a replica of the directory's catalogue.
+ *
+ * Data flow: consumer.c (Kafka) dispatches referral.submissions to
+ * submit.c, referral.updates to lifecycle.c, directory.* to catalogue.c;
+ * each works through store.c (the only SQL) and leaves its events in the
+ * outbox through emit.c, route.c seals the provider's copy. routes.c
+ * serves the internal HTTP API; stale.c reminds providers of referrals
+ * nobody has contacted.
+ */
+#ifndef SIGNPOST_INTAKE_H
+#define SIGNPOST_INTAKE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "db.h"
+#include "err.h"
+#include "kafka.h"
+#include "secret.h"
+#include "uuid.h"
+
+#define INTAKE_SCHEMA "intake"
+#define INTAKE_SOURCE "/signpost/intake"
+#define INTAKE_TOPIC_SUBMISSIONS "referral.submissions"
+#define INTAKE_TOPIC_UPDATES "referral.updates"
+#define INTAKE_TOPIC_EVENTS "referral.events"
+#define INTAKE_TOPIC_CONSENT "consent.commands"
+#define INTAKE_TOPIC_NOTIFY "notification.requests"
+#define INTAKE_TOPIC_AUDIT "audit.access"
+#define INTAKE_TOPIC_SERVICES "directory.services"
+#define INTAKE_TOPIC_ORGS "directory.organisations"
+#define INTAKE_KEK_ID "k1"
+#define INTAKE_PER_PAGE_MAX 100
+
+/* The keys intake works with, loaded from SIGNPOST_SECRETS_DIR. */
+struct intake_keys {
+        unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+        struct secret_key *intake_sk;
+        unsigned char notification_pk[SECRET_BOX_PK_BYTES];
+        struct secret_keyring *keyring; /* KEKs wrapping subjects' DEKs */
+        struct secret_key *index_key;   /* blind index */
+};
+
+/* England and Wales bank holidays as sorted day numbers (days since
+ * 1970-01-01). */
+struct intake_holidays {
+        int n;
+        int32_t *days;
+};
+
+/* A pool of connections for the HTTP threads. */
+struct intake_pool {
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        int n;
+        struct db **dbs;
+        bool *busy;
+};
+
+/* The daemon's shared state: read-only once main() has filled it. */
+struct intake {
+        struct intake_keys keys;
+        struct intake_holidays holidays;
+        int remind_days;   /* working days before the provider reminder */
+        int escalate_days; /* working days before the admin escalation */
+        const char *admin_email; /* borrowed; "" when none */
+        struct intake_pool pool;
+};
+
+/* A catalogue service with its organisation, as the replica holds it. */
+struct intake_service {
+        char id[UUID_STR_LEN];
+        char organisation_id[UUID_STR_LEN]; /* "" when none */
+        char name[256];
+        char notice_email[256]; /* "" when none */
+        char partner_key[96];   /* base64, "" when none */
+        char *taxonomy_terms;   /* new JSON array text of term ids */
+        bool open;              /* active, accepting, not deleted */
+};
+
+/* A referral row. Strings are "" when NULL in the table; the blob and
+ * JSON members are new, released by intake_referral_fini(). */
+struct intake_referral {
+        char id[UUID_STR_LEN];
+        char reference[32];
+        char service_id[UUID_STR_LEN];
+        char organisation_id[UUID_STR_LEN];
+        char subject_id[UUID_STR_LEN];
+        char kind[16];
+        char status[24];
+        char received_at[40];
+        char contacted_at[40];
+        char postcode_district[16];
+        bool routed;
+        char *flags;    /* JSON array text */
+        char *consents; /* JSON object text */
+        char *wrapped_dek;
+        char *personal_blob;
+        char *referrer_blob; /* NULL when none */
+        char *special_blob;  /* NULL when none */
+};
+
+/* Who asked for a change. */
+struct intake_actor {
+        char sub[128];
+        char role[16]; /* provider, admin, support, partner, person, system */
+        char org[UUID_STR_LEN + 8];
+};
+
+/* ---- keys.c ---- */
+/* intake_keys_load: intake.pk/.sk, notification.pk, kek-k1.key and
+ * blind-index.key from dir. Release with intake_keys_fini(). */
+int intake_keys_load(struct intake_keys *k, const char *dir, struct err *e);
+void intake_keys_fini(struct intake_keys *k);
+/* intake_pk_decode: base64 of 32 bytes in any variant (padded or not,
+ * standard or URL-safe) into pk; -1 when it is not. */
+int intake_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES]);
+/* intake_seal_json: compact JSON of j sealed to pk, as base64url. Returns
+ * new text in *out, free with free(). */
+int intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES],
+                     const json_t *j, char **out, struct err *e);
+/* intake_unseal_json: opens base64url text sealed to intake. Returns new
+ * object, free with json_decref(); NULL with ERR_INVALID. */
+json_t *intake_unseal_json(const struct intake_keys *k, const char *text,
+                           struct err *e);
+/* intake_blob_seal: AEAD of compact JSON of j under dek with ad. Returns
+ * new base64url text in *out, free with free(). */
+int intake_blob_seal(const struct secret_key *dek, const json_t *j,
+                     const char *ad, char **out, struct err *e);
+/* intake_blob_open: returns new JSON object from a blob, free with
+ * json_decref(); NULL with e filled. */
+json_t *intake_blob_open(const struct secret_key *dek, const char *blob,
+                         const char *ad, struct err *e);
+
+/* ---- validate.c ---- */
+/* intake_validate_submission: the envelope fields of a submission. */
+int intake_validate_submission(const json_t *doc, struct err *e);
+/* intake_validate_personal: the opened personal payload for kind. */
+int intake_validate_personal(const json_t *p, const char *kind,
+                             struct err *e);
+/* intake_postcode_district: the outward code of a UK postcode into out;
+ * false (out "") when it does not look like one. */
+bool intake_postcode_district(const char *postcode, char out[16]);
+bool intake_status_valid(const char *s);
+
+/* ---- consumer.c ---- */
+/* intake_consume_apply: an inbox_apply_fn for every topic intake reads;
+ * arg is a struct intake *. */
+int intake_consume_apply(void *arg, struct db *db,
+                         const struct kafka_record *rec, struct err *e);
+
+/* ---- submit.c ---- */
+/* intake_submit_apply: one referral.submissions record (value as given):
+ * stores the referral and queues its events. A referral id already stored
+ * has no second effect. */
+int intake_submit_apply(struct intake *in, struct db *db, const char *value,
+                        size_t len, struct err *e);
+
+/* ---- route.c ---- */
+/* intake_route: seals what the provider needs (payload: the opened
+ * personal payload) to the organisation's key, queues it on
+ * partner.<org>.referrals with the provider's new-referral notice, and
+ * marks the referral routed. */
+int intake_route(struct intake *in, struct db *db,
+                 const struct intake_referral *r, const json_t *payload,
+                 const struct intake_service *svc, struct err *e);
+/* intake_route_held: routes every referral of org held for a missing
+ * partner key, now that the key is known. */
+int intake_route_held(struct intake *in, struct db *db, const char *org_id,
+                      struct err *e);
+/* intake_referral_open: decrypts r's blobs into one personal payload.
+ * Returns new object, free with json_decref(); NULL with e filled. */
+json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
+                             struct err *e);
+
+/* ---- emit.c ---- */
+/* intake_emit: queues data (takes ownership) as ce_type on topic, keyed
+ * by key, in the caller's transaction. */
+int intake_emit(struct db *db, const char *topic, const char *key,
+                const char *type, json_t *data, struct err *e);
+/* intake_emit_notify: a notification request; content (takes ownership)
+ * is sealed to notification. subject_id and purpose may be NULL. */
+int intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
+                       const char *audience, const char *subject_id,
+                       const char *purpose, const char *referral_id,
+                       const char *service_id, json_t *content,
+                       struct err *e);
+/* intake_contact_of: returns new {"email": …} or {"phone": …} for obj
+ * (person or referrer), email first; NULL when it has neither. */
+json_t *intake_contact_of(const json_t *obj);
+/* intake_initials: "J. S." style initials of name into out. */
+void intake_initials(const char *name, char *out, size_t outsz);
+
+/* ---- lifecycle.c ---- */
+bool intake_transition_allowed(const char *from, const char *to);
+/* intake_status_change: moves referral id to status `to` for actor by,
+ * inside the caller's transaction: ERR_NOT_FOUND (no such referral, or
+ * another organisation's), ERR_CONFLICT (transition not allowed),
+ * ERR_INVALID (bad status, missing reason, role may not). */
+int intake_status_change(struct intake *in, struct db *db, const char *id,
+                         const char *to, const char *reason,
+                         const struct intake_actor *by, struct err *e);
+/* intake_updates_apply: one referral.updates record. */
+int intake_updates_apply(struct intake *in, struct db *db, const char *value,
+                         size_t len, struct err *e);
+
+/* ---- catalogue.c ---- */
+/* intake_catalogue_apply: one directory.services or
+ * directory.organisations record (value NULL = tombstone). */
+int intake_catalogue_apply(struct intake *in, struct db *db,
+                           const struct kafka_record *rec, struct err *e);
+
+/* ---- workdays.c ---- */
+/* intake_holidays_load: reads "YYYY-MM-DD,name" lines (a header line is
+ * skipped). Release with intake_holidays_fini(). */
+int intake_holidays_load(struct intake_holidays *h, const char *path,
+                         struct err *e);
+void intake_holidays_fini(struct intake_holidays *h);
+/* intake_day_of: day number of a UTC time. */
+int32_t intake_day_of(time_t t);
+/* intake_workdays: working days (not Saturday, Sunday or a holiday)
+ * after day `from` up to and including day `to`. */
+int intake_workdays(const struct intake_holidays *h, int32_t from, int32_t to);
+
+/* ---- stale.c ---- */
+/* intake_stale_run: one sweep at time now: reminders and escalations for
+ * referrals not yet contacted, each once per threshold. *sent (may be
+ * NULL) counts requests queued. */
+int intake_stale_run(struct intake *in, struct db *db, time_t now, int *sent,
+                     struct err *e);
+struct intake_stale;
+/* intake_stale_start: returns new timer thread sweeping every interval_ms
+ * on its own connection; stop and free with intake_stale_stop(). */
+struct intake_stale *intake_stale_start(struct intake *in,
+                                        const char *conninfo,
+                                        int64_t interval_ms, struct err *e);
+void intake_stale_stop(struct intake_stale *s);
+
+/* ---- pool.c ---- */
+int intake_pool_init(struct intake_pool *p, const char *conninfo, int n,
+                     struct err *e);
+void intake_pool_fini(struct intake_pool *p);
+/* intake_pool_get: returns borrowed db, blocks until one is free; give it
+ * back with intake_pool_put(). */
+struct db *intake_pool_get(struct intake_pool *p);
+void intake_pool_put(struct intake_pool *p, struct db *db);
+
+/* ---- routes.c ---- */
+struct http_route;
+/* intake_routes: returns the borrowed static route table; the server's
+ * arg is a struct intake *. */
+const struct http_route *intake_routes(void);
+
+/* ---- store.c (the only file with SQL) ---- */
+/* Writes run inside the caller's transaction. */
+/* intake_store_subject_find: *found and, when found, id and new wrapped
+ * DEK text in *wrapped (free with free()). Either index may be NULL. */
+int intake_store_subject_find(struct db *db, const char *email_index,
+                              const char *phone_index,
+                              char id[UUID_STR_LEN], char **wrapped,
+                              bool *found, struct err *e);
+int intake_store_subject_add(struct db *db, const char *id,
+                             const char *wrapped, const char *email_index,
+                             const char *phone_index, struct err *e);
+/* intake_store_referral_exists: *found if a referral has id. */
+int intake_store_referral_exists(struct db *db, const char *id, bool *found,
+                                 struct err *e);
+/* intake_store_referral_add: inserts r (status received) with the given
+ * columns; p is the parameter array documented in store.c. */
+int intake_store_referral_add(struct db *db, const char *const p[19],
+                              struct err *e);
+/* intake_store_referral_get: fills r (release with
+ * intake_referral_fini()); *found false when there is none. With lock,
+ * the row is locked FOR UPDATE. */
+int intake_store_referral_get(struct db *db, const char *id, bool lock,
+                              struct intake_referral *r, bool *found,
+                              struct err *e);
+void intake_referral_fini(struct intake_referral *r);
+int intake_store_history_add(struct db *db, const char *referral_id,
+                             const char *from, const char *to,
+                             const char *reason,
+                             const struct intake_actor *by, struct err *e);
+/* intake_store_status_set: status, contacted_at (once), closed_at. */
+int intake_store_status_set(struct db *db, const char *id, const char *to,
+                            bool contacted, bool closed, struct err *e);
+/* intake_store_routed: sets routed_at and drops flag (may be NULL). */
+int intake_store_routed(struct db *db, const char *id, const char *flag,
+                        struct err *e);
+/* intake_store_held: returns new PGresult of ids of org's referrals held
+ * for a missing partner key. */
+PGresult *intake_store_held(struct db *db, const char *org_id,
+                            struct err *e);
+/* intake_store_service_get: the replica's service with its organisation;
+ * *found false when unknown. Release svc->taxonomy_terms with free(). */
+int intake_store_service_get(struct db *db, const char *id,
+                             struct intake_service *svc, bool *found,
+                             struct err *e);
+/* intake_store_service_put: upsert from a directory snapshot (text
+ * fields may be NULL); deleted marks a tombstone. */
+int intake_store_service_put(struct db *db, const char *id,
+                             const char *org_id, const char *name,
+                             const char *status, bool accepts,
+                             const char *notice_email, const char *terms,
+                             bool deleted, struct err *e);
+/* intake_store_org_put: upsert; key NULL keeps no key. *key_added is set
+ * when the organisation had no usable key before and has one now. */
+int intake_store_org_put(struct db *db, const char *id, const char *name,
+                         const char *key, bool deleted, bool *key_added,
+                         struct err *e);
+/* intake_store_list: one page of referrals; returns new PGresult with a
+ * total column, free with PQclear(). f: org, status, service, from, to
+ * (each NULL = any), per_page, offset as text. */
+PGresult *intake_store_list(struct db *db, const char *const f[7],
+                            struct err *e);
+/* intake_store_history: returns new PGresult of a referral's history. */
+PGresult *intake_store_history(struct db *db, const char *id, struct err *e);
+/* intake_store_by_reference: returns new PGresult (status,
+ * status_secret_hash, updated_at) of the referral with reference. */
+PGresult *intake_store_by_reference(struct db *db, const char *reference,
+                                    struct err *e);
+/* intake_store_stale: returns new PGresult of open, uncontacted
+ * referrals received at or before cutoff (epoch seconds) missing a
+ * reminder or an escalation: id, reference, service_id, organisation_id,
+ * received (epoch), reminded, escalated. */
+PGresult *intake_store_stale(struct db *db, long long cutoff, int limit,
+                             struct err *e);
+/* intake_store_stale_mark: sets reminded_at (escalation false) or
+ * escalated_at once; *marked false when another sweep got there first. */
+int intake_store_stale_mark(struct db *db, const char *id, bool escalation,
+                            bool *marked, struct err *e);
+
+#endif

@@ -1,0 +1,426 @@
+/*
+ * store: every SQL statement intake runs, against schema `intake`
+ * (search_path is set by the role). Writes run inside the caller's
+ * transaction; nothing here begins or commits one. Values arrive already
+ * encrypted: this file never sees plaintext personal data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intake.h"
+
+#define TS(c) "to_char(" c " AT TIME ZONE 'UTC', " \
+              "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+
+static void
+copy_col(const PGresult *r, int row, const char *name, char *out, size_t sz)
+{
+        int c = PQfnumber(r, name);
+
+        snprintf(out, sz, "%s", c >= 0 ? PQgetvalue(r, row, c) : "");
+}
+
+static char *
+dup_col(const PGresult *r, int row, const char *name)
+{
+        int c = PQfnumber(r, name);
+
+        if (c < 0 || PQgetisnull(r, row, c))
+                return NULL;
+        return strdup(PQgetvalue(r, row, c));
+}
+
+/* one_row: runs a query and reports whether it returned a row. */
+static PGresult *
+one_row(struct db *db, const char *sql, int n, const char *const *p,
+        bool *found, struct err *e)
+{
+        PGresult *r = db_query(db, sql, n, p, e);
+
+        if (r != NULL)
+                *found = PQntuples(r) > 0;
+        return r;
+}
+
+int
+intake_store_subject_find(struct db *db, const char *email_index,
+                          const char *phone_index, char id[UUID_STR_LEN],
+                          char **wrapped, bool *found, struct err *e)
+{
+        const char *p[2] = {email_index, phone_index};
+        PGresult *r;
+
+        *wrapped = NULL;
+        r = one_row(db,
+                    "SELECT id, wrapped_dek FROM subjects"
+                    " WHERE ($1::text IS NOT NULL AND email_index = $1)"
+                    " OR ($2::text IS NOT NULL AND phone_index = $2)"
+                    " ORDER BY created_at, id LIMIT 1",
+                    2, p, found, e);
+        if (r == NULL)
+                return -1;
+        if (*found) {
+                copy_col(r, 0, "id", id, UUID_STR_LEN);
+                *wrapped = dup_col(r, 0, "wrapped_dek");
+        }
+        PQclear(r);
+        return 0;
+}
+
+int
+intake_store_subject_add(struct db *db, const char *id, const char *wrapped,
+                         const char *email_index, const char *phone_index,
+                         struct err *e)
+{
+        const char *p[4] = {id, wrapped, email_index, phone_index};
+
+        return db_exec(db,
+                       "INSERT INTO subjects (id, wrapped_dek, email_index,"
+                       " phone_index) VALUES ($1, $2, $3, $4)",
+                       4, p, NULL, e);
+}
+
+int
+intake_store_referral_exists(struct db *db, const char *id, bool *found,
+                             struct err *e)
+{
+        const char *p[1] = {id};
+        PGresult *r =
+            one_row(db, "SELECT 1 FROM referrals WHERE id = $1", 1, p, found, e);
+
+        PQclear(r);
+        return r == NULL ? -1 : 0;
+}
+
+/* p: id, reference, service_id, organisation_id, subject_id, kind, flags
+ * (array literal), consents (JSON), privacy_notice_version,
+ * status_secret_hash, postcode_district, taxonomy_terms (JSON),
+ * personal_blob, referrer_blob, special_blob, referrer_email_index,
+ * referrer_phone_index, submitted_at, received_at. */
+int
+intake_store_referral_add(struct db *db, const char *const p[19],
+                          struct err *e)
+{
+        return db_exec(
+            db,
+            "INSERT INTO referrals (id, reference, service_id,"
+            " organisation_id, subject_id, kind, flags, consents,"
+            " privacy_notice_version, status_secret_hash, postcode_district,"
+            " taxonomy_terms, personal_blob, referrer_blob, special_blob,"
+            " referrer_email_index, referrer_phone_index, submitted_at,"
+            " received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+            " $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            19, p, NULL, e);
+}
+
+static void
+referral_fill(const PGresult *r, struct intake_referral *x)
+{
+        memset(x, 0, sizeof(*x));
+        copy_col(r, 0, "id", x->id, sizeof(x->id));
+        copy_col(r, 0, "reference", x->reference, sizeof(x->reference));
+        copy_col(r, 0, "service_id", x->service_id, sizeof(x->service_id));
+        copy_col(r, 0, "organisation_id", x->organisation_id,
+                 sizeof(x->organisation_id));
+        copy_col(r, 0, "subject_id", x->subject_id, sizeof(x->subject_id));
+        copy_col(r, 0, "kind", x->kind, sizeof(x->kind));
+        copy_col(r, 0, "status", x->status, sizeof(x->status));
+        copy_col(r, 0, "received_at", x->received_at, sizeof(x->received_at));
+        copy_col(r, 0, "contacted_at", x->contacted_at,
+                 sizeof(x->contacted_at));
+        copy_col(r, 0, "postcode_district", x->postcode_district,
+                 sizeof(x->postcode_district));
+        x->routed = PQgetvalue(r, 0, PQfnumber(r, "routed"))[0] == 't';
+        x->flags = dup_col(r, 0, "flags");
+        x->consents = dup_col(r, 0, "consents");
+        x->wrapped_dek = dup_col(r, 0, "wrapped_dek");
+        x->personal_blob = dup_col(r, 0, "personal_blob");
+        x->referrer_blob = dup_col(r, 0, "referrer_blob");
+        x->special_blob = dup_col(r, 0, "special_blob");
+}
+
+int
+intake_store_referral_get(struct db *db, const char *id, bool lock,
+                          struct intake_referral *x, bool *found,
+                          struct err *e)
+{
+        const char *p[1] = {id};
+        PGresult *r;
+
+        r = one_row(
+            db,
+            lock ? "SELECT r.*, " TS("r.received_at") " AS received_at, " TS(
+                       "r.contacted_at") " AS contacted_at,"
+                                         " r.routed_at IS NOT NULL AS routed,"
+                                         " to_json(r.flags)::text AS flags,"
+                                         " s.wrapped_dek FROM referrals r"
+                                         " JOIN subjects s ON s.id = "
+                                         "r.subject_id WHERE r.id = $1"
+                                         " FOR UPDATE OF r"
+                 : "SELECT r.*, " TS("r.received_at") " AS received_at, " TS(
+                       "r.contacted_at") " AS contacted_at,"
+                                         " r.routed_at IS NOT NULL AS routed,"
+                                         " to_json(r.flags)::text AS flags,"
+                                         " s.wrapped_dek FROM referrals r"
+                                         " JOIN subjects s ON s.id = "
+                                         "r.subject_id WHERE r.id = $1",
+            1, p, found, e);
+        if (r == NULL)
+                return -1;
+        if (*found)
+                referral_fill(r, x);
+        PQclear(r);
+        return 0;
+}
+
+void
+intake_referral_fini(struct intake_referral *r)
+{
+        free(r->flags);
+        free(r->consents);
+        free(r->wrapped_dek);
+        free(r->personal_blob);
+        free(r->referrer_blob);
+        free(r->special_blob);
+        memset(r, 0, sizeof(*r));
+}
+
+int
+intake_store_history_add(struct db *db, const char *referral_id,
+                         const char *from, const char *to, const char *reason,
+                         const struct intake_actor *by, struct err *e)
+{
+        const char *p[7] = {referral_id, from,    to,
+                            reason,      by->sub, by->role,
+                            by->org[0] ? by->org : NULL};
+
+        return db_exec(db,
+                       "INSERT INTO status_history (referral_id, from_status,"
+                       " to_status, reason, by_sub, by_role, by_org)"
+                       " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                       7, p, NULL, e);
+}
+
+int
+intake_store_status_set(struct db *db, const char *id, const char *to,
+                        bool contacted, bool closed, struct err *e)
+{
+        const char *p[4] = {id, to, contacted ? "t" : "f", closed ? "t" : "f"};
+
+        return db_exec(db,
+                       "UPDATE referrals SET status = $2, updated_at = now(),"
+                       " contacted_at = CASE WHEN $3::boolean THEN"
+                       " coalesce(contacted_at, now()) ELSE contacted_at END,"
+                       " closed_at = CASE WHEN $4::boolean THEN now()"
+                       " ELSE closed_at END WHERE id = $1",
+                       4, p, NULL, e);
+}
+
+int
+intake_store_routed(struct db *db, const char *id, const char *flag,
+                    struct err *e)
+{
+        const char *p[2] = {id, flag};
+
+        return db_exec(db,
+                       "UPDATE referrals SET routed_at = now(),"
+                       " updated_at = now(),"
+                       " flags = array_remove(flags, $2::text) WHERE id = $1",
+                       2, p, NULL, e);
+}
+
+PGresult *
+intake_store_held(struct db *db, const char *org_id, struct err *e)
+{
+        const char *p[1] = {org_id};
+
+        return db_query(db,
+                        "SELECT id FROM referrals WHERE organisation_id = $1"
+                        " AND routed_at IS NULL"
+                        " AND 'partner_key_missing' = ANY (flags)"
+                        " AND NOT 'service_closed' = ANY (flags)"
+                        " ORDER BY received_at, id FOR UPDATE",
+                        1, p, e);
+}
+
+int
+intake_store_service_get(struct db *db, const char *id,
+                         struct intake_service *svc, bool *found,
+                         struct err *e)
+{
+        const char *p[1] = {id};
+        PGresult *r;
+
+        memset(svc, 0, sizeof(*svc));
+        r = one_row(db,
+                    "SELECT s.id, coalesce(s.organisation_id::text, '')"
+                    " AS organisation_id, s.name,"
+                    " coalesce(s.notice_email, '') AS notice_email,"
+                    " coalesce(o.partner_public_key, '') AS partner_key,"
+                    " s.taxonomy_terms::text AS taxonomy_terms,"
+                    " (s.status = 'active' AND s.accepts_referrals AND NOT"
+                    " s.deleted AND NOT coalesce(o.deleted, false)) AS open"
+                    " FROM services s LEFT JOIN organisations o"
+                    " ON o.id = s.organisation_id WHERE s.id = $1",
+                    1, p, found, e);
+        if (r == NULL)
+                return -1;
+        if (*found) {
+                copy_col(r, 0, "id", svc->id, sizeof(svc->id));
+                copy_col(r, 0, "organisation_id", svc->organisation_id,
+                         sizeof(svc->organisation_id));
+                copy_col(r, 0, "name", svc->name, sizeof(svc->name));
+                copy_col(r, 0, "notice_email", svc->notice_email,
+                         sizeof(svc->notice_email));
+                copy_col(r, 0, "partner_key", svc->partner_key,
+                         sizeof(svc->partner_key));
+                svc->taxonomy_terms = dup_col(r, 0, "taxonomy_terms");
+                svc->open = PQgetvalue(r, 0, PQfnumber(r, "open"))[0] == 't';
+        }
+        PQclear(r);
+        return 0;
+}
+
+int
+intake_store_service_put(struct db *db, const char *id, const char *org_id,
+                         const char *name, const char *status, bool accepts,
+                         const char *notice_email, const char *terms,
+                         bool deleted, struct err *e)
+{
+        const char *p[8] = {id,           org_id,
+                            name,         status,
+                            accepts ? "t" : "f", notice_email,
+                            terms,        deleted ? "t" : "f"};
+
+        return db_exec(
+            db,
+            "INSERT INTO services AS s (id, organisation_id, name, status,"
+            " accepts_referrals, notice_email, taxonomy_terms, deleted)"
+            " VALUES ($1, $2, coalesce($3, ''), coalesce($4, 'inactive'), $5,"
+            " $6, coalesce($7::jsonb, '[]'), $8) ON CONFLICT (id) DO UPDATE"
+            " SET organisation_id = coalesce(EXCLUDED.organisation_id,"
+            " s.organisation_id), name = CASE WHEN EXCLUDED.deleted THEN"
+            " s.name ELSE EXCLUDED.name END, status = EXCLUDED.status,"
+            " accepts_referrals = EXCLUDED.accepts_referrals,"
+            " notice_email = EXCLUDED.notice_email,"
+            " taxonomy_terms = EXCLUDED.taxonomy_terms,"
+            " deleted = EXCLUDED.deleted, updated_at = now()",
+            8, p, NULL, e);
+}
+
+int
+intake_store_org_put(struct db *db, const char *id, const char *name,
+                     const char *key, bool deleted, bool *key_added,
+                     struct err *e)
+{
+        const char *p[4] = {id, name, key, deleted ? "t" : "f"};
+        PGresult *r;
+
+        *key_added = false;
+        r = db_query(
+            db,
+            "WITH old AS (SELECT partner_public_key AS k, deleted AS d"
+            " FROM organisations WHERE id = $1)"
+            " INSERT INTO organisations AS o (id, name, partner_public_key,"
+            " deleted) VALUES ($1, coalesce($2, ''), $3, $4)"
+            " ON CONFLICT (id) DO UPDATE SET name = coalesce($2, o.name),"
+            " partner_public_key = CASE WHEN EXCLUDED.deleted THEN"
+            " o.partner_public_key ELSE EXCLUDED.partner_public_key END,"
+            " deleted = EXCLUDED.deleted, updated_at = now()"
+            " RETURNING (NOT $4::boolean AND $3::text IS NOT NULL AND"
+            " coalesce((SELECT k IS NULL OR d FROM old), true)) AS added",
+            4, p, e);
+        if (r == NULL)
+                return -1;
+        *key_added = PQntuples(r) > 0 && PQgetvalue(r, 0, 0)[0] == 't';
+        PQclear(r);
+        return 0;
+}
+
+PGresult *
+intake_store_list(struct db *db, const char *const f[7], struct err *e)
+{
+        return db_query(
+            db,
+            "SELECT id, reference, service_id, organisation_id, kind, status,"
+            " to_json(flags)::text AS flags, " TS("received_at") " AS "
+            "received_at, " TS("routed_at") " AS routed_at, " TS(
+                "contacted_at") " AS contacted_at, " TS("updated_at") " AS "
+                                                                      "updated_"
+                                                                      "at,"
+            " count(*) OVER () AS total FROM referrals"
+            " WHERE ($1::uuid IS NULL OR organisation_id = $1)"
+            " AND ($2::text IS NULL OR status = $2)"
+            " AND ($3::uuid IS NULL OR service_id = $3)"
+            " AND ($4::timestamptz IS NULL OR received_at >= $4)"
+            " AND ($5::timestamptz IS NULL OR received_at < $5)"
+            " ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7",
+            7, f, e);
+}
+
+PGresult *
+intake_store_history(struct db *db, const char *id, struct err *e)
+{
+        const char *p[1] = {id};
+
+        return db_query(db,
+                        "SELECT from_status, to_status, reason, by_sub,"
+                        " by_role, by_org, " TS("at") " AS at"
+                        " FROM status_history WHERE referral_id = $1"
+                        " ORDER BY id",
+                        1, p, e);
+}
+
+PGresult *
+intake_store_by_reference(struct db *db, const char *reference,
+                          struct err *e)
+{
+        const char *p[1] = {reference};
+
+        return db_query(db,
+                        "SELECT status, status_secret_hash, " TS(
+                            "updated_at") " AS updated_at FROM referrals"
+                                          " WHERE reference = $1",
+                        1, p, e);
+}
+
+PGresult *
+intake_store_stale(struct db *db, long long cutoff, int limit, struct err *e)
+{
+        char lim[16], cut[32];
+        const char *p[2] = {lim, cut};
+
+        snprintf(lim, sizeof(lim), "%d", limit);
+        snprintf(cut, sizeof(cut), "%lld", cutoff);
+        return db_query(
+            db,
+            "SELECT id, reference, service_id,"
+            " coalesce(organisation_id::text, '') AS organisation_id,"
+            " extract(epoch FROM received_at)::bigint AS received,"
+            " reminded_at IS NOT NULL AS reminded,"
+            " escalated_at IS NOT NULL AS escalated FROM referrals"
+            " WHERE contacted_at IS NULL AND closed_at IS NULL"
+            " AND (reminded_at IS NULL OR escalated_at IS NULL)"
+            " AND received_at <= to_timestamp($2::bigint)"
+            " ORDER BY received_at LIMIT $1",
+            2, p, e);
+}
+
+int
+intake_store_stale_mark(struct db *db, const char *id, bool escalation,
+                        bool *marked, struct err *e)
+{
+        const char *p[1] = {id};
+        long n = 0;
+        int rc = db_exec(db,
+                         escalation
+                             ? "UPDATE referrals SET escalated_at = now()"
+                               " WHERE id = $1 AND escalated_at IS NULL"
+                             : "UPDATE referrals SET reminded_at = now()"
+                               " WHERE id = $1 AND reminded_at IS NULL",
+                         1, p, &n, e);
+
+        *marked = n > 0;
+        return rc;
+}
