@@ -10,7 +10,7 @@ throwaway_start || { echo "bench: could not start the stack"; exit 1; }
 
 pgbench_insert_tps() { # single-row INSERT transactions/s, 2 clients, 10 s
   local db=bench_pgbench
-  psql "$SIGNPOST_TEST_PG dbname=postgres" -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" psql "$SIGNPOST_TEST_PG dbname=postgres" -X -q -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
   psql "$SIGNPOST_TEST_PG dbname=$db" -X -q -c "CREATE TABLE rows (id bigserial PRIMARY KEY, v int, at timestamptz DEFAULT now())" >/dev/null
   echo 'INSERT INTO rows (v) VALUES (:client_id);' > "$THROWAWAY_DIR/insert.sql"
   PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") \

@@ -7,6 +7,7 @@
 #include "inbox.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -56,15 +57,72 @@ take_new(PGresult *fresh, bool *used, const struct kafka_record *rec)
         return false;
 }
 
+/* unclaim: forgets rec's ce_id so a redelivery applies (or judges) it
+ * again. */
+static int
+unclaim(struct inbox *in, const struct kafka_record *rec, struct err *e)
+{
+        const char *p[2] = {in->consumer, rec->ev.id};
+
+        return db_exec(in->db,
+                       "DELETE FROM inbox WHERE consumer = $1 AND ce_id = $2",
+                       2, p, NULL, e);
+}
+
+static bool
+same_partition(const struct kafka_record *a, const struct kafka_record *b)
+{
+        return a->partition == b->partition &&
+               (a->topic == b->topic || (a->topic != NULL && b->topic != NULL &&
+                                         strcmp(a->topic, b->topic) == 0));
+}
+
+/* blocked: true if an earlier record of rec's partition is waiting. */
+static bool
+blocked(const struct kafka_record *recs, size_t i)
+{
+        for (size_t j = 0; j < i; j++)
+                if (recs[j].result == ERR_TRANSIENT &&
+                    same_partition(&recs[j], &recs[i]))
+                        return true;
+        return false;
+}
+
+/* settle: after an isolated record failed with ae (undone by the caller),
+ * marks it. A TRANSIENT one waits (its claim is dropped; the consumer
+ * stops at it and redelivers it and everything after it); an INVALID one
+ * after a waiting record is dropped too, so its redelivery is dead-lettered
+ * then, not skipped as a duplicate. */
+static int
+settle(struct inbox *in, struct kafka_record *recs, size_t i, bool waiting,
+       const struct err *ae, struct err *e)
+{
+        struct kafka_record *r = &recs[i];
+
+        r->result = ae->kind == ERR_TRANSIENT ? ERR_TRANSIENT : ERR_INVALID;
+        snprintf(r->reason, sizeof(r->reason), "%s%s%s",
+                 ae->field[0] ? ae->field : "", ae->field[0] ? ": " : "",
+                 ae->msg);
+        if (r->result == ERR_INVALID)
+                in->invalid++;
+        if (r->result == ERR_TRANSIENT || waiting)
+                return unclaim(in, r, e);
+        return 0;
+}
+
 /* apply_all: one pass over the batch inside an open transaction. With
- * isolate, each record runs under a savepoint so an INVALID one is undone
- * alone; without, the first INVALID aborts the pass (returns 1). */
+ * isolate, each record runs under a savepoint so an INVALID or TRANSIENT
+ * one is undone alone; records of a partition after a TRANSIENT one are
+ * not applied (order within a partition holds), records of other
+ * partitions still are, so what a waiting record depends on can arrive.
+ * Without isolate, the first INVALID or TRANSIENT aborts the pass
+ * (returns 1). */
 static int
 apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
           struct err *e)
 {
         PGresult *fresh = claim(in, recs, n, e);
-        bool *used = NULL;
+        bool *used = NULL, waiting = false;
         size_t i;
         int rc = -1;
 
@@ -80,6 +138,12 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                         in->duplicates++;
                         continue;
                 }
+                if (isolate && blocked(recs, i)) {
+                        recs[i].result = ERR_TRANSIENT;
+                        if (unclaim(in, &recs[i], e) != 0)
+                                goto out;
+                        continue;
+                }
                 if (isolate && db_savepoint(in->db, e) != 0)
                         goto out;
                 if (in->apply(in->arg, in->db, &recs[i], &ae) == 0) {
@@ -88,7 +152,10 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                         in->applied++;
                         continue;
                 }
-                if (ae.kind != ERR_INVALID) {
+                /* A TRANSIENT record is isolated like an INVALID one while
+                 * the connection stands; a lost connection ends the pass. */
+                if (ae.kind != ERR_INVALID &&
+                    (ae.kind != ERR_TRANSIENT || !db_connected(in->db))) {
                         *e = ae;
                         goto out;
                 }
@@ -96,13 +163,10 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                         rc = 1;
                         goto out;
                 }
-                if (db_rollback_to(in->db, e) != 0)
+                if (db_rollback_to(in->db, e) != 0 ||
+                    settle(in, recs, i, waiting, &ae, e) != 0)
                         goto out;
-                recs[i].result = ERR_INVALID;
-                snprintf(recs[i].reason, sizeof(recs[i].reason), "%s%s%s",
-                         ae.field[0] ? ae.field : "", ae.field[0] ? ": " : "",
-                         ae.msg);
-                in->invalid++;
+                waiting = waiting || recs[i].result == ERR_TRANSIENT;
         }
         rc = 0;
 out:

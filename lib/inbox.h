@@ -20,8 +20,12 @@
 /* inbox_apply_fn: apply rec's effect on db inside the open transaction.
  * Return 0, or -1 with e: ERR_INVALID -> this record's effect is undone
  * and it is dead-lettered (its ce_id stays recorded, so a redelivery is
- * not dead-lettered twice); ERR_TRANSIENT or ERR_FATAL -> the whole batch
- * is rolled back and the error returned. */
+ * not dead-lettered twice); ERR_TRANSIENT while the connection holds ->
+ * this record waits: its effect is undone, its ce_id not recorded, and it
+ * and the later records of its partition are marked ERR_TRANSIENT, so the
+ * consumer retries from it after a back-off (records of other partitions
+ * in the batch are still applied); ERR_FATAL or a lost connection -> the
+ * whole batch is rolled back and the error returned. */
 typedef int (*inbox_apply_fn)(void *arg, struct db *db,
                               const struct kafka_record *rec, struct err *e);
 

@@ -6,7 +6,9 @@
  * reports are served on the caller's thread by kafka_producer_poll() and
  * handed to the callback given with each message.
  *
- * Consumer: a balanced consumer group with enable.auto.offset.store=false.
+ * Consumer: a balanced consumer group with enable.auto.offset.store=false
+ * (auto commit of stored offsets, auto.offset.reset=earliest,
+ * session.timeout.ms=10000, statistics every 5 s; extra_conf overrides).
  * kafka_consumer_run() polls (<= 200 ms), hands a batch of well-formed
  * records to the handler, and stores each record's offset only after the
  * handler says its effect is committed. Malformed records (missing ce_*

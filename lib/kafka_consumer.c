@@ -188,6 +188,10 @@ kafka_consumer_new(const char *brokers, const char *group,
             "earliest",
             "statistics.interval.ms",
             "5000",
+            /* A restarted member gets its partitions back sooner (the
+             * kafka-mock waits out the departed member's session). */
+            "session.timeout.ms",
+            "10000",
             NULL,
         };
         struct kafka_consumer *c = NULL;

@@ -3,11 +3,18 @@
  * command (ce_type signpost.directory.<verb>.v1, JSON value) applied inside
  * the inbox transaction, so a redelivered ce_id has no second effect. A
  * command that fails validation returns ERR_INVALID: the inbox undoes it
- * and the consumer dead-letters it with the reason. Does not own SQL.
+ * and the consumer dead-letters it with the reason. A command may arrive
+ * before the entity it refers to (a service_create keyed apart from its
+ * organisation's create lands on another partition): a foreign-key
+ * violation on a write is ERR_TRANSIENT, so the consumer backs off and
+ * retries it, until the command (by ce_time) is older than the configured
+ * wait; then it is dead-lettered saying so. Does not own SQL.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "directory.h"
 #include "json.h"
@@ -196,6 +203,59 @@ postcodes(struct db *db, const json_t *d, struct err *e)
         return dir_import_postcodes(db, csv, &n, e);
 }
 
+/* ce_age: seconds since the RFC 3339 time t; false if t is malformed. */
+static bool
+ce_age(const char *t, double *age)
+{
+        struct tm tm = {0};
+        const char *p = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+        int hh = 0, mm = 0;
+        long off = 0;
+
+        if (p == NULL)
+                return false;
+        if (*p == '.')
+                for (p++; isdigit((unsigned char)*p); p++)
+                        ;
+        if (*p == 'Z' || *p == 'z') {
+                p++;
+        } else if ((*p == '+' || *p == '-') &&
+                   sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2) {
+                off = (*p == '-' ? -1L : 1L) * (hh * 3600L + mm * 60L);
+                p += 6;
+        } else {
+                return false;
+        }
+        *age = difftime(time(NULL), timegm(&tm) - off);
+        return *p == '\0';
+}
+
+/* missing_ref: turns a foreign-key violation (SQLSTATE 23503: the entity
+ * referred to does not exist yet) into a wait while the command is young
+ * and into a dead letter with a clear reason once it is not. */
+static void
+missing_ref(const struct dir_commands *dc, const struct kafka_record *rec,
+            struct err *e)
+{
+        char why[sizeof(e->msg)];
+        double age = 0;
+        int wait_s = dc != NULL ? dc->missing_ref_wait_s : 0;
+
+        if (e->kind != ERR_INVALID ||
+            strncmp(e->msg, "database: 23503", 15) != 0)
+                return;
+        snprintf(why, sizeof(why), "%s", e->msg + 16);
+        if (ce_age(rec->ev.time, &age) && age < wait_s)
+                err_set(e, ERR_TRANSIENT, e->field,
+                        "referenced entity not there yet, will retry: %.200s",
+                        why);
+        else
+                err_set(e, ERR_INVALID, e->field,
+                        "referenced entity still missing %d s after "
+                        "ce_time: %.200s",
+                        wait_s, why);
+}
+
 int
 dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
                    struct err *e)
@@ -205,7 +265,6 @@ dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
         size_t i;
         int rc = -1;
 
-        (void)arg;
         d = jsonx_parse_object(rec->value, rec->value_len, e);
         if (d == NULL)
                 return -1;
@@ -229,6 +288,9 @@ dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
                 rc = request_decide(db, d, false, e);
         else
                 err_set(e, ERR_INVALID, "ce_type", "unknown command type");
+        if (rc < 0 &&
+            (i == sizeof(crud) / sizeof(crud[0]) || crud[i].mode >= 0))
+                missing_ref(arg, rec, e);
         json_decref(d);
         return rc;
 }

@@ -5,9 +5,9 @@
  * publishes catalogue snapshots on directory.services and
  * directory.organisations through the outbox.
  *
- * Data flow: routes.c (HTTP) -> oruk.c (parameters, answers) -> store.c
- * (SQL) -> render.c (JSON). commands.c (Kafka) -> store.c -> emit.c
- * (outbox events).
+ * Data flow: routes.c (HTTP) -> oruk.c (answers; oruk_params.c checks
+ * the parameters) -> store.c (SQL) -> render.c (JSON). commands.c (Kafka) ->
+ * store.c -> emit.c (outbox events).
  */
 #ifndef SIGNPOST_DIRECTORY_H
 #define SIGNPOST_DIRECTORY_H
@@ -231,6 +231,33 @@ struct dir_answer {
 /* dir_oruk_get: answers GET path (after any prefix) with params. */
 void dir_oruk_get(struct db *db, const char *path, dir_param_fn param,
                   void *req, struct dir_answer *out);
+
+/* ---- oruk_params.c ---- */
+/* One ORUK request while it is answered: the getter, a borrowed db, the
+ * query being built and the first error (ERR_INVALID names the
+ * parameter). */
+struct dir_req {
+        dir_param_fn get;
+        void *arg;
+        struct db *db;
+        struct dir_query q;
+        char postcode[16];
+        struct err e;
+};
+/* dir_param_bad: records a 400 naming param; returns -1. */
+int dir_param_bad(struct dir_req *rq, const char *param, const char *why);
+/* dir_param: returns borrowed value of name (NULL when absent, empty or
+ * after an earlier error); non-UTF-8 fails the request. */
+const char *dir_param(struct dir_req *rq, const char *name);
+/* dir_param_uuid: a UUID parameter; with table, it must exist there. */
+const char *dir_param_uuid(struct dir_req *rq, const char *name,
+                           const char *table);
+/* dir_param_point: postcode or lat/lng, proximity and sort. */
+void dir_param_point(struct dir_req *rq);
+void dir_param_paging(struct dir_req *rq);
+/* dir_param_services: every filter of /services and
+ * /service_at_locations. */
+void dir_param_services(struct dir_req *rq, bool at_locations);
 /* dir_postcode_normalise: "sw1a 1aa" -> "SW1A1AA"; false if malformed. */
 bool dir_postcode_normalise(const char *in, char out[16]);
 
@@ -254,7 +281,14 @@ int dir_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
             json_t *obj, struct err *e);
 
 /* ---- commands.c ---- */
-/* dir_commands_apply: an inbox_apply_fn for directory.commands. */
+/* What the directory.commands consumer is configured with (the inbox's
+ * arg; NULL means no wait). */
+struct dir_commands {
+        int missing_ref_wait_s; /* how long a command waits for the entity
+                                   it refers to, from its ce_time */
+};
+/* dir_commands_apply: an inbox_apply_fn for directory.commands; arg is a
+ * borrowed struct dir_commands *. */
 int dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
                        struct err *e);
 /* dir_import_hsds: imports one HSDS object (service, organization,

@@ -31,6 +31,8 @@ static const struct cfg_entry directory_cfg[] = {
     {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
     {"SIGNPOST_DIRECTORY_DB_POOL", CFG_INT, "8", false,
      "database connections for HTTP"},
+    {"SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S", CFG_INT, "600", false,
+     "seconds a command waits for the entity it refers to"},
     {NULL, 0, NULL, false, NULL},
 };
 
@@ -46,8 +48,13 @@ consume(void *arg)
         struct consumer *c = arg;
         const char *topics[] = {DIR_TOPIC_COMMANDS, NULL};
         struct db *db = db_open(cfg_str(c->cfg, "SIGNPOST_DB"));
-        struct inbox in = {
-            .db = db, .consumer = "directory", .apply = dir_commands_apply};
+        struct dir_commands dc = {
+            .missing_ref_wait_s =
+                (int)cfg_int(c->cfg, "SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S")};
+        struct inbox in = {.db = db,
+                           .consumer = "directory",
+                           .apply = dir_commands_apply,
+                           .arg = &dc};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
 

@@ -47,7 +47,9 @@ value(struct err *e, const char *field, const char *why)
 static void
 fname(char *f, size_t sz, const char *prefix, const char *name)
 {
-        snprintf(f, sz, "%s%s%s", prefix, prefix[0] ? "." : "", name);
+        if (snprintf(f, sz, "%s%s%s", prefix, prefix[0] ? "." : "", name) >=
+            (int)sz)
+                f[sz - 1] = '\0'; /* field names are short; never cut */
 }
 
 /* unknown: first key of obj not in allowed, as "prefix.key". */

@@ -65,19 +65,18 @@ org_apply(struct intake *in, struct db *db, const char *id, const json_t *o,
 }
 
 static int
-service_apply(struct intake *in, struct db *db, const char *id,
-              const json_t *s, struct err *e)
+service_apply(struct intake *in, struct db *db, const char *id, const json_t *s,
+              struct err *e)
 {
         const char *org = s ? str(s, "organization_id") : NULL;
         char *terms = NULL;
         int rc;
 
         if (s == NULL)
-                return intake_store_service_put(db, id, NULL, NULL, NULL,
-                                                false, NULL, NULL, true, e);
+                return intake_store_service_put(db, id, NULL, NULL, NULL, false,
+                                                NULL, NULL, true, e);
         if (org != NULL && !uuid_valid(org))
-                return err_set(e, ERR_INVALID, "organization_id",
-                               "not a UUID");
+                return err_set(e, ERR_INVALID, "organization_id", "not a UUID");
         terms = term_ids(json_object_get(s, "taxonomy_terms"));
         rc = intake_store_service_put(
             db, id, org, str(s, "name"), str(s, "status"),
@@ -87,10 +86,9 @@ service_apply(struct intake *in, struct db *db, const char *id,
         if (rc < 0 || org == NULL)
                 return rc;
         /* the snapshot carries the organisation's name and key too */
-        json_t *o = json_pack("{sO* sO*}", "name",
-                              json_object_get(s, "organization_name"),
-                              "partner_public_key",
-                              json_object_get(s, "partner_public_key"));
+        json_t *o = json_pack(
+            "{sO* sO*}", "name", json_object_get(s, "organization_name"),
+            "partner_public_key", json_object_get(s, "partner_public_key"));
         rc = org_apply(in, db, org, o, e);
         json_decref(o);
         return rc;

@@ -17,8 +17,9 @@ intake_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
 
         if (strcmp(rec->topic, INTAKE_TOPIC_SUBMISSIONS) == 0) {
                 if (strcmp(rec->ev.type, "signpost.referral.submitted.v1") != 0)
-                        return err_set(e, ERR_INVALID, "ce_type",
-                                       "expected signpost.referral.submitted.v1");
+                        return err_set(
+                            e, ERR_INVALID, "ce_type",
+                            "expected signpost.referral.submitted.v1");
                 return intake_submit_apply(in, db, rec->value, rec->value_len,
                                            e);
         }

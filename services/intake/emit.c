@@ -14,8 +14,8 @@
 #include "outbox.h"
 
 int
-intake_emit(struct db *db, const char *topic, const char *key,
-            const char *type, json_t *data, struct err *e)
+intake_emit(struct db *db, const char *topic, const char *key, const char *type,
+            json_t *data, struct err *e)
 {
         struct event ev;
         char *text = NULL;

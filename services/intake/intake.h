@@ -69,8 +69,8 @@ struct intake_pool {
 struct intake {
         struct intake_keys keys;
         struct intake_holidays holidays;
-        int remind_days;   /* working days before the provider reminder */
-        int escalate_days; /* working days before the admin escalation */
+        int remind_days;         /* working days before the provider reminder */
+        int escalate_days;       /* working days before the admin escalation */
         const char *admin_email; /* borrowed; "" when none */
         struct intake_pool pool;
 };
@@ -112,7 +112,7 @@ struct intake_referral {
 struct intake_actor {
         char sub[128];
         char role[16]; /* provider, admin, support, partner, person, system */
-        char org[UUID_STR_LEN + 8];
+        char org[128];
 };
 
 /* ---- keys.c ---- */
@@ -144,8 +144,7 @@ json_t *intake_blob_open(const struct secret_key *dek, const char *blob,
 /* intake_validate_submission: the envelope fields of a submission. */
 int intake_validate_submission(const json_t *doc, struct err *e);
 /* intake_validate_personal: the opened personal payload for kind. */
-int intake_validate_personal(const json_t *p, const char *kind,
-                             struct err *e);
+int intake_validate_personal(const json_t *p, const char *kind, struct err *e);
 /* intake_postcode_district: the outward code of a UK postcode into out;
  * false (out "") when it does not look like one. */
 bool intake_postcode_district(const char *postcode, char out[16]);
@@ -191,8 +190,7 @@ int intake_emit(struct db *db, const char *topic, const char *key,
 int intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
                        const char *audience, const char *subject_id,
                        const char *purpose, const char *referral_id,
-                       const char *service_id, json_t *content,
-                       struct err *e);
+                       const char *service_id, json_t *content, struct err *e);
 /* intake_contact_of: returns new {"email": …} or {"phone": …} for obj
  * (person or referrer), email first; NULL when it has neither. */
 json_t *intake_contact_of(const json_t *obj);
@@ -239,8 +237,7 @@ int intake_stale_run(struct intake *in, struct db *db, time_t now, int *sent,
 struct intake_stale;
 /* intake_stale_start: returns new timer thread sweeping every interval_ms
  * on its own connection; stop and free with intake_stale_stop(). */
-struct intake_stale *intake_stale_start(struct intake *in,
-                                        const char *conninfo,
+struct intake_stale *intake_stale_start(struct intake *in, const char *conninfo,
                                         int64_t interval_ms, struct err *e);
 void intake_stale_stop(struct intake_stale *s);
 
@@ -264,12 +261,11 @@ const struct http_route *intake_routes(void);
 /* intake_store_subject_find: *found and, when found, id and new wrapped
  * DEK text in *wrapped (free with free()). Either index may be NULL. */
 int intake_store_subject_find(struct db *db, const char *email_index,
-                              const char *phone_index,
-                              char id[UUID_STR_LEN], char **wrapped,
-                              bool *found, struct err *e);
-int intake_store_subject_add(struct db *db, const char *id,
-                             const char *wrapped, const char *email_index,
-                             const char *phone_index, struct err *e);
+                              const char *phone_index, char id[UUID_STR_LEN],
+                              char **wrapped, bool *found, struct err *e);
+int intake_store_subject_add(struct db *db, const char *id, const char *wrapped,
+                             const char *email_index, const char *phone_index,
+                             struct err *e);
 /* intake_store_referral_exists: *found if a referral has id. */
 int intake_store_referral_exists(struct db *db, const char *id, bool *found,
                                  struct err *e);
@@ -286,8 +282,8 @@ int intake_store_referral_get(struct db *db, const char *id, bool lock,
 void intake_referral_fini(struct intake_referral *r);
 int intake_store_history_add(struct db *db, const char *referral_id,
                              const char *from, const char *to,
-                             const char *reason,
-                             const struct intake_actor *by, struct err *e);
+                             const char *reason, const struct intake_actor *by,
+                             struct err *e);
 /* intake_store_status_set: status, contacted_at (once), closed_at. */
 int intake_store_status_set(struct db *db, const char *id, const char *to,
                             bool contacted, bool closed, struct err *e);
@@ -296,8 +292,7 @@ int intake_store_routed(struct db *db, const char *id, const char *flag,
                         struct err *e);
 /* intake_store_held: returns new PGresult of ids of org's referrals held
  * for a missing partner key. */
-PGresult *intake_store_held(struct db *db, const char *org_id,
-                            struct err *e);
+PGresult *intake_store_held(struct db *db, const char *org_id, struct err *e);
 /* intake_store_service_get: the replica's service with its organisation;
  * *found false when unknown. Release svc->taxonomy_terms with free(). */
 int intake_store_service_get(struct db *db, const char *id,
@@ -305,9 +300,8 @@ int intake_store_service_get(struct db *db, const char *id,
                              struct err *e);
 /* intake_store_service_put: upsert from a directory snapshot (text
  * fields may be NULL); deleted marks a tombstone. */
-int intake_store_service_put(struct db *db, const char *id,
-                             const char *org_id, const char *name,
-                             const char *status, bool accepts,
+int intake_store_service_put(struct db *db, const char *id, const char *org_id,
+                             const char *name, const char *status, bool accepts,
                              const char *notice_email, const char *terms,
                              bool deleted, struct err *e);
 /* intake_store_org_put: upsert; key NULL keeps no key. *key_added is set

@@ -55,8 +55,7 @@ intake_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES])
 }
 
 static int
-load_pk(const char *dir, const char *name, unsigned char pk[32],
-        struct err *e)
+load_pk(const char *dir, const char *name, unsigned char pk[32], struct err *e)
 {
         char path[1024], text[256];
 
@@ -80,16 +79,14 @@ intake_keys_load(struct intake_keys *k, const char *dir, struct err *e)
             load_pk(dir, "notification.pk", k->notification_pk, e) < 0)
                 return -1;
         snprintf(path, sizeof(path), "%s/intake.sk", dir);
-        if (secret_key_load(path, SECRET_BOX_SK_BYTES, NULL, &k->intake_sk,
-                            e) < 0)
+        if (secret_key_load(path, SECRET_BOX_SK_BYTES, NULL, &k->intake_sk, e) <
+            0)
                 return -1;
         snprintf(path, sizeof(path), "%s/blind-index.key", dir);
-        if (secret_key_load(path, SECRET_KEY_BYTES, NULL, &k->index_key, e) <
-            0)
+        if (secret_key_load(path, SECRET_KEY_BYTES, NULL, &k->index_key, e) < 0)
                 return -1;
         snprintf(path, sizeof(path), "%s/kek-k1.key", dir);
-        if (secret_key_load(path, SECRET_KEY_BYTES, INTAKE_KEK_ID, &kek, e) <
-            0)
+        if (secret_key_load(path, SECRET_KEY_BYTES, INTAKE_KEK_ID, &kek, e) < 0)
                 return -1;
         k->keyring = secret_keyring_new();
         if (k->keyring == NULL) {
@@ -144,8 +141,7 @@ wipe_free(unsigned char *p, size_t len)
 }
 
 json_t *
-intake_unseal_json(const struct intake_keys *k, const char *text,
-                   struct err *e)
+intake_unseal_json(const struct intake_keys *k, const char *text, struct err *e)
 {
         unsigned char *box = NULL, *plain = NULL;
         size_t boxlen = 0, len = 0;
@@ -155,9 +151,10 @@ intake_unseal_json(const struct intake_keys *k, const char *text,
                 err_set(e, ERR_INVALID, "sealed", "not base64url");
                 goto out;
         }
-        if (secret_unseal(k->intake_pk, k->intake_sk, box, boxlen, &plain,
-                          &len, NULL) < 0) {
-                err_set(e, ERR_INVALID, "sealed", "does not open with intake's key");
+        if (secret_unseal(k->intake_pk, k->intake_sk, box, boxlen, &plain, &len,
+                          NULL) < 0) {
+                err_set(e, ERR_INVALID, "sealed",
+                        "does not open with intake's key");
                 goto out;
         }
         j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
@@ -196,8 +193,8 @@ out:
 }
 
 json_t *
-intake_blob_open(const struct secret_key *dek, const char *blob,
-                 const char *ad, struct err *e)
+intake_blob_open(const struct secret_key *dek, const char *blob, const char *ad,
+                 struct err *e)
 {
         unsigned char *ct = NULL, *plain = NULL;
         size_t ctlen = 0, len = 0;

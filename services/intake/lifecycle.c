@@ -24,8 +24,7 @@ static const struct {
         const char *from;
         const char *to[6];
 } transitions[] = {
-    {"received",
-     {"delivered", "accepted", "declined", "withdrawn", NULL}},
+    {"received", {"delivered", "accepted", "declined", "withdrawn", NULL}},
     {"delivered", {"accepted", "declined", "withdrawn", NULL}},
     {"accepted",
      {"contacted", "declined", "withdrawn", "unable_to_contact", NULL}},
@@ -72,9 +71,8 @@ may(const struct intake_referral *r, const char *to,
 }
 
 static int
-notify_person(struct intake *in, struct db *db,
-              const struct intake_referral *r, const char *to,
-              const char *reason, struct err *e)
+notify_person(struct intake *in, struct db *db, const struct intake_referral *r,
+              const char *to, const char *reason, struct err *e)
 {
         json_t *payload = intake_referral_open(in, r, e), *c, *values;
         int rc = 0;
@@ -107,9 +105,9 @@ actor_json(const struct intake_actor *by)
 }
 
 static int
-apply_change(struct intake *in, struct db *db,
-             const struct intake_referral *r, const char *to,
-             const char *reason, const struct intake_actor *by, struct err *e)
+apply_change(struct intake *in, struct db *db, const struct intake_referral *r,
+             const char *to, const char *reason, const struct intake_actor *by,
+             struct err *e)
 {
         bool contacted = strcmp(to, "contacted") == 0;
         bool closed = strcmp(to, "completed") == 0 ||
@@ -120,8 +118,8 @@ apply_change(struct intake *in, struct db *db,
 
         event_now(at);
         if (intake_store_status_set(db, r->id, to, contacted, closed, e) < 0 ||
-            intake_store_history_add(db, r->id, r->status, to, reason, by,
-                                     e) < 0)
+            intake_store_history_add(db, r->id, r->status, to, reason, by, e) <
+                0)
                 return -1;
         if (intake_emit(db, INTAKE_TOPIC_EVENTS, r->id,
                         "signpost.referral.status_changed.v1",
@@ -169,8 +167,8 @@ intake_status_change(struct intake *in, struct db *db, const char *id,
         rc = apply_change(in, db, &r, to, reason, by, e);
         if (rc == 0)
                 log_info("referral status changed",
-                         "referral_id=%s from=%s to=%s role=%s", r.id,
-                         r.status, to, by->role);
+                         "referral_id=%s from=%s to=%s role=%s", r.id, r.status,
+                         to, by->role);
 out:
         intake_referral_fini(&r);
         return rc;
@@ -188,7 +186,8 @@ actor_parse(const json_t *b, struct intake_actor *by, struct err *e)
             jsonx_get_string(b, "role", true, &role, e) < 0 ||
             jsonx_get_string(b, "org", false, &org, e) < 0)
                 return -1;
-        if (strlen(sub) >= sizeof(by->sub) || strlen(role) >= sizeof(by->role) ||
+        if (strlen(sub) >= sizeof(by->sub) ||
+            strlen(role) >= sizeof(by->role) ||
             (org != NULL && strlen(org) >= sizeof(by->org)))
                 return err_set(e, ERR_INVALID, "by", "field too long");
         snprintf(by->sub, sizeof(by->sub), "%s", sub);
@@ -201,8 +200,8 @@ int
 intake_updates_apply(struct intake *in, struct db *db, const char *value,
                      size_t len, struct err *e)
 {
-        static const char *const allowed[] = {"referral_id", "status",
-                                              "reason", "by", NULL};
+        static const char *const allowed[] = {"referral_id", "status", "reason",
+                                              "by", NULL};
         const char *id = NULL, *status = NULL, *reason = NULL;
         struct intake_actor by;
         json_t *d = jsonx_parse_object(value, len, e);
@@ -219,8 +218,10 @@ intake_updates_apply(struct intake *in, struct db *db, const char *value,
         rc = intake_status_change(in, db, id, status, reason, &by, e);
         if (rc < 0 && e != NULL &&
             (e->kind == ERR_NOT_FOUND || e->kind == ERR_CONFLICT)) {
-                log_warnx("status update refused", "referral_id=%s to=%s "
-                          "why=\"%s\"", uuid_valid(id) ? id : "-",
+                log_warnx("status update refused",
+                          "referral_id=%s to=%s "
+                          "why=\"%s\"",
+                          uuid_valid(id) ? id : "-",
                           intake_status_valid(status) ? status : "-", e->msg);
                 e->kind = ERR_INVALID; /* dead-letter with the reason */
         }

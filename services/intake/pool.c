@@ -8,7 +8,8 @@
 #include "intake.h"
 
 int
-intake_pool_init(struct intake_pool *p, const char *conninfo, int n, struct err *e)
+intake_pool_init(struct intake_pool *p, const char *conninfo, int n,
+                 struct err *e)
 {
         int i;
 

@@ -74,11 +74,11 @@ shared_special(const json_t *payload)
 static json_t *
 partner_view(const struct intake_referral *r, const json_t *payload)
 {
-        json_t *v = json_pack("{ss ss ss ss ss sO}", "referral_id", r->id,
-                              "reference", r->reference, "service_id",
-                              r->service_id, "kind", r->kind, "received_at",
-                              r->received_at, "person",
-                              json_object_get(payload, "person"));
+        json_t *v =
+            json_pack("{ss ss ss ss ss sO}", "referral_id", r->id, "reference",
+                      r->reference, "service_id", r->service_id, "kind",
+                      r->kind, "received_at", r->received_at, "person",
+                      json_object_get(payload, "person"));
 
         if (v == NULL)
                 return NULL;

@@ -10,8 +10,9 @@
 
 #include "intake.h"
 
-#define TS(c) "to_char(" c " AT TIME ZONE 'UTC', " \
-              "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define TS(c)                                                                  \
+        "to_char(" c " AT TIME ZONE 'UTC', "                                   \
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
 
 static void
 copy_col(const PGresult *r, int row, const char *name, char *out, size_t sz)
@@ -86,8 +87,8 @@ intake_store_referral_exists(struct db *db, const char *id, bool *found,
                              struct err *e)
 {
         const char *p[1] = {id};
-        PGresult *r =
-            one_row(db, "SELECT 1 FROM referrals WHERE id = $1", 1, p, found, e);
+        PGresult *r = one_row(db, "SELECT 1 FROM referrals WHERE id = $1", 1, p,
+                              found, e);
 
         PQclear(r);
         return r == NULL ? -1 : 0;
@@ -99,8 +100,7 @@ intake_store_referral_exists(struct db *db, const char *id, bool *found,
  * personal_blob, referrer_blob, special_blob, referrer_email_index,
  * referrer_phone_index, submitted_at, received_at. */
 int
-intake_store_referral_add(struct db *db, const char *const p[19],
-                          struct err *e)
+intake_store_referral_add(struct db *db, const char *const p[19], struct err *e)
 {
         return db_exec(
             db,
@@ -142,8 +142,7 @@ referral_fill(const PGresult *r, struct intake_referral *x)
 
 int
 intake_store_referral_get(struct db *db, const char *id, bool lock,
-                          struct intake_referral *x, bool *found,
-                          struct err *e)
+                          struct intake_referral *x, bool *found, struct err *e)
 {
         const char *p[1] = {id};
         PGresult *r;
@@ -191,8 +190,12 @@ intake_store_history_add(struct db *db, const char *referral_id,
                          const char *from, const char *to, const char *reason,
                          const struct intake_actor *by, struct err *e)
 {
-        const char *p[7] = {referral_id, from,    to,
-                            reason,      by->sub, by->role,
+        const char *p[7] = {referral_id,
+                            from,
+                            to,
+                            reason,
+                            by->sub,
+                            by->role,
                             by->org[0] ? by->org : NULL};
 
         return db_exec(db,
@@ -246,8 +249,7 @@ intake_store_held(struct db *db, const char *org_id, struct err *e)
 
 int
 intake_store_service_get(struct db *db, const char *id,
-                         struct intake_service *svc, bool *found,
-                         struct err *e)
+                         struct intake_service *svc, bool *found, struct err *e)
 {
         const char *p[1] = {id};
         PGresult *r;
@@ -288,10 +290,14 @@ intake_store_service_put(struct db *db, const char *id, const char *org_id,
                          const char *notice_email, const char *terms,
                          bool deleted, struct err *e)
 {
-        const char *p[8] = {id,           org_id,
-                            name,         status,
-                            accepts ? "t" : "f", notice_email,
-                            terms,        deleted ? "t" : "f"};
+        const char *p[8] = {id,
+                            org_id,
+                            name,
+                            status,
+                            accepts ? "t" : "f",
+                            notice_email,
+                            terms,
+                            deleted ? "t" : "f"};
 
         return db_exec(
             db,
@@ -345,17 +351,132 @@ intake_store_list(struct db *db, const char *const f[7], struct err *e)
             db,
             "SELECT id, reference, service_id, organisation_id, kind, status,"
             " to_json(flags)::text AS flags, " TS("received_at") " AS "
-            "received_at, " TS("routed_at") " AS routed_at, " TS(
-                "contacted_at") " AS contacted_at, " TS("updated_at") " AS "
-                                                                      "updated_"
-                                                                      "at,"
-            " count(*) OVER () AS total FROM referrals"
-            " WHERE ($1::uuid IS NULL OR organisation_id = $1)"
-            " AND ($2::text IS NULL OR status = $2)"
-            " AND ($3::uuid IS NULL OR service_id = $3)"
-            " AND ($4::timestamptz IS NULL OR received_at >= $4)"
-            " AND ($5::timestamptz IS NULL OR received_at < $5)"
-            " ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7",
+                                                                 "received_at,"
+                                                                 " " TS("routed"
+                                                                        "_at") " AS routed_at, " TS("contacted_at") " AS contacted_at, " TS(
+                                                                     "updated_"
+                                                                     "at") " AS"
+                                                                           " "
+                                                                           "upd"
+                                                                           "ate"
+                                                                           "d_"
+                                                                           "at,"
+                                                                           " co"
+                                                                           "unt"
+                                                                           "(*)"
+                                                                           " OV"
+                                                                           "ER "
+                                                                           "() "
+                                                                           "AS "
+                                                                           "tot"
+                                                                           "al "
+                                                                           "FRO"
+                                                                           "M "
+                                                                           "ref"
+                                                                           "err"
+                                                                           "als"
+                                                                           " WH"
+                                                                           "ERE"
+                                                                           " ($"
+                                                                           "1::"
+                                                                           "uui"
+                                                                           "d "
+                                                                           "IS "
+                                                                           "NUL"
+                                                                           "L "
+                                                                           "OR "
+                                                                           "org"
+                                                                           "ani"
+                                                                           "sat"
+                                                                           "ion"
+                                                                           "_id"
+                                                                           " = "
+                                                                           "$1)"
+                                                                           " AN"
+                                                                           "D "
+                                                                           "($"
+                                                                           "2::"
+                                                                           "tex"
+                                                                           "t "
+                                                                           "IS "
+                                                                           "NUL"
+                                                                           "L "
+                                                                           "OR "
+                                                                           "sta"
+                                                                           "tus"
+                                                                           " = "
+                                                                           "$2)"
+                                                                           " AN"
+                                                                           "D "
+                                                                           "($"
+                                                                           "3::"
+                                                                           "uui"
+                                                                           "d "
+                                                                           "IS "
+                                                                           "NUL"
+                                                                           "L "
+                                                                           "OR "
+                                                                           "ser"
+                                                                           "vic"
+                                                                           "e_"
+                                                                           "id "
+                                                                           "= "
+                                                                           "$3)"
+                                                                           " AN"
+                                                                           "D "
+                                                                           "($"
+                                                                           "4::"
+                                                                           "tim"
+                                                                           "est"
+                                                                           "amp"
+                                                                           "tz "
+                                                                           "IS "
+                                                                           "NUL"
+                                                                           "L "
+                                                                           "OR "
+                                                                           "rec"
+                                                                           "eiv"
+                                                                           "ed_"
+                                                                           "at "
+                                                                           ">= "
+                                                                           "$4)"
+                                                                           " AN"
+                                                                           "D "
+                                                                           "($"
+                                                                           "5::"
+                                                                           "tim"
+                                                                           "est"
+                                                                           "amp"
+                                                                           "tz "
+                                                                           "IS "
+                                                                           "NUL"
+                                                                           "L "
+                                                                           "OR "
+                                                                           "rec"
+                                                                           "eiv"
+                                                                           "ed_"
+                                                                           "at "
+                                                                           "< "
+                                                                           "$5)"
+                                                                           " OR"
+                                                                           "DER"
+                                                                           " BY"
+                                                                           " re"
+                                                                           "cei"
+                                                                           "ved"
+                                                                           "_at"
+                                                                           " DE"
+                                                                           "SC,"
+                                                                           " id"
+                                                                           " DE"
+                                                                           "SC "
+                                                                           "LIM"
+                                                                           "IT "
+                                                                           "$6 "
+                                                                           "OFF"
+                                                                           "SET"
+                                                                           " $"
+                                                                           "7",
             7, f, e);
 }
 
@@ -366,15 +487,15 @@ intake_store_history(struct db *db, const char *id, struct err *e)
 
         return db_query(db,
                         "SELECT from_status, to_status, reason, by_sub,"
-                        " by_role, by_org, " TS("at") " AS at"
-                        " FROM status_history WHERE referral_id = $1"
-                        " ORDER BY id",
+                        " by_role, by_org, " TS(
+                            "at") " AS at"
+                                  " FROM status_history WHERE referral_id = $1"
+                                  " ORDER BY id",
                         1, p, e);
 }
 
 PGresult *
-intake_store_by_reference(struct db *db, const char *reference,
-                          struct err *e)
+intake_store_by_reference(struct db *db, const char *reference, struct err *e)
 {
         const char *p[1] = {reference};
 
@@ -413,13 +534,13 @@ intake_store_stale_mark(struct db *db, const char *id, bool escalation,
 {
         const char *p[1] = {id};
         long n = 0;
-        int rc = db_exec(db,
-                         escalation
-                             ? "UPDATE referrals SET escalated_at = now()"
-                               " WHERE id = $1 AND escalated_at IS NULL"
-                             : "UPDATE referrals SET reminded_at = now()"
-                               " WHERE id = $1 AND reminded_at IS NULL",
-                         1, p, &n, e);
+        int rc =
+            db_exec(db,
+                    escalation ? "UPDATE referrals SET escalated_at = now()"
+                                 " WHERE id = $1 AND escalated_at IS NULL"
+                               : "UPDATE referrals SET reminded_at = now()"
+                                 " WHERE id = $1 AND reminded_at IS NULL",
+                    1, p, &n, e);
 
         *marked = n > 0;
         return rc;

@@ -56,8 +56,7 @@ nz(const char *s)
 /* subject_resolve: the person's subject and data key, found through the
  * blind index or made new. */
 static int
-subject_resolve(struct intake *in, struct db *db, struct sub *s,
-                struct err *e)
+subject_resolve(struct intake *in, struct db *db, struct sub *s, struct err *e)
 {
         const json_t *person = json_object_get(s->payload, "person");
         char *wrapped = NULL;
@@ -110,14 +109,13 @@ blobs(struct sub *s, char **personal, char **referrer, char **special,
         }
         if (rc == 0 && json_object_get(p, "special_category") != NULL) {
                 snprintf(ad, sizeof(ad), "%s:special", s->id);
-                part = json_pack(
-                    "{sO so}", "special_category",
-                    json_object_get(p, "special_category"),
-                    "share_special_category",
-                    json_object_get(p, "share_special_category")
-                        ? json_incref(
-                              json_object_get(p, "share_special_category"))
-                        : json_array());
+                part = json_pack("{sO so}", "special_category",
+                                 json_object_get(p, "special_category"),
+                                 "share_special_category",
+                                 json_object_get(p, "share_special_category")
+                                     ? json_incref(json_object_get(
+                                           p, "share_special_category"))
+                                     : json_array());
                 rc = intake_blob_seal(s->dek, part, ad, special, e);
                 json_decref(part);
         }
@@ -158,8 +156,8 @@ store(struct db *db, struct sub *s, struct err *e)
         if (intake_store_referral_add(db, p, e) < 0)
                 goto out;
         struct intake_actor by = {.sub = "intake", .role = "system"};
-        rc = intake_store_history_add(db, s->id, NULL, "received", NULL, &by,
-                                      e);
+        rc =
+            intake_store_history_add(db, s->id, NULL, "received", NULL, &by, e);
 out:
         free(personal);
         free(referrer);
@@ -196,9 +194,8 @@ emit_received(struct db *db, struct sub *s, struct err *e)
                                       : json_null(),
             "kind", s->kind, "subject_id", s->subject_id, "taxonomy_terms",
             terms ? terms : json_array(), "postcode_district",
-            s->district[0] ? json_string(s->district) : json_null(),
-            "consents", json_object_get(d, "consents"),
-            "privacy_notice_version",
+            s->district[0] ? json_string(s->district) : json_null(), "consents",
+            json_object_get(d, "consents"), "privacy_notice_version",
             json_object_get(d, "privacy_notice_version"), "received_at",
             s->received_at, "flags", flags_json(s->flags));
 
@@ -221,9 +218,8 @@ emit_consents(struct db *db, struct sub *s, struct err *e)
                     "{ss ss ss sO ss sO}", "subject_id", s->subject_id,
                     "purpose", purpose, "expressed_via", "web_form",
                     "privacy_notice_version",
-                    json_object_get(d, "privacy_notice_version"),
-                    "recorded_by", "intake", "at",
-                    json_object_get(d, "submitted_at"));
+                    json_object_get(d, "privacy_notice_version"), "recorded_by",
+                    "intake", "at", json_object_get(d, "submitted_at"));
                 if (intake_emit(db, INTAKE_TOPIC_CONSENT, s->subject_id,
                                 "signpost.consent.granted.v1", j, e) < 0)
                         return -1;

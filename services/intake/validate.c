@@ -13,18 +13,20 @@
 #define TEXT_MAX 2000
 #define NOTES_MAX 8000
 
-static const char *const consent_purposes[] = {
-    "share_with_provider", "contact_about_service", "feedback_requests",
-    "terms_change_notices", "share_with_other_organisations", NULL};
+static const char *const consent_purposes[] = {"share_with_provider",
+                                               "contact_about_service",
+                                               "feedback_requests",
+                                               "terms_change_notices",
+                                               "share_with_other_organisations",
+                                               NULL};
 
 static const char *const special_fields[] = {
     "health",    "ethnicity", "gender",     "marital_status",
     "education", "housing",   "employment", NULL};
 
 static const char *const statuses[] = {
-    "received",  "delivered",   "accepted",  "contacted",
-    "in_progress", "completed", "declined",  "withdrawn",
-    "unable_to_contact", NULL};
+    "received",  "delivered", "accepted",  "contacted",         "in_progress",
+    "completed", "declined",  "withdrawn", "unable_to_contact", NULL};
 
 static bool
 in_list(const char *const list[], const char *s)
@@ -77,12 +79,18 @@ consents_check(const json_t *c, struct err *e)
 int
 intake_validate_submission(const json_t *doc, struct err *e)
 {
-        static const char *const allowed[] = {
-            "referral_id", "reference", "service_id", "kind", "consents",
-            "privacy_notice_version", "status_secret_hash", "submitted_at",
-            "sealed", NULL};
-        static const char *const kinds[] = {"self", "on_behalf",
-                                            "professional", NULL};
+        static const char *const allowed[] = {"referral_id",
+                                              "reference",
+                                              "service_id",
+                                              "kind",
+                                              "consents",
+                                              "privacy_notice_version",
+                                              "status_secret_hash",
+                                              "submitted_at",
+                                              "sealed",
+                                              NULL};
+        static const char *const kinds[] = {"self", "on_behalf", "professional",
+                                            NULL};
         const char *id = NULL, *ref = NULL, *svc = NULL, *kind = NULL;
         const char *pnv = NULL, *hash = NULL, *at = NULL, *sealed = NULL;
 
@@ -175,8 +183,7 @@ person_check(const json_t *p, struct err *e)
             text_field(p, "name", true, 200, "person", e) < 0)
                 return -1;
         for (i = 1; allowed[i] != NULL; i++)
-                if (text_field(p, allowed[i], false, TEXT_MAX, "person", e) <
-                    0)
+                if (text_field(p, allowed[i], false, TEXT_MAX, "person", e) < 0)
                         return -1;
         if (!has_text(p, "email") && !has_text(p, "phone") &&
             !has_text(p, "address"))
@@ -235,8 +242,7 @@ special_check(const json_t *sc, const json_t *share, struct err *e)
         json_array_foreach(share, i, v)
         {
                 if (!in_list(special_fields, json_string_value(v)))
-                        return err_set(e, ERR_INVALID,
-                                       "share_special_category",
+                        return err_set(e, ERR_INVALID, "share_special_category",
                                        "unknown field");
         }
         return 0;
@@ -247,7 +253,7 @@ intake_validate_personal(const json_t *p, const char *kind, struct err *e)
 {
         static const char *const allowed[] = {
             "person", "referrer", "special_category", "share_special_category",
-            "notes", NULL};
+            "notes",  NULL};
 
         if (jsonx_reject_unknown(p, allowed, e) < 0 ||
             person_check(json_object_get(p, "person"), e) < 0 ||

@@ -9,6 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+static void
+quiet(void *arg, const char *msg)
+{
+        (void)arg;
+        (void)msg;
+}
+
 int
 testenv_db(const char *name, char *out, size_t outsz)
 {
@@ -28,6 +35,7 @@ testenv_db(const char *name, char *out, size_t outsz)
                 PQfinish(c);
                 return -1;
         }
+        PQsetNoticeProcessor(c, quiet, NULL);
         snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" "
                  "WITH (FORCE)", name);
         PQclear(PQexec(c, sql));

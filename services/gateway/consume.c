@@ -1,0 +1,179 @@
+/*
+ * consume: the replicas the gateway keeps from events, applied through
+ * the inbox (exactly-once effect): the service catalogue from
+ * directory.services and directory.organisations (snapshots keyed by id,
+ * tombstones delete), and each referral's public status from
+ * referral.submissions (the status-link hash) and referral.events
+ * (status_changed, mapped to the four words a person sees). The memory
+ * catalogue follows each applied service event. Records of other types
+ * are skipped; a malformed one is dead-lettered.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+
+static json_t *
+value_of(const struct kafka_record *rec, struct err *e)
+{
+        json_t *j;
+
+        if (rec->value == NULL || rec->value_len == 0)
+                return NULL;
+        j = jsonx_parse_object(rec->value, rec->value_len, e);
+        return j;
+}
+
+static void
+key_of(const struct kafka_record *rec, char id[UUID_STR_LEN])
+{
+        snprintf(id, UUID_STR_LEN, "%.*s",
+                 (int)(rec->key_len < UUID_STR_LEN - 1 ? rec->key_len
+                                                       : UUID_STR_LEN - 1),
+                 rec->key ? (const char *)rec->key : "");
+}
+
+static int
+service(struct gw *g, struct db *db, const struct kafka_record *rec,
+        struct err *e)
+{
+        struct gw_service s = {0};
+        json_t *j = value_of(rec, e);
+        const char *v;
+        int rc;
+
+        key_of(rec, s.id);
+        if (j == NULL && e->kind != ERR_NONE)
+                return -1;
+        if (j == NULL || strstr(rec->ev.type, ".deleted.") != NULL) {
+                json_decref(j);
+                if (!uuid_valid(s.id))
+                        return err_set(e, ERR_INVALID, "key", "not an id");
+                gw_catalogue_remove(g->cat, s.id);
+                return gw_store_service_delete(db, s.id, e);
+        }
+        v = json_string_value(json_object_get(j, "id"));
+        snprintf(s.id, sizeof(s.id), "%s", v ? v : "");
+        v = json_string_value(json_object_get(j, "organization_id"));
+        snprintf(s.org, sizeof(s.org), "%s", v ? v : "");
+        v = json_string_value(json_object_get(j, "name"));
+        snprintf(s.name, sizeof(s.name), "%s", v ? v : "");
+        v = json_string_value(json_object_get(j, "status"));
+        snprintf(s.status, sizeof(s.status), "%s", v ? v : "");
+        s.accepts_referrals =
+            json_is_true(json_object_get(j, "accepts_referrals"));
+        json_decref(j);
+        if (!uuid_valid(s.id) || s.name[0] == '\0' || s.status[0] == '\0')
+                return err_set(e, ERR_INVALID, NULL,
+                               "service snapshot lacks id, name or status");
+        rc = gw_store_service_put(db, &s, e);
+        if (rc == 0 && gw_catalogue_put(g->cat, &s) < 0)
+                rc = err_set(e, ERR_FATAL, NULL, "out of memory");
+        return rc;
+}
+
+static int
+organisation(struct db *db, const struct kafka_record *rec, struct err *e)
+{
+        char id[UUID_STR_LEN];
+        json_t *j = value_of(rec, e);
+        const char *name;
+        int rc;
+
+        key_of(rec, id);
+        if (j == NULL && e->kind != ERR_NONE)
+                return -1;
+        if (!uuid_valid(id)) {
+                json_decref(j);
+                return err_set(e, ERR_INVALID, "key", "not an id");
+        }
+        if (j == NULL || strstr(rec->ev.type, ".deleted.") != NULL) {
+                json_decref(j);
+                return gw_store_org_delete(db, id, e);
+        }
+        name = json_string_value(json_object_get(j, "name"));
+        rc = name ? gw_store_org_put(db, id, name, e)
+                  : err_set(e, ERR_INVALID, "name", "organisation lacks name");
+        json_decref(j);
+        return rc;
+}
+
+static int
+submitted(struct db *db, const struct kafka_record *rec, struct err *e)
+{
+        json_t *j = value_of(rec, e);
+        const char *id, *ref, *hash, *sid;
+        int rc;
+
+        if (j == NULL)
+                return e->kind != ERR_NONE
+                           ? -1
+                           : err_set(e, ERR_INVALID, NULL, "no value");
+        id = json_string_value(json_object_get(j, "referral_id"));
+        ref = json_string_value(json_object_get(j, "reference"));
+        hash = json_string_value(json_object_get(j, "status_secret_hash"));
+        sid = json_string_value(json_object_get(j, "service_id"));
+        rc = id && ref && hash && sid && uuid_valid(id) && uuid_valid(sid)
+                 ? gw_store_status_add(db, id, ref, hash, sid, e)
+                 : err_set(e, ERR_INVALID, NULL,
+                           "submission lacks referral_id, reference, "
+                           "service_id or status_secret_hash");
+        json_decref(j);
+        return rc;
+}
+
+/* public_status: the word a person sees for an intake status. */
+static const char *
+public_status(const char *to)
+{
+        static const char *const map[][2] = {
+            {"received", "received"},          {"delivered", "with_provider"},
+            {"accepted", "with_provider"},     {"contacted", "contacted"},
+            {"in_progress", "contacted"},      {"completed", "closed"},
+            {"declined", "closed"},            {"withdrawn", "closed"},
+            {"unable_to_contact", "closed"},   {"erased", "closed"},
+        };
+
+        for (size_t i = 0; to != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+                if (strcmp(map[i][0], to) == 0)
+                        return map[i][1];
+        return NULL;
+}
+
+static int
+status_changed(struct db *db, const struct kafka_record *rec, struct err *e)
+{
+        json_t *j = value_of(rec, e);
+        const char *id, *to;
+        int rc = 0;
+
+        if (j == NULL)
+                return e->kind != ERR_NONE
+                           ? -1
+                           : err_set(e, ERR_INVALID, NULL, "no value");
+        id = json_string_value(json_object_get(j, "referral_id"));
+        to = public_status(json_string_value(json_object_get(j, "to")));
+        if (id == NULL || !uuid_valid(id))
+                rc = err_set(e, ERR_INVALID, "referral_id", "missing");
+        else if (to != NULL)
+                rc = gw_store_status_set(db, id, to, e);
+        json_decref(j);
+        return rc;
+}
+
+int
+gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
+                 struct err *e)
+{
+        struct gw *g = arg;
+
+        if (strcmp(rec->topic, GW_TOPIC_SERVICES) == 0)
+                return service(g, db, rec, e);
+        if (strcmp(rec->topic, GW_TOPIC_ORGS) == 0)
+                return organisation(db, rec, e);
+        if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
+                return submitted(db, rec, e);
+        if (strcmp(rec->ev.type, "signpost.referral.status_changed.v1") == 0)
+                return status_changed(db, rec, e);
+        return 0;
+}

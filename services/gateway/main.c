@@ -1,0 +1,213 @@
+/*
+ * signpost-gateway: the public edge. main() reads the config, migrates
+ * schema `gateway`, makes the shared state (gw.c), starts the replica
+ * consumer and the HTTP server, waits for SIGTERM and stops them in
+ * reverse order. Everything else lives in the files named in gateway.h.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "gateway.h"
+#include "inbox.h"
+#include "log.h"
+#include "svc.h"
+
+static const struct cfg_entry gateway_cfg[] = {
+    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
+    {"SIGNPOST_GATEWAY_LISTEN", CFG_STR, "127.0.0.1:8080", false,
+     "HTTP listen address"},
+    {"SIGNPOST_PRINCIPAL_KEY_FILE", CFG_PATH, NULL, true,
+     "32-byte MAC key for X-Signpost-Principal"},
+    {"SIGNPOST_SECRETS_DIR", CFG_PATH, ".run/secrets", false,
+     "where token-hash.key and intake.pk are, unless set below"},
+    {"SIGNPOST_TOKEN_KEY_FILE", CFG_PATH, NULL, false,
+     "API token hash key (default SECRETS_DIR/token-hash.key)"},
+    {"SIGNPOST_INTAKE_PUBLIC_KEY_FILE", CFG_PATH, NULL, false,
+     "intake's sealed-box public key (default SECRETS_DIR/intake.pk)"},
+    {"SIGNPOST_MIGRATIONS_DIR", CFG_PATH, "services/gateway/migrations", false,
+     "gateway migrations"},
+    {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
+    {"SIGNPOST_INTAKE_URL", CFG_STR, "http://127.0.0.1:8091", false,
+     "intake's internal HTTP port"},
+    {"SIGNPOST_DIRECTORY_URL", CFG_STR, "http://127.0.0.1:8092", false,
+     "directory's internal HTTP port"},
+    {"SIGNPOST_GATEWAY_OPENAPI", CFG_PATH, "docs/api/gateway.openapi.json",
+     false, "the OpenAPI document served at /openapi.json"},
+    {"SIGNPOST_GATEWAY_ASSETS", CFG_PATH, "node_modules/govuk-frontend/dist/govuk",
+     false, "govuk-frontend's dist/govuk (npm ci)"},
+    {"SIGNPOST_GATEWAY_TLS", CFG_BOOL, "false", false,
+     "behind TLS termination: send HSTS"},
+    {"SIGNPOST_GATEWAY_THREADS", CFG_INT, "16", false, "HTTP threads"},
+    {"SIGNPOST_GATEWAY_DB_POOL", CFG_INT, "8", false, "database connections"},
+    {"SIGNPOST_GATEWAY_PRODUCE_TIMEOUT", CFG_DURATION_MS, "5s", false,
+     "longest wait for Kafka to acknowledge a command"},
+    {"SIGNPOST_GATEWAY_RATE_IP", CFG_STR, "20", false,
+     "requests per second per client address (0: no limit)"},
+    {"SIGNPOST_GATEWAY_BURST_IP", CFG_STR, "60", false, "per-address burst"},
+    {"SIGNPOST_GATEWAY_RATE_TOKEN", CFG_STR, "20", false,
+     "requests per second per API token"},
+    {"SIGNPOST_GATEWAY_BURST_TOKEN", CFG_STR, "60", false, "per-token burst"},
+    {"SIGNPOST_GATEWAY_RATE_FORM", CFG_STR, "0.05", false,
+     "web form posts per second per client address"},
+    {"SIGNPOST_GATEWAY_BURST_FORM", CFG_STR, "10", false,
+     "web form posts burst per client address"},
+    {"SIGNPOST_PRIVACY_NOTICE_VERSION", CFG_STR, "2026-11-01", false,
+     "privacy notice version recorded with each consent"},
+    {NULL, 0, NULL, false, NULL},
+};
+
+struct consumer {
+        struct gw *g;
+        pthread_t thread;
+        int rc;
+};
+
+static void *
+consume(void *arg)
+{
+        struct consumer *c = arg;
+        const char *topics[] = {GW_TOPIC_SERVICES, GW_TOPIC_ORGS,
+                                GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS, NULL};
+        struct db *db = db_open(c->g->set.db);
+        struct inbox in = {.db = db, .consumer = "gateway",
+                           .apply = gw_consume_apply, .arg = c->g};
+        struct kafka_consumer *kc = NULL;
+        struct err e = {0};
+
+        c->rc = -1;
+        if (db != NULL)
+                db_set_schema(db, GW_SCHEMA);
+        kc = kafka_consumer_new(c->g->set.kafka, "gateway", topics, NULL, &e);
+        if (db == NULL || kc == NULL) {
+                log_error("consumer start failed", "why=\"%s\"", e.msg);
+                goto out;
+        }
+        svc_ready_set("consumer", true);
+        c->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 200,
+                                   svc_stop_flag(), &e);
+        if (c->rc < 0)
+                log_error("consumer stopped", "why=\"%s\"", e.msg);
+out:
+        kafka_consumer_free(kc);
+        db_free(db);
+        if (c->rc < 0)
+                svc_request_stop();
+        return NULL;
+}
+
+static int
+migrate(const struct cfg *cfg, struct err *e)
+{
+        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
+        int rc = -1;
+
+        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
+            db_migrate(db, GW_SCHEMA, cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"),
+                       e) == 0)
+                rc = 0;
+        db_free(db);
+        return rc;
+}
+
+static double
+num(const struct cfg *cfg, const char *name)
+{
+        return strtod(cfg_str(cfg, name), NULL);
+}
+
+/* settings: the config as gw_settings; paths is scratch for defaults. */
+static void
+settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
+{
+        const char *dir = cfg_str(cfg, "SIGNPOST_SECRETS_DIR");
+
+        snprintf(paths[0], 1024, "%s/token-hash.key", dir);
+        snprintf(paths[1], 1024, "%s/intake.pk", dir);
+        *s = (struct gw_settings){
+            .db = cfg_str(cfg, "SIGNPOST_DB"),
+            .kafka = cfg_str(cfg, "SIGNPOST_KAFKA"),
+            .intake_url = cfg_str(cfg, "SIGNPOST_INTAKE_URL"),
+            .directory_url = cfg_str(cfg, "SIGNPOST_DIRECTORY_URL"),
+            .principal_key_file = cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
+            .token_key_file = cfg_isset(cfg, "SIGNPOST_TOKEN_KEY_FILE")
+                                  ? cfg_str(cfg, "SIGNPOST_TOKEN_KEY_FILE")
+                                  : paths[0],
+            .intake_pk_file =
+                cfg_isset(cfg, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE")
+                    ? cfg_str(cfg, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE")
+                    : paths[1],
+            .openapi_file = cfg_str(cfg, "SIGNPOST_GATEWAY_OPENAPI"),
+            .assets_dir = cfg_str(cfg, "SIGNPOST_GATEWAY_ASSETS"),
+            .privacy_notice_version =
+                cfg_str(cfg, "SIGNPOST_PRIVACY_NOTICE_VERSION"),
+            .produce_timeout_ms =
+                (int)cfg_int(cfg, "SIGNPOST_GATEWAY_PRODUCE_TIMEOUT"),
+            .db_pool = (int)cfg_int(cfg, "SIGNPOST_GATEWAY_DB_POOL"),
+            .ip_rate = num(cfg, "SIGNPOST_GATEWAY_RATE_IP"),
+            .ip_burst = num(cfg, "SIGNPOST_GATEWAY_BURST_IP"),
+            .token_rate = num(cfg, "SIGNPOST_GATEWAY_RATE_TOKEN"),
+            .token_burst = num(cfg, "SIGNPOST_GATEWAY_BURST_TOKEN"),
+            .form_rate = num(cfg, "SIGNPOST_GATEWAY_RATE_FORM"),
+            .form_burst = num(cfg, "SIGNPOST_GATEWAY_BURST_FORM"),
+            .tls = cfg_bool(cfg, "SIGNPOST_GATEWAY_TLS"),
+        };
+}
+
+int
+main(int argc, char **argv)
+{
+        struct cfg *cfg = NULL;
+        struct http_server *srv = NULL;
+        struct gw_settings set;
+        struct gw g = {0};
+        struct consumer cons = {.g = &g};
+        struct err e = {0};
+        enum log_level lvl = LOG_INFO;
+        char paths[2][1024];
+        bool consuming = false;
+        int rc = cfg_main_check(argc, argv, gateway_cfg, &cfg);
+
+        if (rc != CFG_MAIN_RUN)
+                return rc;
+        log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
+        log_init("gateway", lvl);
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        settings(cfg, &set, paths);
+        rc = 1;
+        if (svc_signals_install() < 0 || migrate(cfg, &e) < 0 ||
+            gw_init(&g, &set, &e) < 0)
+                goto out;
+        svc_ready_set("consumer", false);
+        if (pthread_create(&cons.thread, NULL, consume, &cons) != 0)
+                goto out;
+        consuming = true;
+        struct http_opts opts = {
+            .threads = (unsigned)cfg_int(cfg, "SIGNPOST_GATEWAY_THREADS"),
+            .max_body = GW_MAX_BODY};
+        srv = http_server_start(cfg_str(cfg, "SIGNPOST_GATEWAY_LISTEN"),
+                                gw_http_routes(), &g, &opts, &e);
+        if (srv == NULL)
+                goto out;
+        log_info("started", "listen=%s",
+                 cfg_str(cfg, "SIGNPOST_GATEWAY_LISTEN"));
+        while (!svc_stopping())
+                usleep(100 * 1000);
+        rc = 0;
+out:
+        if (rc != 0)
+                log_error("stopping", "kind=%s why=\"%s\"",
+                          err_kind_name(e.kind), e.msg);
+        svc_request_stop();
+        http_server_stop(srv);
+        if (consuming)
+                pthread_join(cons.thread, NULL);
+        gw_fini(&g);
+        cfg_free(cfg);
+        curl_global_cleanup();
+        log_info("stopped", "rc=%d", rc);
+        return rc;
+}

@@ -1,0 +1,486 @@
+/*
+ * web: the resident pages (GOV.UK Design System markup, styles from the
+ * govuk-frontend package, no JavaScript needed): search, a service, the
+ * referral status, privacy, the page template and the static assets.
+ * Directory data comes through forward.c as the public principal. Every
+ * value is escaped by html.c. The referral form is in web_form.c.
+ */
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "gateway.h"
+
+#define ASSET_MAX (2 * 1024 * 1024)
+
+void
+gw_web_page(struct gw_call *call, int status, const char *title,
+            const char *main_html)
+{
+        struct gw_html h = {0};
+        char *body;
+        size_t len;
+
+        gw_html_f(&h,
+                  "<!DOCTYPE html>\n<html lang=\"en\" class=\"govuk-template\">"
+                  "<head><meta charset=\"utf-8\"><title>%s - Signpost</title>"
+                  "<meta name=\"viewport\" content=\"width=device-width, "
+                  "initial-scale=1\"><link rel=\"stylesheet\" "
+                  "href=\"/assets/govuk-frontend.min.css\"></head>"
+                  "<body class=\"govuk-template__body\">"
+                  "<a href=\"#main-content\" class=\"govuk-skip-link\">Skip "
+                  "to main content</a>",
+                  title);
+        gw_html_raw(
+            &h, "<header class=\"govuk-header\"><div class=\"govuk-header__"
+                "container govuk-width-container\"><div class=\"govuk-header"
+                "__content\"><a href=\"/\" class=\"govuk-header__link "
+                "govuk-header__service-name\">Signpost: find local "
+                "support</a></div></div></header>"
+                "<div class=\"govuk-width-container\"><main class=\"govuk-"
+                "main-wrapper\" id=\"main-content\">");
+        gw_html_raw(&h, main_html);
+        gw_html_raw(
+            &h, "</main></div><footer class=\"govuk-footer\"><div "
+                "class=\"govuk-width-container\"><div class=\"govuk-footer__"
+                "meta\"><div class=\"govuk-footer__meta-item govuk-footer__"
+                "meta-item--grow\"><h2 class=\"govuk-visually-hidden\">"
+                "Support links</h2><ul class=\"govuk-footer__inline-list\">"
+                "<li class=\"govuk-footer__inline-list-item\"><a class=\""
+                "govuk-footer__link\" href=\"/privacy\">Privacy</a></li>"
+                "</ul></div></div></div></footer></body></html>\n");
+        body = gw_html_take(&h, &len);
+        if (body == NULL) {
+                http_resp_error(call->resp, 500, "internal", NULL,
+                                "out of memory");
+                return;
+        }
+        http_resp_take(call->resp, status, "text/html; charset=utf-8", body,
+                       len);
+}
+
+void
+gw_web_error(struct gw_call *call, int status, const char *title,
+             const char *message)
+{
+        struct gw_html h = {0};
+        char *m;
+
+        gw_html_f(&h,
+                  "<h1 class=\"govuk-heading-l\">%s</h1><p class=\"govuk-"
+                  "body\">%s</p><p class=\"govuk-body\"><a class=\"govuk-"
+                  "link\" href=\"/\">Search for support</a></p>",
+                  title, message);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, status, title, m ? m : "");
+        free(m);
+}
+
+/* directory: a public read of the directory. Returns new JSON, or NULL
+ * when the directory is unreachable or did not answer JSON. */
+static json_t *
+directory(struct gw_call *call, const char *path, const char *query,
+          long *status)
+{
+        struct gw_reply r = {0};
+        struct err e = {0};
+        json_t *j = NULL;
+
+        if (gw_forward_get(call->g, &call->who, call->g->set.directory_url,
+                           path, query, call->req->request_id, &r, &e) == 0)
+                j = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
+        *status = r.status;
+        gw_reply_fini(&r);
+        return j;
+}
+
+/* qadd: appends "&name=<urlencoded v>" to q (size qsz) when v is set. */
+static void
+qadd(char *q, size_t qsz, const char *name, const char *v)
+{
+        char *enc;
+        size_t n = strlen(q);
+
+        if (v == NULL || *v == '\0')
+                return;
+        enc = curl_easy_escape(NULL, v, 0);
+        if (enc != NULL)
+                snprintf(q + n, qsz - n, "%s%s=%s", n ? "&" : "", name, enc);
+        curl_free(enc);
+}
+
+static void
+search_form(struct gw_call *call, struct gw_html *h, const char *q,
+            const char *cat, const char *pc)
+{
+        long st = 0;
+        json_t *terms = directory(call, "/taxonomy_terms",
+                                  "top_only=true&per_page=100", &st);
+        json_t *v;
+        size_t i;
+
+        gw_html_f(h,
+                  "<h1 class=\"govuk-heading-xl\">Find local support</h1>"
+                  "<form method=\"get\" action=\"/\" novalidate>"
+                  "<div class=\"govuk-form-group\"><label class=\"govuk-"
+                  "label\" for=\"q\">What are you looking for?</label>"
+                  "<input class=\"govuk-input\" id=\"q\" name=\"q\" "
+                  "type=\"search\" value=\"%s\"></div>",
+                  q ? q : "");
+        gw_html_raw(h, "<div class=\"govuk-form-group\"><label class=\"govuk-"
+                       "label\" for=\"category\">Category</label><select "
+                       "class=\"govuk-select\" id=\"category\" "
+                       "name=\"category\"><option value=\"\">Any</option>");
+        json_array_foreach(json_object_get(terms, "contents"), i, v)
+        {
+                const char *id = json_string_value(json_object_get(v, "id"));
+                bool sel = id != NULL && cat != NULL && strcmp(id, cat) == 0;
+
+                gw_html_f(h, "<option value=\"%s\"%s>%s</option>",
+                          id ? id : "", sel ? " selected" : "",
+                          json_string_value(json_object_get(v, "name")));
+        }
+        json_decref(terms);
+        gw_html_f(h,
+                  "</select></div><div class=\"govuk-form-group\"><label "
+                  "class=\"govuk-label\" for=\"postcode\">Postcode "
+                  "(optional)</label><div class=\"govuk-hint\" "
+                  "id=\"postcode-hint\">To list services near you first"
+                  "</div><input class=\"govuk-input govuk-input--width-10\" "
+                  "id=\"postcode\" name=\"postcode\" type=\"text\" "
+                  "autocomplete=\"postal-code\" aria-describedby=\"postcode-"
+                  "hint\" value=\"%s\"></div><button type=\"submit\" "
+                  "class=\"govuk-button\">Search</button></form>",
+                  pc ? pc : "");
+}
+
+static void
+result_item(struct gw_html *h, const json_t *v)
+{
+        const char *id = json_string_value(json_object_get(v, "id"));
+        const char *desc = json_string_value(json_object_get(v, "description"));
+        const json_t *org = json_object_get(v, "organization");
+        json_t *dist = json_object_get(v, "distance");
+
+        if (id == NULL)
+                return;
+        gw_html_f(h,
+                  "<li><h3 class=\"govuk-heading-s\"><a class=\"govuk-link\" "
+                  "href=\"/services/%s\">%s</a></h3>",
+                  id, json_string_value(json_object_get(v, "name")));
+        if (org != NULL)
+                gw_html_f(h, "<p class=\"govuk-body-s\">%s</p>",
+                          json_string_value(json_object_get(org, "name")));
+        if (json_is_number(dist))
+                gw_html_f(h, "<p class=\"govuk-body-s\">About %ld metres "
+                             "away</p>",
+                          (long)json_number_value(dist));
+        if (desc != NULL)
+                gw_html_f(h, "<p class=\"govuk-body\">%s</p>", desc);
+        gw_html_raw(h, "</li>");
+}
+
+static void
+results(struct gw_call *call, struct gw_html *h, const char *q,
+        const char *cat, const char *pc)
+{
+        char query[1024] = "";
+        long st = 0;
+        json_t *page, *v;
+        size_t i;
+
+        qadd(query, sizeof(query), "search", q);
+        qadd(query, sizeof(query), "taxonomy_term_id", cat);
+        qadd(query, sizeof(query), "postcode", pc);
+        if (pc != NULL && *pc != '\0')
+                qadd(query, sizeof(query), "sort", "distance");
+        qadd(query, sizeof(query), "per_page", "20");
+        page = directory(call, "/services", query, &st);
+        if (page == NULL) {
+                gw_html_raw(h, "<div class=\"govuk-error-summary\" "
+                               "role=\"alert\"><h2 class=\"govuk-error-"
+                               "summary__title\">There is a problem</h2>"
+                               "<div class=\"govuk-error-summary__body\">"
+                               "<p>The directory is not available right now. "
+                               "Please try again later.</p></div></div>");
+                return;
+        }
+        if (st != 200) {
+                gw_html_f(h, "<div class=\"govuk-error-summary\" "
+                             "role=\"alert\"><h2 class=\"govuk-error-"
+                             "summary__title\">There is a problem</h2><div "
+                             "class=\"govuk-error-summary__body\"><p>%s</p>"
+                             "</div></div>",
+                          json_string_value(json_object_get(
+                              json_object_get(page, "error"), "message")));
+                json_decref(page);
+                return;
+        }
+        gw_html_f(h, "<h2 class=\"govuk-heading-m\">%ld results</h2>"
+                     "<ul class=\"govuk-list\">",
+                  (long)json_integer_value(json_object_get(page,
+                                                           "total_items")));
+        json_array_foreach(json_object_get(page, "contents"), i, v)
+            result_item(h, v);
+        gw_html_raw(h, "</ul>");
+        json_decref(page);
+}
+
+void
+gw_web_search(struct gw_call *call)
+{
+        const char *q = http_req_query(call->req, "q");
+        const char *cat = http_req_query(call->req, "category");
+        const char *pc = http_req_query(call->req, "postcode");
+        struct gw_html h = {0};
+        char *m;
+
+        search_form(call, &h, q, cat, pc);
+        if ((q && *q) || (cat && *cat) || (pc && *pc))
+                results(call, &h, q, cat, pc);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, "Find local support", m ? m : "");
+        free(m);
+}
+
+static void
+service_body(struct gw_call *call, struct gw_html *h, const json_t *s)
+{
+        const char *id = json_string_value(json_object_get(s, "id"));
+        const json_t *org = json_object_get(s, "organization");
+        const char *url = json_string_value(json_object_get(s, "url"));
+        struct gw_service cs;
+        static const char *const kinds[][2] = {
+            {"self", "Refer yourself"},
+            {"on_behalf", "Refer someone else"},
+            {"professional", "Refer as a professional"},
+        };
+
+        gw_html_f(h, "<h1 class=\"govuk-heading-xl\">%s</h1>",
+                  json_string_value(json_object_get(s, "name")));
+        if (org != NULL)
+                gw_html_f(h, "<p class=\"govuk-body-l\">Run by %s</p>",
+                          json_string_value(json_object_get(org, "name")));
+        gw_html_f(h, "<p class=\"govuk-body\">%s</p>",
+                  json_string_value(json_object_get(s, "description")));
+        if (url != NULL)
+                gw_html_f(h, "<p class=\"govuk-body\"><a class=\"govuk-link\" "
+                             "href=\"%s\" rel=\"noopener\">Website</a></p>",
+                          strncmp(url, "http", 4) == 0 ? url : "#");
+        if (id == NULL || !gw_catalogue_get(call->g->cat, id, &cs) ||
+            !gw_service_open(&cs)) {
+                gw_html_raw(h, "<p class=\"govuk-body\">This service is not "
+                               "taking referrals through Signpost.</p>");
+                return;
+        }
+        gw_html_raw(h, "<h2 class=\"govuk-heading-m\">Make a referral</h2>"
+                       "<div class=\"govuk-button-group\">");
+        for (size_t i = 0; i < 3; i++)
+                gw_html_f(h,
+                          "<a class=\"govuk-button govuk-button--secondary\" "
+                          "href=\"/services/%s/refer?kind=%s\">%s</a>",
+                          id, kinds[i][0], kinds[i][1]);
+        gw_html_raw(h, "</div>");
+}
+
+void
+gw_web_service(struct gw_call *call)
+{
+        const char *id = http_req_param(call->req, "id");
+        struct gw_html h = {0};
+        char path[64], *m;
+        long st = 0;
+        json_t *s;
+
+        if (!uuid_valid(id)) {
+                gw_web_error(call, 404, "Page not found",
+                             "There is no such service.");
+                return;
+        }
+        snprintf(path, sizeof(path), "/services/%s", id);
+        s = directory(call, path, "", &st);
+        if (s == NULL || st != 200) {
+                json_decref(s);
+                if (st == 404)
+                        gw_web_error(call, 404, "Page not found",
+                                     "There is no such service.");
+                else
+                        gw_web_error(call, 503, "Sorry, there is a problem",
+                                     "The directory is not available right "
+                                     "now. Please try again later.");
+                return;
+        }
+        service_body(call, &h, s);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, json_string_value(json_object_get(s, "name")),
+                    m ? m : "");
+        json_decref(s);
+        free(m);
+}
+
+static const char *
+status_words(const char *st)
+{
+        if (strcmp(st, "with_provider") == 0)
+                return "With the provider";
+        if (strcmp(st, "contacted") == 0)
+                return "The provider has been in touch";
+        if (strcmp(st, "closed") == 0)
+                return "Closed";
+        return "Received";
+}
+
+void
+gw_web_status(struct gw_call *call)
+{
+        const char *id = http_req_param(call->req, "id");
+        const char *key = http_req_query(call->req, "key");
+        char hash[SECRET_HEX_LEN], st[32], ref[GW_REFERENCE_LEN], upd[40];
+        struct gw_html h = {0};
+        struct err e = {0};
+        struct db *db;
+        char *m;
+        int rc = -1;
+
+        if (uuid_valid(id) && key != NULL &&
+            strlen(key) == GW_STATUS_SECRET_LEN - 1) {
+                gw_status_secret_hash(key, hash);
+                db = gw_pool_get(&call->g->pool);
+                rc = gw_store_status_get(db, id, hash, st, ref, upd, &e);
+                gw_pool_put(&call->g->pool, db);
+        }
+        if (rc < 0) {
+                gw_web_error(call, e.kind == ERR_NOT_FOUND || e.kind == 0 ? 404
+                                                                          : 503,
+                             "Referral not found",
+                             "We could not find that referral. If you made "
+                             "it a moment ago, please refresh this page in "
+                             "a few seconds.");
+                return;
+        }
+        gw_html_f(&h,
+                  "<h1 class=\"govuk-heading-l\">Your referral</h1><dl "
+                  "class=\"govuk-summary-list\"><div class=\"govuk-summary-"
+                  "list__row\"><dt class=\"govuk-summary-list__key\">"
+                  "Reference</dt><dd class=\"govuk-summary-list__value\">%s"
+                  "</dd></div><div class=\"govuk-summary-list__row\"><dt "
+                  "class=\"govuk-summary-list__key\">Status</dt><dd "
+                  "class=\"govuk-summary-list__value\" id=\"status\">%s</dd>"
+                  "</div><div class=\"govuk-summary-list__row\"><dt "
+                  "class=\"govuk-summary-list__key\">Last change</dt><dd "
+                  "class=\"govuk-summary-list__value\">%s</dd></div></dl>",
+                  ref, status_words(st), upd);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, "Your referral", m ? m : "");
+        free(m);
+}
+
+void
+gw_web_privacy(struct gw_call *call)
+{
+        struct gw_html h = {0};
+        char *m;
+
+        gw_html_f(
+            &h,
+            "<h1 class=\"govuk-heading-xl\">Privacy</h1><p class=\"govuk-"
+            "body\">Privacy notice version %s.</p>"
+            "<h2 class=\"govuk-heading-m\">What we collect</h2><p class=\""
+            "govuk-body\">When you make a referral we collect the details "
+            "you give us: names, contact details, and anything you choose "
+            "to tell the service about support needs.</p>"
+            "<h2 class=\"govuk-heading-m\">Why</h2><p class=\"govuk-body\">"
+            "To pass your referral to the service you chose, with your "
+            "consent, so they can contact you about it. We only send "
+            "feedback requests or notices of changed terms if you agreed "
+            "to them.</p>"
+            "<h2 class=\"govuk-heading-m\">Who sees it</h2><p class=\"govuk-"
+            "body\">Only the organisation that runs the service. Your "
+            "details are encrypted before they leave this page and while "
+            "they are stored.</p>"
+            "<h2 class=\"govuk-heading-m\">How long we keep it</h2><p "
+            "class=\"govuk-body\">Only as long as our retention schedule "
+            "allows; then it is erased, keeping only an anonymous record "
+            "that the service received an enquiry.</p>"
+            "<h2 class=\"govuk-heading-m\">Your rights</h2><p class=\"govuk-"
+            "body\">You can ask for a copy of your data, ask us to correct "
+            "or erase it, withdraw consent or opt out of all contact at any "
+            "time.</p>",
+            call->g->set.privacy_notice_version);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, "Privacy", m ? m : "");
+        free(m);
+}
+
+static bool
+safe_name(const char *s)
+{
+        if (s == NULL || *s == '\0' || *s == '.')
+                return false;
+        for (; *s; s++)
+                if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                           "0123456789-_.",
+                           *s) == NULL)
+                        return false;
+        return true;
+}
+
+static const char *
+mime(const char *name)
+{
+        static const char *const map[][2] = {
+            {".css", "text/css; charset=utf-8"},
+            {".js", "text/javascript; charset=utf-8"},
+            {".woff2", "font/woff2"},
+            {".woff", "font/woff"},
+            {".svg", "image/svg+xml"},
+            {".png", "image/png"},
+            {".ico", "image/x-icon"},
+        };
+        size_t n = strlen(name);
+
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+                size_t k = strlen(map[i][0]);
+                if (n > k && strcmp(name + n - k, map[i][0]) == 0)
+                        return map[i][1];
+        }
+        return NULL;
+}
+
+/* gw_web_asset: /assets/F from the package's dist/govuk, and
+ * /assets/{fonts,images}/F from its dist/govuk/assets. */
+void
+gw_web_asset(struct gw_call *call)
+{
+        const char *dir = http_req_param(call->req, "dir");
+        const char *file = http_req_param(call->req, "file");
+        char path[1024], *buf = NULL;
+        struct stat st;
+        int fd = -1;
+
+        if (!safe_name(file) || mime(file) == NULL ||
+            (dir != NULL && strcmp(dir, "fonts") != 0 &&
+             strcmp(dir, "images") != 0))
+                goto missing;
+        snprintf(path, sizeof(path), "%s/%s%s%s%s", call->g->set.assets_dir,
+                 dir ? "assets/" : "", dir ? dir : "", dir ? "/" : "", file);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_size > ASSET_MAX ||
+            (buf = malloc((size_t)st.st_size + 1)) == NULL ||
+            read(fd, buf, (size_t)st.st_size) != st.st_size)
+                goto missing;
+        close(fd);
+        http_resp_take(call->resp, 200, mime(file), buf, (size_t)st.st_size);
+        http_resp_header(call->resp, "Cache-Control", "public, max-age=3600");
+        return;
+missing:
+        if (fd >= 0)
+                close(fd);
+        free(buf);
+        http_resp_error(call->resp, 404, "not_found", NULL, "no such asset");
+}

@@ -1,0 +1,409 @@
+/*
+ * web_form: "make a referral" for the three kinds. GET shows the form
+ * with a fresh CSRF token; POST checks the token and the honeypot, turns
+ * the fields into the API's JSON and hands it to gw_submit, then shows
+ * the confirmation (reference and status link) or the form again with
+ * the error beside its field and everything typed kept. The CSRF token is
+ * the Idempotency-Key, so a double click makes one referral.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway.h"
+#include "log.h"
+
+#define CSRF_MAX_AGE (2 * 3600)
+
+/* One input: form name, JSON path, label, kinds it shows for, type. */
+struct field {
+        const char *name;
+        const char *json; /* "person.name" */
+        const char *label;
+        const char *kinds; /* "sop" = self, on_behalf, professional */
+        const char *type;  /* text, email, tel, textarea */
+        const char *autocomplete;
+};
+
+static const struct field fields[] = {
+    {"referrer_name", "referrer.name", "Your full name", "op", "text", "name"},
+    {"referrer_relationship", "referrer.relationship",
+     "Your relationship to the person", "o", "text", "off"},
+    {"referrer_organisation", "referrer.organisation", "Your organisation",
+     "p", "text", "organization"},
+    {"referrer_role", "referrer.role", "Your role", "p", "text",
+     "organization-title"},
+    {"referrer_email", "referrer.email", "Your email address", "op", "email",
+     "email"},
+    {"referrer_phone", "referrer.phone", "Your phone number", "op", "tel",
+     "tel"},
+    {"person_name", "person.name", "Full name", "sop", "text", "name"},
+    {"person_email", "person.email", "Email address", "sop", "email",
+     "email"},
+    {"person_phone", "person.phone", "UK phone number", "sop", "tel", "tel"},
+    {"person_address", "person.address", "Address", "sop", "textarea",
+     "street-address"},
+    {"person_postcode", "person.postcode", "Postcode", "sop", "text",
+     "postal-code"},
+    {"health", "special_category.health",
+     "Support needs or health (optional, special category information)",
+     "sop", "textarea", "off"},
+    {"notes", "notes", "Anything else the service should know (optional)",
+     "sop", "textarea", "off"},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const char *
+kind_letter(const char *kind)
+{
+        return strcmp(kind, "on_behalf") == 0      ? "o"
+               : strcmp(kind, "professional") == 0 ? "p"
+                                                   : "s";
+}
+
+static const char *
+kind_of(const char *k)
+{
+        if (k != NULL && (strcmp(k, "on_behalf") == 0 ||
+                          strcmp(k, "professional") == 0))
+                return k;
+        return "self";
+}
+
+/* error_field: the form field an API error names. */
+static const char *
+error_field(const char *json_field)
+{
+        if (strcmp(json_field, "person") == 0)
+                return "person_email";
+        if (strcmp(json_field, "referrer") == 0)
+                return "referrer_email";
+        if (strncmp(json_field, "consents", 8) == 0)
+                return "consent_share";
+        for (const struct field *f = fields; f->name; f++)
+                if (strcmp(f->json, json_field) == 0)
+                        return f->name;
+        return "person_name";
+}
+
+static void
+input(struct gw_html *h, const struct field *f, const char *val,
+      const char *err)
+{
+        bool area = strcmp(f->type, "textarea") == 0;
+
+        gw_html_raw(h, err ? "<div class=\"govuk-form-group "
+                             "govuk-form-group--error\">"
+                           : "<div class=\"govuk-form-group\">");
+        gw_html_f(h, "<label class=\"govuk-label\" for=\"%s\">%s</label>",
+                  f->name, f->label);
+        if (err != NULL)
+                gw_html_f(h, "<p id=\"%s-error\" class=\"govuk-error-message\">"
+                             "<span class=\"govuk-visually-hidden\">Error:"
+                             "</span> %s</p>",
+                          f->name, err);
+        if (area)
+                gw_html_raw(h, err ? "<textarea class=\"govuk-textarea "
+                                     "govuk-textarea--error\" rows=\"3\""
+                                   : "<textarea class=\"govuk-textarea\" "
+                                     "rows=\"3\"");
+        else
+                gw_html_f(h, "<input class=\"govuk-input%s\" type=\"%s\" "
+                             "spellcheck=\"false\"",
+                          err ? " govuk-input--error" : "", f->type);
+        gw_html_f(h, " id=\"%s\" name=\"%s\" autocomplete=\"%s\"", f->name,
+                  f->name, f->autocomplete);
+        if (err != NULL)
+                gw_html_f(h, " aria-describedby=\"%s-error\"", f->name);
+        if (area)
+                gw_html_f(h, ">%s</textarea></div>", val ? val : "");
+        else
+                gw_html_f(h, " value=\"%s\"></div>", val ? val : "");
+}
+
+static void
+checkbox(struct gw_html *h, const char *name, const char *label, bool on,
+         const char *err)
+{
+        gw_html_f(h,
+                  "<div class=\"govuk-checkboxes__item\"><input class=\""
+                  "govuk-checkboxes__input\" id=\"%s\" name=\"%s\" "
+                  "type=\"checkbox\" value=\"yes\"",
+                  name, name);
+        if (on)
+                gw_html_raw(h, " checked");
+        if (err != NULL)
+                gw_html_f(h, " aria-describedby=\"%s-error\"", name);
+        gw_html_f(h, "><label class=\"govuk-label govuk-checkboxes__label\" "
+                     "for=\"%s\">%s</label></div>",
+                  name, label);
+}
+
+static void
+consents(struct gw_html *h, const struct gw_form *f, const char *ef,
+         const char *err)
+{
+        bool bad = ef != NULL && strcmp(ef, "consent_share") == 0;
+
+        gw_html_raw(h, bad ? "<div class=\"govuk-form-group "
+                             "govuk-form-group--error\">"
+                           : "<div class=\"govuk-form-group\">");
+        gw_html_raw(h, "<fieldset class=\"govuk-fieldset\"><legend class=\""
+                       "govuk-fieldset__legend govuk-fieldset__legend--m\">"
+                       "Consent</legend>");
+        if (bad)
+                gw_html_f(h, "<p id=\"consent_share-error\" class=\"govuk-"
+                             "error-message\"><span class=\"govuk-visually-"
+                             "hidden\">Error:</span> %s</p>",
+                          err);
+        gw_html_raw(h, "<div class=\"govuk-checkboxes\" "
+                       "data-module=\"govuk-checkboxes\">");
+        checkbox(h, "consent_share",
+                 "I agree that these details are shared with the service "
+                 "provider so they can respond to this referral (needed)",
+                 f && gw_form_get(f, "consent_share"), bad ? err : NULL);
+        checkbox(h, "share_health",
+                 "Share the support needs or health information above with "
+                 "the provider",
+                 f && gw_form_get(f, "share_health"), NULL);
+        checkbox(h, "consent_feedback",
+                 "You may ask me for feedback later (optional)",
+                 f && gw_form_get(f, "consent_feedback"), NULL);
+        checkbox(h, "consent_terms",
+                 "Tell me if the terms of this service change (optional)",
+                 f && gw_form_get(f, "consent_terms"), NULL);
+        gw_html_raw(h, "</div></fieldset></div>");
+}
+
+static const char *
+title_of(const char *kind)
+{
+        return strcmp(kind, "on_behalf") == 0 ? "Refer someone else"
+               : strcmp(kind, "professional") == 0
+                   ? "Refer someone as a professional"
+                   : "Refer yourself";
+}
+
+/* render_form: the form for kind, filled from f (may be NULL), with err
+ * shown beside the form field ef (both may be NULL). */
+static void
+render_form(struct gw_call *call, int status, const struct gw_service *s,
+            const char *kind, const struct gw_form *f, const char *ef,
+            const char *err)
+{
+        struct gw_html h = {0};
+        char csrf[128] = "", *m;
+        const char *k = kind_letter(kind);
+
+        gw_csrf_new(call->g->token_key, (int64_t)time(NULL), csrf);
+        if (err != NULL)
+                gw_html_f(&h, "<div class=\"govuk-error-summary\" "
+                              "data-module=\"govuk-error-summary\"><div "
+                              "role=\"alert\"><h2 class=\"govuk-error-"
+                              "summary__title\">There is a problem</h2><div "
+                              "class=\"govuk-error-summary__body\"><ul "
+                              "class=\"govuk-list govuk-error-summary__list\">"
+                              "<li><a href=\"#%s\">%s</a></li></ul></div></div>"
+                              "</div>",
+                          ef, err);
+        gw_html_f(&h, "<span class=\"govuk-caption-l\">%s</span><h1 "
+                      "class=\"govuk-heading-l\">%s</h1><form method=\"post\" "
+                      "action=\"/services/%s/refer\" novalidate>"
+                      "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+                      "<input type=\"hidden\" name=\"kind\" value=\"%s\">"
+                      "<div hidden><label for=\"website\">Leave this empty"
+                      "</label><input id=\"website\" name=\"website\" "
+                      "type=\"text\" tabindex=\"-1\" autocomplete=\"off\">"
+                      "</div>",
+                  s->name, title_of(kind), s->id, csrf, kind);
+        for (const struct field *fd = fields; fd->name; fd++) {
+                if (strchr(fd->kinds, k[0]) == NULL)
+                        continue;
+                if (strcmp(fd->name, "person_name") == 0)
+                        gw_html_raw(&h, k[0] == 's'
+                                            ? "<h2 class=\"govuk-heading-m\">"
+                                              "Your details</h2>"
+                                            : "<h2 class=\"govuk-heading-m\">"
+                                              "The person you are referring"
+                                              "</h2>");
+                input(&h, fd, f ? gw_form_get(f, fd->name) : NULL,
+                      ef && strcmp(ef, fd->name) == 0 ? err : NULL);
+        }
+        consents(&h, f, ef, err);
+        gw_html_raw(&h, "<button type=\"submit\" class=\"govuk-button\">"
+                        "Send referral</button></form>");
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, status, title_of(kind), m ? m : "");
+        free(m);
+}
+
+static bool
+open_service(struct gw_call *call, struct gw_service *s)
+{
+        const char *id = http_req_param(call->req, "id");
+
+        if (!uuid_valid(id) || !gw_catalogue_get(call->g->cat, id, s)) {
+                gw_web_error(call, 404, "Page not found",
+                             "There is no such service.");
+                return false;
+        }
+        if (!gw_service_open(s)) {
+                gw_web_error(call, 404, "Not taking referrals",
+                             "This service is not taking referrals through "
+                             "Signpost.");
+                return false;
+        }
+        return true;
+}
+
+void
+gw_web_refer_get(struct gw_call *call)
+{
+        struct gw_service s;
+
+        if (open_service(call, &s))
+                render_form(call, 200, &s,
+                            kind_of(http_req_query(call->req, "kind")), NULL,
+                            NULL, NULL);
+}
+
+/* set_path: body[a][b] = v for json path "a.b" (v non-empty). */
+static void
+set_path(json_t *body, const char *path, const char *v)
+{
+        const char *dot = strchr(path, '.');
+        char head[32];
+        json_t *o;
+
+        if (v == NULL || *v == '\0')
+                return;
+        if (dot == NULL) {
+                json_object_set_new(body, path, json_string(v));
+                return;
+        }
+        snprintf(head, sizeof(head), "%.*s", (int)(dot - path), path);
+        o = json_object_get(body, head);
+        if (o == NULL)
+                json_object_set_new(body, head, o = json_object());
+        json_object_set_new(o, dot + 1, json_string(v));
+}
+
+static json_t *
+to_json(const struct gw_service *s, const char *kind, const struct gw_form *f)
+{
+        json_t *b = json_pack("{s:s, s:s, s:{}}", "service_id", s->id, "kind",
+                              kind, "person");
+        const char *k = kind_letter(kind);
+
+        for (const struct field *fd = fields; b && fd->name; fd++)
+                if (strchr(fd->kinds, k[0]) != NULL)
+                        set_path(b, fd->json, gw_form_get(f, fd->name));
+        if (b == NULL)
+                return NULL;
+        json_object_set_new(
+            b, "consents",
+            json_pack("{s:b, s:b, s:b}", "share_with_provider",
+                      gw_form_get(f, "consent_share") != NULL,
+                      "feedback_requests",
+                      gw_form_get(f, "consent_feedback") != NULL,
+                      "terms_change_notices",
+                      gw_form_get(f, "consent_terms") != NULL));
+        if (gw_form_get(f, "share_health") != NULL &&
+            json_object_get(json_object_get(b, "special_category"), "health"))
+                json_object_set_new(b, "share_special_category",
+                                    json_pack("[s]", "health"));
+        return b;
+}
+
+static void
+confirmation(struct gw_call *call, const struct gw_service *s,
+             const char *id, const char *ref, const char *secret)
+{
+        struct gw_html h = {0};
+        char *m;
+
+        gw_html_f(&h,
+                  "<div class=\"govuk-panel govuk-panel--confirmation\"><h1 "
+                  "class=\"govuk-panel__title\">Referral sent</h1><div "
+                  "class=\"govuk-panel__body\">Your reference is<br><strong "
+                  "id=\"reference\">%s</strong></div></div><p class=\"govuk-"
+                  "body\">We have sent your referral to %s. They will "
+                  "contact you about it.</p><p class=\"govuk-body\">You can "
+                  "<a class=\"govuk-link\" id=\"status-link\" "
+                  "href=\"/status/%s?key=%s\">check the status of your "
+                  "referral</a> at any time. Keep this link: it is the only "
+                  "way to see the status without signing in.</p>",
+                  ref, s->name, id, secret);
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, "Referral sent", m ? m : "");
+        free(m);
+}
+
+static void
+submit_form(struct gw_call *call, const struct gw_service *s,
+            const char *kind, const struct gw_form *f)
+{
+        char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN];
+        char secret[GW_STATUS_SECRET_LEN];
+        struct err e = {0};
+        json_t *b = to_json(s, kind, f);
+        char *text = b ? jsonx_dump(b) : NULL;
+        int st;
+
+        st = text == NULL ? 503
+                          : gw_submit(call->g, b, "web",
+                                      gw_form_get(f, "csrf"), text,
+                                      strlen(text), id, ref, secret, &e);
+        json_decref(b);
+        free(text);
+        if (st == 0) {
+                confirmation(call, s, id, ref, secret);
+        } else if (st == 503) {
+                render_form(call, 503, s, kind, f, "person_name",
+                            "Sorry, we could not send your referral just "
+                            "now. Please try again in a minute.");
+        } else {
+                char msg[300];
+
+                snprintf(msg, sizeof(msg), "%s", e.msg);
+                if (msg[0] >= 'a' && msg[0] <= 'z')
+                        msg[0] = (char)(msg[0] - 'a' + 'A');
+                render_form(call, st == 400 ? 400 : 422, s, kind, f,
+                            error_field(e.field), msg);
+        }
+}
+
+void
+gw_web_refer_post(struct gw_call *call)
+{
+        struct gw_form f = {0};
+        struct gw_service s;
+        struct err e = {0};
+        const char *hp;
+
+        if (!open_service(call, &s))
+                return;
+        if (gw_form_parse(call->req->body, call->req->body_len, &f, &e) < 0) {
+                gw_web_error(call, 400, "Sorry, there is a problem",
+                             "The form could not be read. Please try again.");
+                goto out;
+        }
+        if (!gw_csrf_check(call->g->token_key, gw_form_get(&f, "csrf"),
+                           (int64_t)time(NULL), CSRF_MAX_AGE)) {
+                gw_web_error(call, 403, "This form has expired",
+                             "Please go back, reload the form and try again.");
+                goto out;
+        }
+        hp = gw_form_get(&f, "website");
+        if (hp != NULL && *hp != '\0') {
+                log_info("form honeypot filled", "request_id=%s",
+                         call->req->request_id);
+                gw_web_error(call, 400, "Sorry, there is a problem",
+                             "The form could not be accepted.");
+                goto out;
+        }
+        submit_form(call, &s, kind_of(gw_form_get(&f, "kind")), &f);
+out:
+        gw_form_fini(&f);
+}

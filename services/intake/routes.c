@@ -1,0 +1,388 @@
+/*
+ * routes: intake's internal HTTP API, reached through the gateway with the
+ * caller in X-Signpost-Principal.
+ *
+ *   GET  /v1/referrals/status?reference=&secret=  public: status only
+ *   GET  /v1/referrals                list (provider: own organisation)
+ *   GET  /v1/referrals/{id}           decrypted; audited on audit.access
+ *   POST /v1/referrals/{id}/status    through the state machine
+ *
+ * A provider never learns that another organisation's referral exists
+ * (404); support needs a stated reason. Does not own SQL.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "http.h"
+#include "intake.h"
+#include "json.h"
+#include "log.h"
+
+/* allowed: answers 403 and returns false unless p may read referrals. */
+static bool
+allowed(const struct http_principal *p, struct http_resp *resp)
+{
+        if (p->role == HTTP_ROLE_PROVIDER && p->org[0] != '\0')
+                return true;
+        if (p->role == HTTP_ROLE_ADMIN)
+                return true;
+        if (p->role == HTTP_ROLE_SUPPORT && p->reason[0] != '\0')
+                return true;
+        http_resp_error(resp, 403, "forbidden", NULL,
+                        p->role == HTTP_ROLE_SUPPORT
+                            ? "support access needs a stated reason"
+                            : "role may not read referrals");
+        return false;
+}
+
+static void
+answer_err(struct http_resp *resp, const struct err *e)
+{
+        switch (e->kind) {
+        case ERR_NOT_FOUND:
+                http_resp_error(resp, 404, "not_found", NULL,
+                                "no such referral");
+                break;
+        case ERR_CONFLICT:
+                http_resp_error(resp, 409, "conflict",
+                                e->field[0] ? e->field : NULL, "%s", e->msg);
+                break;
+        case ERR_INVALID:
+                http_resp_error(resp, 400, "invalid",
+                                e->field[0] ? e->field : NULL, "%s", e->msg);
+                break;
+        default:
+                log_warnx("request failed", "kind=%s why=\"%s\"",
+                          err_kind_name(e->kind), e->msg);
+                http_resp_error(resp, 503, "unavailable", NULL,
+                                "try again later");
+        }
+}
+
+static json_t *
+row_json(const PGresult *r, int row)
+{
+        json_t *o = json_object();
+        int c;
+
+        for (c = 0; c < PQnfields(r); c++) {
+                const char *name = PQfname(r, c);
+                if (strcmp(name, "total") == 0)
+                        continue;
+                if (PQgetisnull(r, row, c))
+                        json_object_set_new(o, name, json_null());
+                else if (strcmp(name, "flags") == 0)
+                        json_object_set_new(
+                            o, name,
+                            json_loads(PQgetvalue(r, row, c), 0, NULL));
+                else
+                        json_object_set_new(o, name,
+                                            json_string(PQgetvalue(r, row, c)));
+        }
+        return o;
+}
+
+static int
+page_param(const struct http_req *req, const char *name, long def, long max,
+           long *out)
+{
+        const char *s = http_req_query(req, name);
+        char *end = NULL;
+
+        *out = def;
+        if (s == NULL)
+                return 0;
+        *out = strtol(s, &end, 10);
+        return (end == s || *end != '\0' || *out < 1 || *out > max) ? -1 : 0;
+}
+
+static void
+list(struct http_req *req, struct http_resp *resp)
+{
+        struct intake *in = req->arg;
+        const struct http_principal *p = req->principal;
+        const char *status = http_req_query(req, "status");
+        const char *svc = http_req_query(req, "service");
+        long page, per;
+        char lim[16], off[32];
+        struct err e = {0};
+        struct db *db;
+        PGresult *r;
+        json_t *items;
+        int i;
+
+        if (!allowed(p, resp))
+                return;
+        if (page_param(req, "page", 1, 1000000, &page) < 0 ||
+            page_param(req, "per_page", 50, INTAKE_PER_PAGE_MAX, &per) < 0 ||
+            (status && !intake_status_valid(status)) ||
+            (svc && !uuid_valid(svc))) {
+                http_resp_error(resp, 400, "invalid", NULL,
+                                "bad page, per_page, status or service");
+                return;
+        }
+        snprintf(lim, sizeof(lim), "%ld", per);
+        snprintf(off, sizeof(off), "%ld", (page - 1) * per);
+        const char *f[7] = {p->role == HTTP_ROLE_PROVIDER
+                                ? p->org
+                                : http_req_query(req, "organisation"),
+                            status,
+                            svc,
+                            http_req_query(req, "from"),
+                            http_req_query(req, "to"),
+                            lim,
+                            off};
+        db = intake_pool_get(&in->pool);
+        r = intake_store_list(db, f, &e);
+        intake_pool_put(&in->pool, db);
+        if (r == NULL) {
+                answer_err(resp, &e);
+                return;
+        }
+        items = json_array();
+        for (i = 0; i < PQntuples(r); i++)
+                json_array_append_new(items, row_json(r, i));
+        http_resp_json(
+            resp, 200,
+            json_pack(
+                "{sI sI sI so}", "total",
+                (json_int_t)(PQntuples(r)
+                                 ? atol(PQgetvalue(r, 0, PQfnumber(r, "total")))
+                                 : 0),
+                "page", (json_int_t)page, "per_page", (json_int_t)per, "items",
+                items));
+        PQclear(r);
+}
+
+static json_t *
+history_json(struct db *db, const char *id, struct err *e)
+{
+        PGresult *r = intake_store_history(db, id, e);
+        json_t *a;
+        int i;
+
+        if (r == NULL)
+                return NULL;
+        a = json_array();
+        for (i = 0; i < PQntuples(r); i++)
+                json_array_append_new(a, row_json(r, i));
+        PQclear(r);
+        return a;
+}
+
+/* audit: the access record, committed before anything is answered. */
+static int
+audit(struct db *db, const struct http_req *req, const char *id, struct err *e)
+{
+        const struct http_principal *p = req->principal;
+        char at[40];
+
+        event_now(at);
+        if (db_begin(db, e) < 0)
+                return -1;
+        if (intake_emit(
+                db, INTAKE_TOPIC_AUDIT, p->sub, "signpost.audit.accessed.v1",
+                json_pack("{ss ss so ss ss so ss ss}", "sub", p->sub, "role",
+                          http_role_name(p->role), "org",
+                          p->org[0] ? json_string(p->org) : json_null(), "what",
+                          "referral", "id", id, "why",
+                          p->reason[0] ? json_string(p->reason) : json_null(),
+                          "at", at, "request_id", req->request_id),
+                e) < 0) {
+                db_rollback(db);
+                return -1;
+        }
+        return db_commit(db, e);
+}
+
+/* detail: returns new object: the referral as its reader may see it. */
+static json_t *
+detail(struct intake *in, struct db *db, const struct intake_referral *r,
+       struct err *e)
+{
+        json_t *payload = intake_referral_open(in, r, e), *o, *sc, *v;
+        json_t *hist = payload ? history_json(db, r->id, e) : NULL;
+        size_t i;
+
+        if (hist == NULL) {
+                json_decref(payload);
+                return NULL;
+        }
+        o = json_pack(
+            "{ss ss ss ss ss ss ss so so sb ss so so}", "id", r->id,
+            "reference", r->reference, "service_id", r->service_id,
+            "organisation_id", r->organisation_id, "kind", r->kind, "status",
+            r->status, "received_at", r->received_at, "contacted_at",
+            r->contacted_at[0] ? json_string(r->contacted_at) : json_null(),
+            "flags", json_loads(r->flags, 0, NULL), "routed", r->routed,
+            "subject_id", r->subject_id, "consents",
+            json_loads(r->consents, 0, NULL), "history", hist);
+        json_object_set(o, "person", json_object_get(payload, "person"));
+        if (json_object_get(payload, "referrer"))
+                json_object_set(o, "referrer",
+                                json_object_get(payload, "referrer"));
+        if (json_object_get(payload, "notes"))
+                json_object_set(o, "notes", json_object_get(payload, "notes"));
+        sc = json_object();
+        json_array_foreach(json_object_get(payload, "share_special_category"),
+                           i, v)
+        {
+                const char *k = json_string_value(v);
+                json_t *val = json_object_get(
+                    json_object_get(payload, "special_category"), k ? k : "");
+                if (val != NULL)
+                        json_object_set(sc, k, val);
+        }
+        json_object_set_new(o, "special_category", sc);
+        json_decref(payload);
+        return o;
+}
+
+static void
+get_one(struct http_req *req, struct http_resp *resp)
+{
+        struct intake *in = req->arg;
+        const struct http_principal *p = req->principal;
+        const char *id = http_req_param(req, "id");
+        struct intake_referral r = {0};
+        struct err e = {0};
+        bool found = false;
+        struct db *db;
+        json_t *o = NULL;
+
+        if (!allowed(p, resp))
+                return;
+        if (!uuid_valid(id)) {
+                http_resp_error(resp, 404, "not_found", NULL,
+                                "no such referral");
+                return;
+        }
+        db = intake_pool_get(&in->pool);
+        if (intake_store_referral_get(db, id, false, &r, &found, &e) < 0)
+                goto out;
+        if (!found || (p->role == HTTP_ROLE_PROVIDER &&
+                       strcmp(p->org, r.organisation_id) != 0)) {
+                err_set(&e, ERR_NOT_FOUND, NULL, "no such referral");
+                goto out;
+        }
+        if (audit(db, req, r.id, &e) < 0)
+                goto out;
+        o = detail(in, db, &r, &e);
+        if (o != NULL)
+                log_info("referral read",
+                         "referral_id=%s role=%s request_id=%s", r.id,
+                         http_role_name(p->role), req->request_id);
+out:
+        intake_pool_put(&in->pool, db);
+        if (found)
+                intake_referral_fini(&r);
+        if (o != NULL)
+                http_resp_json(resp, 200, o);
+        else
+                answer_err(resp, &e);
+}
+
+static void
+post_status(struct http_req *req, struct http_resp *resp)
+{
+        struct intake *in = req->arg;
+        const struct http_principal *p = req->principal;
+        const char *status = NULL, *reason = NULL;
+        struct intake_actor by = {0};
+        struct err e = {0};
+        json_t *body;
+        struct db *db;
+        int rc = -1;
+
+        if (p->role != HTTP_ROLE_PROVIDER && p->role != HTTP_ROLE_ADMIN) {
+                http_resp_error(resp, 403, "forbidden", NULL,
+                                "role may not change status");
+                return;
+        }
+        body = jsonx_parse_object(req->body, req->body_len, &e);
+        if (body == NULL ||
+            jsonx_get_string(body, "status", true, &status, &e) < 0 ||
+            jsonx_get_string(body, "reason", false, &reason, &e) < 0) {
+                json_decref(body);
+                answer_err(resp, &e);
+                return;
+        }
+        snprintf(by.sub, sizeof(by.sub), "%s", p->sub);
+        snprintf(by.role, sizeof(by.role), "%s", http_role_name(p->role));
+        snprintf(by.org, sizeof(by.org), "%s", p->org);
+        db = intake_pool_get(&in->pool);
+        if (db_begin(db, &e) == 0) {
+                rc = intake_status_change(in, db, http_req_param(req, "id"),
+                                          status, reason, &by, &e);
+                if (rc == 0)
+                        rc = db_commit(db, &e);
+                else
+                        db_rollback(db);
+        }
+        intake_pool_put(&in->pool, db);
+        if (rc == 0)
+                http_resp_json(resp, 200,
+                               json_pack("{ss ss}", "id",
+                                         http_req_param(req, "id"), "status",
+                                         status));
+        else
+                answer_err(resp, &e);
+        json_decref(body);
+}
+
+/* public_status: the status of the referral with reference, for whoever
+ * holds its status-link secret; nothing else. */
+static void
+public_status(struct http_req *req, struct http_resp *resp)
+{
+        struct intake *in = req->arg;
+        const char *ref = http_req_query(req, "reference");
+        const char *secret = http_req_query(req, "secret");
+        unsigned char h[32];
+        char hex[SECRET_HEX_LEN];
+        struct err e = {0};
+        struct db *db;
+        PGresult *r;
+
+        if (ref == NULL || secret == NULL || strlen(ref) > 31) {
+                http_resp_error(resp, 404, "not_found", NULL,
+                                "no such referral");
+                return;
+        }
+        crypto_generichash(h, sizeof(h), (const unsigned char *)secret,
+                           strlen(secret), NULL, 0);
+        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+        db = intake_pool_get(&in->pool);
+        r = intake_store_by_reference(db, ref, &e);
+        intake_pool_put(&in->pool, db);
+        if (r == NULL) {
+                answer_err(resp, &e);
+                return;
+        }
+        if (PQntuples(r) == 1 && secret_equal(hex, PQgetvalue(r, 0, 1)))
+                http_resp_json(resp, 200,
+                               json_pack("{ss ss ss}", "reference", ref,
+                                         "status", PQgetvalue(r, 0, 0),
+                                         "updated_at", PQgetvalue(r, 0, 2)));
+        else
+                http_resp_error(resp, 404, "not_found", NULL,
+                                "no such referral");
+        PQclear(r);
+}
+
+static const struct http_route routes[] = {
+    {"GET", "/v1/referrals/status", public_status, HTTP_PUBLIC},
+    {"GET", "/v1/referrals", list, 0},
+    {"GET", "/v1/referrals/{id}", get_one, 0},
+    {"POST", "/v1/referrals/{id}/status", post_status, 0},
+    {NULL, NULL, NULL, 0},
+};
+
+const struct http_route *
+intake_routes(void)
+{
+        return routes;
+}

@@ -1,0 +1,237 @@
+/*
+ * requests: the consumer's effect, inside the inbox transaction.
+ *
+ *   notification.requests   records the intent: a pending message row
+ *                           with the blind index of its address and the
+ *                           sealed request as it came. A request whose
+ *                           recipient cannot be opened or has no address
+ *                           is recorded as failed (with an event), not
+ *                           dead-lettered; one without a usable
+ *                           message_id, template or audience is INVALID.
+ *   consent.state           the replica the sender checks (newest seq
+ *                           wins; a tombstone forgets the subject).
+ *   directory.services,
+ *   directory.organisations the names templates use.
+ *
+ * Does not send anything (sender.c) and owns no SQL.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "json.h"
+#include "notification.h"
+
+static bool
+one_of(const char *s, const char *const *list)
+{
+        for (; s != NULL && *list != NULL; list++)
+                if (strcmp(s, *list) == 0)
+                        return true;
+        return false;
+}
+
+/* optional_uuid: field absent, null or a UUID. */
+static int
+optional_uuid(const json_t *d, const char *name, struct err *e)
+{
+        const char *v = NULL;
+
+        if (jsonx_get_string(d, name, false, &v, e) < 0)
+                return -1;
+        if (v != NULL && !uuid_valid(v))
+                return err_set(e, ERR_INVALID, name, "not a UUID");
+        return 0;
+}
+
+static int
+check_request(const json_t *d, struct err *e)
+{
+        static const char *const audiences[] = {"person", "referrer",
+                                                "provider", "admin", NULL};
+        const char *id = NULL, *tpl = NULL, *aud = NULL, *purpose = NULL;
+        const char *sealed = NULL;
+
+        if (jsonx_get_string(d, "message_id", true, &id, e) < 0 ||
+            jsonx_get_string(d, "template", true, &tpl, e) < 0 ||
+            jsonx_get_string(d, "audience", true, &aud, e) < 0 ||
+            jsonx_get_string(d, "purpose", false, &purpose, e) < 0 ||
+            jsonx_get_string(d, "sealed", false, &sealed, e) < 0)
+                return -1;
+        if (!uuid_valid(id))
+                return err_set(e, ERR_INVALID, "message_id", "not a UUID");
+        if (tpl[0] == '\0' || strlen(tpl) > 64)
+                return err_set(e, ERR_INVALID, "template", "1-64 characters");
+        if (!one_of(aud, audiences))
+                return err_set(e, ERR_INVALID, "audience", "unknown audience");
+        if (optional_uuid(d, "subject_id", e) < 0 ||
+            optional_uuid(d, "referral_id", e) < 0 ||
+            optional_uuid(d, "service_id", e) < 0)
+                return -1;
+        return 0;
+}
+
+json_t *
+notify_open(const struct notify_ctx *ctx, const char *sealed,
+            const char **channel, char index[SECRET_HEX_LEN], struct err *e)
+{
+        unsigned char *box = NULL, *plain = NULL;
+        size_t boxlen = 0, plainlen = 0;
+        json_t *j = NULL;
+        const char *email, *phone;
+        int rc = -1;
+
+        if (sealed == NULL)
+                return err_set(e, ERR_INVALID, "sealed", "no recipient"), NULL;
+        if (secret_b64_decode(sealed, &box, &boxlen, e) < 0 ||
+            secret_unseal(ctx->box_pk, ctx->box_sk, box, boxlen, &plain,
+                          &plainlen, e) < 0)
+                goto out;
+        j = jsonx_parse_object((const char *)plain, plainlen, e);
+        if (j == NULL)
+                goto out;
+        email = json_string_value(json_object_get(j, "email"));
+        phone = json_string_value(json_object_get(j, "phone"));
+        if (email != NULL && email[0] != '\0') {
+                *channel = "email";
+                rc = index ? secret_index_email(ctx->index_key, email, index, e)
+                           : 0;
+        } else if (phone != NULL && phone[0] != '\0') {
+                *channel = "sms";
+                rc = index ? secret_index_phone(ctx->index_key, phone, index, e)
+                           : 0;
+        } else
+                err_set(e, ERR_INVALID, "sealed", "no email or phone");
+out:
+        if (plain != NULL) {
+                sodium_memzero(plain, plainlen);
+                free(plain);
+        }
+        free(box);
+        if (rc < 0) {
+                json_decref(j);
+                return NULL;
+        }
+        return j;
+}
+
+static int
+request(struct notify_ctx *ctx, struct db *db, const json_t *d, struct err *e)
+{
+        struct err why = {0};
+        const char *channel = NULL;
+        char index[SECRET_HEX_LEN] = "";
+        json_t *opened;
+        bool added = false;
+
+        if (check_request(d, e) < 0)
+                return -1;
+        opened =
+            notify_open(ctx, json_string_value(json_object_get(d, "sealed")),
+                        &channel, index, &why);
+        json_decref(opened);
+        if (opened != NULL)
+                return notify_store_message_add(db, d, channel, index,
+                                                "pending", NULL, &added, e);
+        if (why.kind != ERR_INVALID) {
+                *e = why;
+                return -1;
+        }
+        if (notify_store_message_add(db, d, channel, index, "failed", why.msg,
+                                     &added, e) < 0)
+                return -1;
+        if (!added)
+                return 0;
+        return notify_store_event(
+            db, json_string_value(json_object_get(d, "message_id")),
+            json_string_value(json_object_get(d, "template")),
+            json_string_value(json_object_get(d, "audience")), channel,
+            json_string_value(json_object_get(d, "referral_id")), "failed",
+            why.msg, e);
+}
+
+static int
+consent_state(struct db *db, const struct kafka_record *rec, const json_t *d,
+              struct err *e)
+{
+        const char *subject = NULL;
+        long long seq = 0;
+
+        (void)rec;
+        if (jsonx_get_string(d, "subject_id", true, &subject, e) < 0 ||
+            jsonx_get_int(d, "seq", true, &seq, e) < 0)
+                return -1;
+        if (!uuid_valid(subject))
+                return err_set(e, ERR_INVALID, "subject_id", "not a UUID");
+        if (!json_is_object(json_object_get(d, "purposes")))
+                return err_set(e, ERR_INVALID, "purposes", "not an object");
+        return notify_store_consent_put(db, subject, d, e);
+}
+
+static int
+catalogue(struct db *db, bool org, const json_t *d, struct err *e)
+{
+        const char *id = NULL, *name = NULL, *org_id = NULL, *org_name = NULL;
+
+        if (jsonx_get_string(d, "id", true, &id, e) < 0 ||
+            jsonx_get_string(d, "name", true, &name, e) < 0)
+                return -1;
+        if (!uuid_valid(id))
+                return err_set(e, ERR_INVALID, "id", "not a UUID");
+        if (org)
+                return notify_store_org_put(db, id, name, e);
+        if (jsonx_get_string(d, "organization_id", false, &org_id, e) < 0 ||
+            jsonx_get_string(d, "organization_name", false, &org_name, e) < 0)
+                return -1;
+        if (org_id != NULL && !uuid_valid(org_id))
+                return err_set(e, ERR_INVALID, "organization_id", "not a UUID");
+        return notify_store_service_put(db, id, name, org_id, org_name, e);
+}
+
+/* tombstone: a deletion on a replica topic (no value, or a .deleted type). */
+static int
+tombstone(struct db *db, const struct kafka_record *rec, struct err *e)
+{
+        char key[UUID_STR_LEN];
+
+        snprintf(key, sizeof(key), "%.*s", (int)rec->key_len,
+                 (const char *)rec->key);
+        if (!uuid_valid(key))
+                return err_set(e, ERR_INVALID, "key", "not a UUID");
+        if (strcmp(rec->topic, NOTIFY_TOPIC_CONSENT) == 0)
+                return notify_store_consent_delete(db, key, e);
+        return notify_store_catalogue_delete(
+            db, strcmp(rec->topic, NOTIFY_TOPIC_ORGS) == 0, key, e);
+}
+
+int
+notify_requests_apply(void *arg, struct db *db, const struct kafka_record *rec,
+                      struct err *e)
+{
+        const char *topic = rec->topic ? rec->topic : "";
+        const char *t = rec->ev.type;
+        size_t tl = strlen(t);
+        json_t *d;
+        int rc;
+
+        if (rec->value == NULL || rec->value_len == 0 ||
+            (tl > 11 && strcmp(t + tl - 11, ".deleted.v1") == 0))
+                return strcmp(topic, NOTIFY_TOPIC_REQUESTS) == 0
+                           ? err_set(e, ERR_INVALID, NULL, "empty request")
+                           : tombstone(db, rec, e);
+        d = jsonx_parse_object(rec->value, rec->value_len, e);
+        if (d == NULL)
+                return -1;
+        if (strcmp(topic, NOTIFY_TOPIC_REQUESTS) == 0)
+                rc = strcmp(t, NOTIFY_TYPE_REQUESTED) == 0
+                         ? request(arg, db, d, e)
+                         : err_set(e, ERR_INVALID, NULL, "unknown type");
+        else if (strcmp(topic, NOTIFY_TOPIC_CONSENT) == 0)
+                rc = consent_state(db, rec, d, e);
+        else
+                rc = catalogue(db, strcmp(topic, NOTIFY_TOPIC_ORGS) == 0, d, e);
+        json_decref(d);
+        return rc;
+}

@@ -1,0 +1,53 @@
+# Sourced by the intake end-to-end scripts (tests/scripts/intake_*.sh):
+# catalogue set-up through directory.commands, waiting on intake's
+# replica, and SQL as the test superuser. Needs stack.sh sourced first.
+B=$SIGNPOST_TEST_BUILD/bin
+T=$SIGNPOST_TEST_TMP
+K=$SIGNPOST_TEST_KAFKA
+
+# sql QUERY: one value from database signpost as the superuser.
+sql() { psql "$SIGNPOST_TEST_PG dbname=signpost" -X -qAt -c "$1"; }
+
+# wait_for SECONDS QUERY EXPECTED: polls until sql QUERY prints EXPECTED.
+wait_for() {
+  local i
+  for i in $(seq $(($1 * 5))); do
+    [ "$(sql "$2")" = "$3" ] && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# catalogue ORG SVC KEY STATUS [create|update]: an organisation (KEY may
+# be "" for none) and one service of it, through directory.commands.
+catalogue() {
+  local org=$1 svc=$2 key=$3 status=$4 verb=${5:-create} k=null
+  [ -n "$key" ] && k="\"$key\""
+  echo "{\"type\":\"signpost.directory.organization_$verb.v1\",\"key\":\"$org\",\"data\":{\"id\":\"$org\",\"name\":\"Test Org $org\",\"description\":\"test\",\"partner_public_key\":$k}}" |
+    "$B/directory-load" "$K" >/dev/null 2>>"$T/intake-setup.err"
+  # the service may only follow once the directory holds its organisation
+  wait_for 30 "SELECT count(*) FROM directory.organizations WHERE id = '$org'" 1 || return 1
+  echo "{\"type\":\"signpost.directory.service_$verb.v1\",\"key\":\"$svc\",\"data\":{\"id\":\"$svc\",\"organization_id\":\"$org\",\"name\":\"Warm Homes Advice\",\"description\":\"test\",\"status\":\"$status\",\"accepts_referrals\":true,\"referral_notice_email\":\"referrals@warmhomes.example\"}}" |
+    "$B/directory-load" "$K" >/dev/null 2>>"$T/intake-setup.err"
+}
+
+# replica_has SVC: waits (30 s) until intake's replica knows the service.
+replica_has() {
+  wait_for 30 "SELECT count(*) FROM intake.services WHERE id = '$1'" 1
+}
+
+uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# principal ROLE SUB [ORG [REASON]]: a signed X-Signpost-Principal value.
+principal() { "$B/intake-load" principal "$SIGNPOST_TEST_SECRETS/principal.key" "$@"; }
+
+# api METHOD PATH PRINCIPAL [BODY]: prints the HTTP status, body to $T/api.out.
+api() {
+  local m=$1 p=$2 h=$3 body=${4:-}
+  if [ -n "$body" ]; then
+    curl -sS -o "$T/api.out" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" \
+      -H 'Content-Type: application/json' --data "$body" "$(stack_url intake)$p"
+  else
+    curl -sS -o "$T/api.out" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" "$(stack_url intake)$p"
+  fi
+}

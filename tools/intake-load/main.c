@@ -1,0 +1,454 @@
+/*
+ * intake-load: referral submissions produced as the gateway produces them
+ * (signpost.referral.submitted.v1 on referral.submissions, the personal
+ * payload sealed to intake), for tests and the benchmark.
+ *
+ *   intake-load submit --brokers B --pk INTAKE_PK --service ID --count N
+ *       [--rate R/s] [--canary TAG] [--out FILE] [--bad]
+ *       every personal field carries TAG (unique canaries); kinds rotate
+ *       self, on_behalf, professional; FILE gets one JSON line per
+ *       referral: {referral_id, reference, secret, kind, payload};
+ *       --bad seals garbage (intake must dead-letter it)
+ *   intake-load bench --brokers B --pk INTAKE_PK --service ID --org ORG
+ *       --rate R --seconds S
+ *       steady R/s (0 = as fast as possible, S*1000 referrals) while
+ *       reading partner.ORG.referrals; prints referrals/s end to end and
+ *       p50/p99 latency from produce to the sealed message on its topic
+ *   intake-load principal KEYFILE ROLE SUB [ORG [REASON]]
+ *       prints an X-Signpost-Principal value (valid 10 minutes), as the
+ *       gateway would sign it, for calling intake's HTTP API in tests
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "event.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "secret.h"
+
+struct opts {
+        const char *brokers, *pk, *service, *org, *canary, *out;
+        long count, rate, seconds;
+        bool bad;
+};
+
+static unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+static char run_tag[9]; /* keeps references unique between runs */
+static atomic_long acked, failed;
+
+static double
+now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+pk_read(const char *path)
+{
+        char text[256];
+        unsigned char *bin = NULL;
+        size_t n, len = 0, i;
+        FILE *f = fopen(path, "r");
+        int rc = -1;
+
+        if (f == NULL)
+                return -1;
+        n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        text[strcspn(text, "\r\n=")] = '\0';
+        for (i = 0; text[i]; i++)
+                text[i] = text[i] == '+' ? '-' : text[i] == '/' ? '_' : text[i];
+        if (secret_b64_decode(text, &bin, &len, NULL) == 0 && len == 32) {
+                memcpy(intake_pk, bin, 32);
+                rc = 0;
+        }
+        free(bin);
+        return rc;
+}
+
+/* payload: returns new personal payload for referral i. */
+static json_t *
+payload(const char *tag, long i, const char *kind)
+{
+        char b[14][96];
+        int k;
+        json_t *p;
+
+        for (k = 0; k < 14; k++)
+                snprintf(b[k], sizeof(b[k]), "%s-f%d-n%ld", tag, k, i);
+        char email[128], phone[32], remail[128], rphone[32], pc[16];
+        snprintf(email, sizeof(email), "%s-mail-%ld@example.org", tag, i);
+        snprintf(remail, sizeof(remail), "%s-rmail-%ld@example.org", tag, i);
+        snprintf(phone, sizeof(phone), "07700 %06ld", 900000 + i % 100000);
+        snprintf(rphone, sizeof(rphone), "07911 %06ld", 100000 + i % 100000);
+        snprintf(pc, sizeof(pc), "KT1 %ld%c%c", i % 10,
+                 'A' + (int)(i / 10 % 26), 'A' + (int)(i / 260 % 26));
+        p = json_pack("{s{ss ss ss ss ss} s{ss ss ss ss ss ss ss} s[ss] ss}",
+                      "person", "name", b[0], "email", email, "phone", phone,
+                      "address", b[1], "postcode", pc, "special_category",
+                      "health", b[2], "ethnicity", b[3], "gender", b[4],
+                      "marital_status", b[5], "education", b[6], "housing",
+                      b[7], "employment", b[8], "share_special_category",
+                      "health", "housing", "notes", b[9]);
+        if (strcmp(kind, "self") != 0) {
+                json_t *r = json_pack("{ss ss ss}", "name", b[10], "email",
+                                      remail, "phone", rphone);
+                if (strcmp(kind, "on_behalf") == 0)
+                        json_object_set_new(r, "relationship",
+                                            json_string(b[11]));
+                else {
+                        json_object_set_new(r, "organisation",
+                                            json_string(b[12]));
+                        json_object_set_new(r, "role", json_string(b[13]));
+                }
+                json_object_set_new(p, "referrer", r);
+        }
+        return p;
+}
+
+static void
+on_delivery(void *opaque, int ok, const char *reason)
+{
+        (void)opaque;
+        (void)reason;
+        if (ok)
+                atomic_fetch_add(&acked, 1);
+        else
+                atomic_fetch_add(&failed, 1);
+}
+
+/* submit_one: produces referral i; writes its line to out (may be NULL). */
+static int
+submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
+{
+        static const char *const kinds[] = {"self", "on_behalf",
+                                            "professional"};
+        const char *kind = kinds[i % 3];
+        char id[UUID_STR_LEN], ref[32], secret[33], hash[65];
+        unsigned char raw[16], h[32];
+        json_t *p = payload(o->canary ? o->canary : "bench", i, kind), *env;
+        char *text = NULL, *sealed = NULL, *b = NULL;
+        unsigned char *box = NULL;
+        size_t boxlen = 0;
+        struct event ev;
+        struct err e = {0};
+        int rc = -1;
+
+        uuid_v7(id);
+        snprintf(ref, sizeof(ref), "SP-%ld-%s", i, run_tag);
+        randombytes_buf(raw, sizeof(raw));
+        sodium_bin2hex(secret, sizeof(secret), raw, sizeof(raw));
+        crypto_generichash(h, sizeof(h), (unsigned char *)secret,
+                           strlen(secret), NULL, 0);
+        sodium_bin2hex(hash, sizeof(hash), h, sizeof(h));
+        text = json_dumps(p, JSON_COMPACT);
+        if (secret_seal(intake_pk, (unsigned char *)text, strlen(text), &box,
+                        &boxlen, &e) < 0)
+                goto out;
+        if (o->bad) /* a payload that will not open */
+                randombytes_buf(box, boxlen);
+        sealed = secret_b64_encode(box, boxlen);
+        env = json_pack(
+            "{ss ss ss ss s{sb sb sb sb} ss ss ss ss}", "referral_id", id,
+            "reference", ref, "service_id", o->service, "kind", kind,
+            "consents", "share_with_provider", 1, "contact_about_service", 1,
+            "feedback_requests", (int)(i % 2), "terms_change_notices", 0,
+            "privacy_notice_version", "2026-11-01", "status_secret_hash", hash,
+            "submitted_at", "2026-11-24T10:00:00.000Z", "sealed", sealed);
+        b = json_dumps(env, JSON_COMPACT);
+        json_decref(env);
+        event_init(&ev, "/signpost/gateway", "signpost.referral.submitted.v1",
+                   id);
+        struct kafka_out m = {.topic = "referral.submissions",
+                              .key = id,
+                              .key_len = strlen(id),
+                              .value = b,
+                              .value_len = strlen(b),
+                              .ev = &ev,
+                              .on_delivery = on_delivery};
+        while ((rc = kafka_produce(prod, &m, &e)) < 0 &&
+               e.kind == ERR_TRANSIENT)
+                kafka_producer_poll(prod, 50);
+        if (rc == 0 && out != NULL)
+                fprintf(out,
+                        "{\"referral_id\":\"%s\",\"reference\":\"%s\","
+                        "\"secret\":\"%s\",\"kind\":\"%s\",\"payload\":%s}\n",
+                        id, ref, secret, kind, text);
+out:
+        free(text);
+        free(box);
+        free(sealed);
+        free(b);
+        json_decref(p);
+        return rc;
+}
+
+/* pace: sleeps until referral i is due at rate r/s after start. */
+static void
+pace(double start, long i, long rate)
+{
+        double due;
+
+        if (rate <= 0)
+                return;
+        due = start + (double)i * 1000.0 / (double)rate;
+        while (now_ms() < due)
+                usleep(200);
+}
+
+static int
+submit_all(const struct opts *o, double *sent_at)
+{
+        struct err e = {0};
+        struct kafka_producer *prod = kafka_producer_new(o->brokers, NULL, &e);
+        FILE *out = NULL;
+        double start = now_ms();
+        long i;
+
+        if (prod == NULL) {
+                fprintf(stderr, "producer: %s\n", e.msg);
+                return 1;
+        }
+        if (o->out != NULL && (out = fopen(o->out, "w")) == NULL) {
+                perror(o->out);
+                return 1;
+        }
+        for (i = 0; i < o->count; i++) {
+                pace(start, i, o->rate);
+                if (sent_at != NULL)
+                        sent_at[i] = now_ms();
+                if (submit_one(prod, o, i, out) < 0)
+                        break;
+                kafka_producer_poll(prod, 0);
+        }
+        kafka_producer_flush(prod, 30000);
+        kafka_producer_free(prod);
+        if (out != NULL)
+                fclose(out);
+        fprintf(stderr, "submitted=%ld acked=%ld failed=%ld\n", i,
+                atomic_load(&acked), atomic_load(&failed));
+        return atomic_load(&acked) == o->count ? 0 : 1;
+}
+
+/* ---- bench: the partner side ---- */
+
+struct watch {
+        const struct opts *o;
+        double *sent_at, *seen_at;
+        atomic_long seen;
+        atomic_bool stop;
+};
+
+static int
+on_routed(void *arg, struct kafka_record *recs, size_t n, struct err *e)
+{
+        struct watch *w = arg;
+        size_t k;
+
+        (void)e;
+        for (k = 0; k < n; k++) {
+                json_t *m =
+                    json_loadb(recs[k].value, recs[k].value_len, 0, NULL);
+                const char *ref =
+                    json_string_value(json_object_get(m, "reference"));
+                long i = ref && strncmp(ref, "SP-", 3) == 0
+                             ? strtol(ref + 3, NULL, 10)
+                             : -1;
+                if (i >= 0 && i < w->o->count && w->seen_at[i] == 0) {
+                        w->seen_at[i] = now_ms();
+                        if (atomic_fetch_add(&w->seen, 1) + 1 == w->o->count)
+                                atomic_store(&w->stop, true);
+                }
+                json_decref(m);
+                recs[k].result = ERR_NONE;
+        }
+        return 0;
+}
+
+static void *
+watch_run(void *arg)
+{
+        struct watch *w = arg;
+        char topic[128], group[64];
+        const char *topics[] = {topic, NULL};
+        const char *conf[] = {"topic.metadata.refresh.interval.ms", "1000",
+                              "allow.auto.create.topics", "true", NULL};
+        struct err e = {0};
+        struct kafka_consumer *kc;
+
+        snprintf(topic, sizeof(topic), "partner.%s.referrals", w->o->org);
+        snprintf(group, sizeof(group), "intake-bench-%d", (int)getpid());
+        kc = kafka_consumer_new(w->o->brokers, group, topics, conf, &e);
+        if (kc == NULL) {
+                fprintf(stderr, "consumer: %s\n", e.msg);
+                return NULL;
+        }
+        kafka_consumer_run(kc, on_routed, w, 500, &w->stop, &e);
+        kafka_consumer_free(kc);
+        return NULL;
+}
+
+static int
+dbl_cmp(const void *a, const void *b)
+{
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return (x > y) - (x < y);
+}
+
+static int
+bench(struct opts *o)
+{
+        struct watch w = {.o = o};
+        double t0, last = 0, *lat;
+        pthread_t t;
+        long i, n = 0;
+
+        o->count = o->rate > 0 ? o->rate * o->seconds : o->seconds * 1000;
+        w.sent_at = calloc((size_t)o->count, sizeof(double));
+        w.seen_at = calloc((size_t)o->count, sizeof(double));
+        lat = calloc((size_t)o->count, sizeof(double));
+        pthread_create(&t, NULL, watch_run, &w);
+        sleep(3); /* let the consumer join its group */
+        t0 = now_ms();
+        submit_all(o, w.sent_at);
+        for (i = 0; i < 1200 && !atomic_load(&w.stop); i++)
+                usleep(100 * 1000); /* up to 120 s to drain */
+        atomic_store(&w.stop, true);
+        pthread_join(t, NULL);
+        for (i = 0; i < o->count; i++) {
+                if (w.seen_at[i] == 0)
+                        continue;
+                lat[n++] = w.seen_at[i] - w.sent_at[i];
+                if (w.seen_at[i] > last)
+                        last = w.seen_at[i];
+        }
+        qsort(lat, (size_t)n, sizeof(double), dbl_cmp);
+        printf("intake_offered_rate=%s\n", o->rate > 0 ? "steady" : "burst");
+        printf("intake_referrals=%ld routed=%ld\n", o->count, n);
+        if (n > 0) {
+                printf("intake_end_to_end_referrals_per_s=%.0f\n",
+                       (double)n * 1000.0 / (last - t0));
+                printf("intake_latency_p50_ms=%.1f\n", lat[n / 2]);
+                printf("intake_latency_p99_ms=%.1f\n",
+                       lat[(size_t)((double)n * 0.99)]);
+        }
+        free(w.sent_at);
+        free(w.seen_at);
+        free(lat);
+        return n == o->count ? 0 : 1;
+}
+
+static int
+principal(int argc, char **argv)
+{
+        struct http_principal p = {0};
+        struct secret_key *k = NULL;
+        char *hdr = NULL;
+        int rc = 1;
+
+        if (argc < 5 || http_role_parse(argv[3], &p.role) < 0 ||
+            secret_key_load(argv[2], HTTP_PRINCIPAL_KEY_BYTES, NULL, &k, NULL) <
+                0)
+                return 2;
+        snprintf(p.sub, sizeof(p.sub), "%s", argv[4]);
+        snprintf(p.org, sizeof(p.org), "%s", argc > 5 ? argv[5] : "");
+        snprintf(p.reason, sizeof(p.reason), "%s", argc > 6 ? argv[6] : "");
+        p.exp = (int64_t)time(NULL) + 600;
+        if (http_principal_sign(k->bytes, &p, &hdr) == 0) {
+                printf("%s\n", hdr);
+                rc = 0;
+        }
+        free(hdr);
+        secret_key_free(k);
+        return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option longs[] = {
+            {"brokers", required_argument, NULL, 'b'},
+            {"pk", required_argument, NULL, 'p'},
+            {"service", required_argument, NULL, 's'},
+            {"org", required_argument, NULL, 'o'},
+            {"count", required_argument, NULL, 'n'},
+            {"rate", required_argument, NULL, 'r'},
+            {"seconds", required_argument, NULL, 'S'},
+            {"canary", required_argument, NULL, 'c'},
+            {"out", required_argument, NULL, 'f'},
+            {"bad", no_argument, NULL, 'x'},
+            {NULL, 0, NULL, 0}};
+        struct opts o = {0};
+        int c;
+
+        if (argc < 2)
+                goto usage;
+        if (strcmp(argv[1], "principal") == 0)
+                return principal(argc, argv);
+        optind = 2;
+        while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+                switch (c) {
+                case 'b':
+                        o.brokers = optarg;
+                        break;
+                case 'p':
+                        o.pk = optarg;
+                        break;
+                case 's':
+                        o.service = optarg;
+                        break;
+                case 'o':
+                        o.org = optarg;
+                        break;
+                case 'n':
+                        o.count = atol(optarg);
+                        break;
+                case 'r':
+                        o.rate = atol(optarg);
+                        break;
+                case 'S':
+                        o.seconds = atol(optarg);
+                        break;
+                case 'c':
+                        o.canary = optarg;
+                        break;
+                case 'f':
+                        o.out = optarg;
+                        break;
+                case 'x':
+                        o.bad = true;
+                        break;
+                default:
+                        goto usage;
+                }
+        }
+        if (o.brokers == NULL || o.pk == NULL || o.service == NULL ||
+            pk_read(o.pk) < 0)
+                goto usage;
+        log_init("intake-load", LOG_WARN);
+        snprintf(run_tag, sizeof(run_tag), "%08x", randombytes_random());
+        if (strcmp(argv[1], "submit") == 0 && o.count > 0)
+                return submit_all(&o, NULL);
+        if (strcmp(argv[1], "bench") == 0 && o.org != NULL && o.seconds > 0)
+                return bench(&o);
+usage:
+        fprintf(stderr, "usage: intake-load submit|bench --brokers B --pk F "
+                        "--service ID [--count N] [--rate R] [--canary TAG] "
+                        "[--out F] [--org ORG --seconds S]\n");
+        return 2;
+}

@@ -1,0 +1,477 @@
+/*
+ * signpost-partner: the client a partner organisation runs.
+ *
+ *   signpost-partner keygen PREFIX
+ *       makes PREFIX.pk (0644) and PREFIX.sk (0600) and prints the public
+ *       key (standard base64) to register with the directory
+ *   signpost-partner receive --brokers B --org ORG --sk FILE --pk FILE
+ *       [--out FILE | --post URL] [--group G] [--count N] [--timeout S]
+ *       [--ack]
+ *       reads partner.ORG.referrals in its own consumer group, opens each
+ *       message with the organisation's key and writes it as one JSON line
+ *       (or POSTs it); --ack sends "delivered" for each; stops after N
+ *       messages or S seconds (default: until SIGTERM)
+ *   signpost-partner status --brokers B --org ORG --referral ID --status S
+ *       [--reason R] [--sub SUB]
+ *       sends a status update on referral.updates
+ *
+ * The offset of a message is committed only after its line is written
+ * (flushed) or its POST answered 2xx: at least once, so a partner system
+ * dedupes on referral_id. Never prints personal data to stderr.
+ */
+#include <curl/curl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "event.h"
+#include "kafka.h"
+#include "log.h"
+#include "secret.h"
+#include "svc.h"
+
+struct opts {
+        const char *brokers, *org, *sk, *pk, *out, *post, *group;
+        const char *referral, *status, *reason, *sub;
+        long count, timeout;
+        bool ack;
+};
+
+struct receiver {
+        struct opts *o;
+        unsigned char pk[SECRET_BOX_PK_BYTES];
+        struct secret_key *sk;
+        FILE *out;
+        CURL *curl;
+        struct kafka_producer *prod; /* --ack */
+        long received;
+};
+
+static int
+usage(void)
+{
+        fprintf(stderr,
+                "usage: signpost-partner keygen PREFIX\n"
+                "       signpost-partner receive --brokers B --org ORG --sk F "
+                "--pk F [--out F | --post URL] [--group G] [--count N] "
+                "[--timeout S] [--ack]\n"
+                "       signpost-partner status --brokers B --org ORG "
+                "--referral ID --status S [--reason R] [--sub SUB]\n");
+        return 2;
+}
+
+/* pk_read: base64 (any variant) public key from a file. */
+static int
+pk_read(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES])
+{
+        char text[256], norm[256];
+        unsigned char *bin = NULL;
+        size_t n, i, o = 0, len = 0;
+        FILE *f = fopen(path, "r");
+        int rc = -1;
+
+        if (f == NULL)
+                return -1;
+        n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        for (i = 0; i < n && o + 1 < sizeof(norm); i++) {
+                char c = text[i];
+                if (c == '=' || c == '\n' || c == '\r' || c == ' ')
+                        continue;
+                norm[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
+        }
+        norm[o] = '\0';
+        if (secret_b64_decode(norm, &bin, &len, NULL) == 0 &&
+            len == SECRET_BOX_PK_BYTES) {
+                memcpy(pk, bin, len);
+                rc = 0;
+        }
+        free(bin);
+        return rc;
+}
+
+/* std_b64: URL-safe unpadded base64 as standard padded base64 (what the
+ * directory expects for partner_public_key), in place; buf must have room
+ * for the padding. */
+static void
+std_b64(char *buf, size_t bufsz)
+{
+        size_t i, n = strlen(buf);
+
+        for (i = 0; i < n; i++)
+                buf[i] = buf[i] == '-' ? '+' : buf[i] == '_' ? '/' : buf[i];
+        while (n % 4 != 0 && n + 1 < bufsz)
+                buf[n++] = '=';
+        buf[n] = '\0';
+}
+
+/* write_file: text and a newline to a new file (never overwrites). */
+static int
+write_file(const char *path, const char *text, mode_t mode)
+{
+        mode_t old = umask(mode == 0600 ? 077 : 022);
+        FILE *f = fopen(path, "wx");
+        int rc = 0;
+
+        umask(old);
+        if (f == NULL || fprintf(f, "%s\n", text) < 0)
+                rc = -1;
+        if (f != NULL && fclose(f) != 0)
+                rc = -1;
+        if (rc < 0)
+                perror(path);
+        return rc;
+}
+
+static int
+keygen(const char *prefix)
+{
+        unsigned char pk[SECRET_BOX_PK_BYTES];
+        struct secret_key *sk = NULL;
+        char path[1024], pkt[64];
+        char *b = NULL, *skt = NULL;
+        int rc = 1;
+
+        if (secret_box_keypair(pk, &sk, NULL) < 0)
+                return 1;
+        b = secret_b64_encode(pk, sizeof(pk));
+        skt = secret_b64_encode(sk->bytes, sk->len);
+        if (b == NULL || skt == NULL)
+                goto out;
+        snprintf(pkt, sizeof(pkt), "%s", b);
+        std_b64(pkt, sizeof(pkt));
+        snprintf(path, sizeof(path), "%s.sk", prefix);
+        if (write_file(path, skt, 0600) < 0)
+                goto out;
+        snprintf(path, sizeof(path), "%s.pk", prefix);
+        if (write_file(path, pkt, 0644) < 0)
+                goto out;
+        printf("%s\n", pkt);
+        rc = 0;
+out:
+        if (skt != NULL) {
+                memset(skt, 0, strlen(skt));
+                free(skt);
+        }
+        free(b);
+        secret_key_free(sk);
+        return rc;
+}
+
+/* update_send: one status update on referral.updates. */
+static int
+update_send(struct kafka_producer *p, const char *org, const char *sub,
+            const char *referral, const char *status, const char *reason)
+{
+        char defsub[160];
+        struct event ev;
+        struct err e = {0};
+        json_t *j;
+        char *text;
+        int rc;
+
+        snprintf(defsub, sizeof(defsub), "partner:%s", org);
+        j = json_pack("{ss ss s{ss ss ss}}", "referral_id", referral, "status",
+                      status, "by", "sub", sub ? sub : defsub, "role",
+                      "partner", "org", org);
+        if (reason != NULL)
+                json_object_set_new(j, "reason", json_string(reason));
+        text = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        event_init(&ev, "/signpost/partner",
+                   "signpost.referral.status_update.v1", referral);
+        struct kafka_out m = {.topic = "referral.updates",
+                              .key = referral,
+                              .key_len = strlen(referral),
+                              .value = text,
+                              .value_len = strlen(text),
+                              .ev = &ev};
+        rc = kafka_produce_wait(p, &m, 10000, &e);
+        if (rc < 0)
+                fprintf(stderr, "status not sent: %s\n", e.msg);
+        free(text);
+        return rc;
+}
+
+static size_t
+discard(char *p, size_t size, size_t n, void *arg)
+{
+        (void)p;
+        (void)arg;
+        return size * n;
+}
+
+/* deliver: the line to the file or the URL; 0 when it is safely there. */
+static int
+deliver(struct receiver *r, const char *line)
+{
+        struct curl_slist *h = NULL;
+        long code = 0;
+        CURLcode cc;
+
+        if (r->curl == NULL)
+                return fprintf(r->out, "%s\n", line) < 0 || fflush(r->out) != 0
+                           ? -1
+                           : 0;
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(r->curl, CURLOPT_URL, r->o->post);
+        curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(r->curl, CURLOPT_POSTFIELDS, line);
+        curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(r->curl, CURLOPT_TIMEOUT, 10L);
+        cc = curl_easy_perform(r->curl);
+        curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &code);
+        curl_slist_free_all(h);
+        return cc == CURLE_OK && code >= 200 && code < 300 ? 0 : -1;
+}
+
+/* open_line: returns new JSON line text for a routed message, or NULL
+ * when it does not open with the organisation's key. */
+static char *
+open_line(struct receiver *r, const struct kafka_record *rec,
+          char id[UUID_STR_LEN])
+{
+        json_t *msg = json_loadb(rec->value, rec->value_len, 0, NULL);
+        const char *sealed = json_string_value(json_object_get(msg, "sealed"));
+        unsigned char *box = NULL, *plain = NULL;
+        size_t boxlen = 0, len = 0;
+        json_t *opened = NULL;
+        char *line = NULL;
+
+        if (sealed == NULL ||
+            secret_b64_decode(sealed, &box, &boxlen, NULL) < 0 ||
+            secret_unseal(r->pk, r->sk, box, boxlen, &plain, &len, NULL) < 0)
+                goto out;
+        opened = json_loadb((char *)plain, len, 0, NULL);
+        if (opened == NULL)
+                goto out;
+        snprintf(id, UUID_STR_LEN, "%s",
+                 json_string_value(json_object_get(msg, "referral_id"))
+                     ? json_string_value(json_object_get(msg, "referral_id"))
+                     : "");
+        json_object_del(msg, "sealed");
+        json_object_set(msg, "referral", opened);
+        line = json_dumps(msg, JSON_COMPACT);
+out:
+        if (plain != NULL)
+                memset(plain, 0, len);
+        free(plain);
+        free(box);
+        json_decref(opened);
+        json_decref(msg);
+        return line;
+}
+
+static int
+on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
+{
+        struct receiver *r = arg;
+        char id[UUID_STR_LEN];
+        size_t i;
+
+        for (i = 0; i < n; i++) {
+                char *line = open_line(r, &recs[i], id);
+                recs[i].result = ERR_NONE;
+                if (line == NULL) {
+                        recs[i].result = ERR_INVALID;
+                        snprintf(recs[i].reason, sizeof(recs[i].reason),
+                                 "does not open with this organisation's key");
+                        continue;
+                }
+                int rc = deliver(r, line);
+                memset(line, 0, strlen(line));
+                free(line);
+                if (rc < 0) {
+                        recs[i].result = ERR_TRANSIENT;
+                        return 0; /* this one and the rest again later */
+                }
+                if (r->prod != NULL && id[0] != '\0')
+                        update_send(r->prod, r->o->org, r->o->sub, id,
+                                    "delivered", NULL);
+                if (++r->received == r->o->count)
+                        svc_request_stop();
+        }
+        (void)e;
+        return 0;
+}
+
+static void *
+timer(void *arg)
+{
+        long s = *(long *)arg * 10;
+
+        while (s-- > 0 && !svc_stopping())
+                usleep(100 * 1000);
+        svc_request_stop();
+        return NULL;
+}
+
+static int
+receive(struct opts *o)
+{
+        char topic[256], group[256];
+        const char *topics[] = {topic, NULL};
+        const char *conf[] = {"topic.metadata.refresh.interval.ms", "1000",
+                              "allow.auto.create.topics", "true", NULL};
+        struct receiver r = {.o = o, .out = stdout};
+        struct kafka_consumer *kc = NULL;
+        struct err e = {0};
+        pthread_t t;
+        int rc = 1;
+
+        if (pk_read(o->pk, r.pk) < 0 ||
+            secret_key_load(o->sk, SECRET_BOX_SK_BYTES, NULL, &r.sk, &e) < 0) {
+                fprintf(stderr, "cannot load the organisation's keys %s\n",
+                        e.msg);
+                return 1;
+        }
+        if (o->out != NULL && (r.out = fopen(o->out, "a")) == NULL) {
+                perror(o->out);
+                goto out;
+        }
+        if (o->post != NULL && (r.curl = curl_easy_init()) == NULL)
+                goto out;
+        if (o->ack &&
+            (r.prod = kafka_producer_new(o->brokers, NULL, &e)) == NULL)
+                goto out;
+        snprintf(topic, sizeof(topic), "partner.%s.referrals", o->org);
+        snprintf(group, sizeof(group), "%s",
+                 o->group ? o->group : "signpost-partner");
+        kc = kafka_consumer_new(o->brokers, group, topics, conf, &e);
+        if (kc == NULL)
+                goto out;
+        if (o->timeout > 0)
+                pthread_create(&t, NULL, timer, &o->timeout);
+        rc = kafka_consumer_run(kc, on_batch, &r, 100, svc_stop_flag(), &e) < 0
+                 ? 1
+                 : 0;
+        if (o->timeout > 0)
+                pthread_join(t, NULL);
+        fprintf(stderr, "received=%ld\n", r.received);
+out:
+        if (rc != 0 && e.msg[0] != '\0')
+                fprintf(stderr, "receive: %s\n", e.msg);
+        kafka_consumer_free(kc);
+        kafka_producer_free(r.prod);
+        if (r.curl != NULL)
+                curl_easy_cleanup(r.curl);
+        if (r.out != NULL && r.out != stdout)
+                fclose(r.out);
+        secret_key_free(r.sk);
+        return rc;
+}
+
+static int
+status(struct opts *o)
+{
+        struct err e = {0};
+        struct kafka_producer *p;
+        int rc;
+
+        if (o->referral == NULL || o->status == NULL || o->org == NULL)
+                return usage();
+        p = kafka_producer_new(o->brokers, NULL, &e);
+        if (p == NULL) {
+                fprintf(stderr, "status: %s\n", e.msg);
+                return 1;
+        }
+        rc = update_send(p, o->org, o->sub, o->referral, o->status, o->reason);
+        kafka_producer_free(p);
+        return rc < 0 ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option longs[] = {
+            {"brokers", required_argument, NULL, 'b'},
+            {"org", required_argument, NULL, 'o'},
+            {"sk", required_argument, NULL, 's'},
+            {"pk", required_argument, NULL, 'p'},
+            {"out", required_argument, NULL, 'f'},
+            {"post", required_argument, NULL, 'u'},
+            {"group", required_argument, NULL, 'g'},
+            {"count", required_argument, NULL, 'n'},
+            {"timeout", required_argument, NULL, 't'},
+            {"ack", no_argument, NULL, 'a'},
+            {"referral", required_argument, NULL, 'r'},
+            {"status", required_argument, NULL, 'S'},
+            {"reason", required_argument, NULL, 'R'},
+            {"sub", required_argument, NULL, 'U'},
+            {NULL, 0, NULL, 0}};
+        struct opts o = {0};
+        const char *cmd;
+        int c;
+
+        if (argc < 2)
+                return usage();
+        cmd = argv[1];
+        if (strcmp(cmd, "keygen") == 0)
+                return argc == 3 ? keygen(argv[2]) : usage();
+        optind = 2;
+        while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+                switch (c) {
+                case 'b':
+                        o.brokers = optarg;
+                        break;
+                case 'o':
+                        o.org = optarg;
+                        break;
+                case 's':
+                        o.sk = optarg;
+                        break;
+                case 'p':
+                        o.pk = optarg;
+                        break;
+                case 'f':
+                        o.out = optarg;
+                        break;
+                case 'u':
+                        o.post = optarg;
+                        break;
+                case 'g':
+                        o.group = optarg;
+                        break;
+                case 'n':
+                        o.count = atol(optarg);
+                        break;
+                case 't':
+                        o.timeout = atol(optarg);
+                        break;
+                case 'a':
+                        o.ack = true;
+                        break;
+                case 'r':
+                        o.referral = optarg;
+                        break;
+                case 'S':
+                        o.status = optarg;
+                        break;
+                case 'R':
+                        o.reason = optarg;
+                        break;
+                case 'U':
+                        o.sub = optarg;
+                        break;
+                default:
+                        return usage();
+                }
+        }
+        if (o.brokers == NULL || o.org == NULL || !uuid_valid(o.org))
+                return usage();
+        log_init("signpost-partner", LOG_WARN);
+        svc_signals_install();
+        if (strcmp(cmd, "receive") == 0)
+                return o.sk && o.pk ? receive(&o) : usage();
+        if (strcmp(cmd, "status") == 0)
+                return status(&o);
+        return usage();
+}
