@@ -17,6 +17,9 @@ throwaway_start() {
   chmod 755 "$THROWAWAY_DIR"
   trap throwaway_stop EXIT
   local port=$(( 56000 + RANDOM % 4000 ))
+  # daemons started by tests listen on their usual port + this offset, so
+  # concurrent runs (and a `make run`) on one machine do not collide
+  export SIGNPOST_PORT_OFFSET=$(( 1000 + (RANDOM % 50) * 100 ))
   echo "== starting throwaway PostgreSQL on 127.0.0.1:$port"
   scripts/pg.sh start "$THROWAWAY_DIR/pg" "$port" || return 1
   scripts/pg.sh bootstrap "$THROWAWAY_DIR/pg" "$port" "$THROWAWAY_DIR/secrets" >/dev/null || return 1

@@ -70,7 +70,12 @@ if [ "$MODE" != unit ]; then
     case "$s" in *.py) timeout 900 /usr/bin/python3 "$s" >"$log" 2>&1 ;; *) timeout 900 bash "$s" >"$log" 2>&1 ;; esac
     rc=$?
     count_tap "$log" "$rc" "$(basename "$s")"
-    [ "$rc" -ne 0 ] && { echo "---- $(basename "$s") output (tail)"; tail -40 "$log"; echo "----"; }
+    if [ "$rc" -ne 0 ] || grep -q '^not ok' "$log"; then
+      echo "---- $(basename "$s"): failures and diagnostics"
+      grep -A4 -E '^not ok' "$log" | head -60
+      [ "$rc" -ne 0 ] && tail -20 "$log"
+      echo "----"
+    fi
   done
 fi
 

@@ -171,6 +171,16 @@ int dir_store_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
 int dir_store_replace_children(struct db *db, enum dir_child kind,
                                const char *parent_id, const json_t *arr,
                                struct err *e);
+/* dir_store_put_many: dir_store_put (DIR_PUT_UPSERT) of an array of
+ * objects with distinct ids, in one statement. */
+int dir_store_put_many(struct db *db, enum dir_entity ent, const json_t *arr,
+                       struct err *e);
+/* dir_store_replace_many: replaces the kind rows of every parent in the
+ * array literal parents with items (objects that carry their parent
+ * column, id and ord), in two statements. */
+int dir_store_replace_many(struct db *db, enum dir_child kind,
+                           const char *parents, const json_t *items,
+                           struct err *e);
 int dir_store_attribute_add(struct db *db, const char *link_id,
                             const char *entity, const json_t *attr, int ord,
                             struct err *e);
@@ -279,6 +289,13 @@ int dir_emit_organization(struct db *db, const char *id, bool deleted,
  * and queues the catalogue events. obj may be modified (ids added). */
 int dir_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
             json_t *obj, struct err *e);
+
+/* ---- import_bulk.c ---- */
+/* dir_import_bulk: imports an array of HSDS services table by table (the
+ * effect of dir_put DIR_PUT_UPSERT on each). Returns 0, -1 with e, or 1
+ * when the records need the record-by-record path (nothing written). The
+ * records may be modified. */
+int dir_import_bulk(struct db *db, json_t *recs, struct err *e);
 
 /* ---- commands.c ---- */
 /* What the directory.commands consumer is configured with (the inbox's

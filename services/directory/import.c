@@ -325,6 +325,11 @@ dir_import_hsds(struct db *db, const json_t *doc, struct err *e)
                 return err_set(e, ERR_INVALID, "kind", "unknown record kind");
         if (!json_is_array(recs))
                 return err_set(e, ERR_INVALID, "records", "expected an array");
+        if (kinds[k].ent == DIR_SERVICE) {
+                int rc = dir_import_bulk(db, recs, e);
+                if (rc <= 0)
+                        return rc;
+        }
         json_array_foreach(recs, i, r)
         {
                 int rc = kinds[k].ent < 0

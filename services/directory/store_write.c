@@ -139,6 +139,60 @@ dir_store_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
         return rc;
 }
 
+/* put_many_sql: put_sql[ent] over a jsonb array: every "$1::jsonb" becomes
+ * the element e.j. Returns new string, free with free(). */
+static char *
+put_many_sql(enum dir_entity ent)
+{
+        static const char from[] = " FROM jsonb_populate_record(";
+        static const char many[] = " FROM jsonb_array_elements($1::jsonb)"
+                                   " e(j), LATERAL jsonb_populate_record(";
+        const char *s = put_sql[ent], *p;
+        size_t cap = strlen(s) + sizeof(many) + 64, o = 0;
+        char *out = malloc(cap);
+
+        if (out == NULL)
+                return NULL;
+        for (p = s; *p != '\0';) {
+                if (strncmp(p, "$1::jsonb", 9) == 0) {
+                        memcpy(out + o, "e.j", 3);
+                        o += 3;
+                        p += 9;
+                } else if (strncmp(p, from, sizeof(from) - 1) == 0) {
+                        memcpy(out + o, many, sizeof(many) - 1);
+                        o += sizeof(many) - 1;
+                        p += sizeof(from) - 1;
+                } else {
+                        out[o++] = *p++;
+                }
+        }
+        out[o] = '\0';
+        return out;
+}
+
+int
+dir_store_put_many(struct db *db, enum dir_entity ent, const json_t *arr,
+                   struct err *e)
+{
+        char *sql = NULL, *text = NULL;
+        int rc = -1;
+
+        if (json_array_size(arr) == 0)
+                return 0;
+        sql = put_many_sql(ent);
+        text = json_dumps(arr, JSON_COMPACT);
+        if (sql == NULL || text == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+                goto out;
+        }
+        const char *p[1] = {text};
+        rc = db_exec(db, sql, 1, p, NULL, e);
+out:
+        free(sql);
+        free(text);
+        return rc;
+}
+
 /* Child replacement: delete the parent's rows, insert the array ($2)
  * with the parent id, a generated id when missing, and the order. */
 #define REPLACE(t, col)                                                        \
@@ -192,6 +246,52 @@ dir_store_replace_children(struct db *db, enum dir_child kind,
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         p[1] = text;
         rc = db_exec(db, child_write[kind][1], 2, p, NULL, e);
+        free(text);
+        return rc;
+}
+
+/* Many parents at once: the items carry their parent column, id and ord
+ * already. */
+#define INSERT_MANY(t)                                                         \
+        "INSERT INTO " t " SELECT r.* FROM jsonb_array_elements($1::jsonb)"    \
+        " e(j), LATERAL jsonb_populate_record(NULL::" t ", e.j) r"
+
+static const char *const child_many[DIR_CHILD_COUNT][2] = {
+    [DIR_CHILD_SCHEDULES] = {"schedules", "service_id"},
+    [DIR_CHILD_AREAS] = {"service_areas", "service_id"},
+    [DIR_CHILD_LANGUAGES] = {"languages", "service_id"},
+    [DIR_CHILD_FUNDING] = {"funding", "service_id"},
+    [DIR_CHILD_COSTS] = {"cost_options", "service_id"},
+    [DIR_CHILD_CONTACTS] = {"contacts", "service_id"},
+    [DIR_CHILD_PHONES] = {"phones", "contact_id"},
+    [DIR_CHILD_ATTRIBUTES] = {"attributes", "link_id"},
+    [DIR_CHILD_SAL] = {"service_at_locations", "service_id"},
+    [DIR_CHILD_ADDRESSES] = {"addresses", "location_id"},
+    [DIR_CHILD_ACCESSIBILITY] = {"accessibility", "location_id"},
+    [DIR_CHILD_ORG_IDS] = {"organization_identifiers", "organization_id"},
+};
+
+int
+dir_store_replace_many(struct db *db, enum dir_child kind, const char *parents,
+                       const json_t *items, struct err *e)
+{
+        const char *t = child_many[kind][0], *col = child_many[kind][1];
+        char sql[256], *text = NULL;
+        int rc;
+
+        if (t == NULL)
+                return err_set(e, ERR_FATAL, NULL, "child kind not writable");
+        snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = ANY ($1::uuid[])",
+                 t, col);
+        if (db_exec(db, sql, 1, (const char *const[]){parents}, NULL, e) < 0)
+                return -1;
+        if (json_array_size(items) == 0)
+                return 0;
+        snprintf(sql, sizeof(sql), INSERT_MANY("%s"), t, t);
+        text = json_dumps(items, JSON_COMPACT);
+        if (text == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        rc = db_exec(db, sql, 1, (const char *const[]){text}, NULL, e);
         free(text);
         return rc;
 }

@@ -68,8 +68,7 @@ id_of(const json_t *o)
 }
 
 int
-gw_audit_read(struct gw_call *call, const char *body, size_t len,
-              struct err *e)
+gw_audit_read(struct gw_call *call, const char *body, size_t len, struct err *e)
 {
         const char *pid = http_req_param(call->req, "id");
         json_t *j = NULL;

@@ -21,8 +21,8 @@
 static int
 unauthorized(struct gw_call *call, const char *why)
 {
-        http_resp_error(call->resp, 401, "unauthorized", "Authorization",
-                        "%s", why);
+        http_resp_error(call->resp, 401, "unauthorized", "Authorization", "%s",
+                        why);
         http_resp_header(call->resp, "WWW-Authenticate",
                          "Bearer realm=\"signpost\"");
         return 401;

@@ -127,11 +127,11 @@ static const char *
 public_status(const char *to)
 {
         static const char *const map[][2] = {
-            {"received", "received"},          {"delivered", "with_provider"},
-            {"accepted", "with_provider"},     {"contacted", "contacted"},
-            {"in_progress", "contacted"},      {"completed", "closed"},
-            {"declined", "closed"},            {"withdrawn", "closed"},
-            {"unable_to_contact", "closed"},   {"erased", "closed"},
+            {"received", "received"},        {"delivered", "with_provider"},
+            {"accepted", "with_provider"},   {"contacted", "contacted"},
+            {"in_progress", "contacted"},    {"completed", "closed"},
+            {"declined", "closed"},          {"withdrawn", "closed"},
+            {"unable_to_contact", "closed"}, {"erased", "closed"},
         };
 
         for (size_t i = 0; to != NULL && i < sizeof(map) / sizeof(map[0]); i++)

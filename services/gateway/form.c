@@ -134,8 +134,8 @@ gw_csrf_new(const struct secret_key *key, int64_t now, char out[128])
         snprintf(msg, sizeof(msg), "%lld.%s", (long long)now, hex);
         if (mac(key, msg, m) < 0)
                 return -1;
-        snprintf(out, 128, "%s.%s", msg, m);
-        return 0;
+        /* at most 20 + 1 + 32 + 1 + 64 characters */
+        return snprintf(out, 128, "%s.%s", msg, m) < 128 ? 0 : -1;
 }
 
 bool

@@ -86,8 +86,7 @@ headers(struct gw *g, const struct http_principal *who, const char *rid)
 
         if (http_principal_sign(g->principal_key->bytes, who, &signed_p) < 0)
                 return NULL;
-        snprintf(line, sizeof(line), "%s: %s", HTTP_PRINCIPAL_HEADER,
-                 signed_p);
+        snprintf(line, sizeof(line), "%s: %s", HTTP_PRINCIPAL_HEADER, signed_p);
         free(signed_p);
         l = curl_slist_append(l, line);
         snprintf(line, sizeof(line), "X-Request-Id: %s", rid);
@@ -99,9 +98,9 @@ headers(struct gw *g, const struct http_principal *who, const char *rid)
 }
 
 int
-gw_forward_get(struct gw *g, const struct http_principal *who,
-               const char *base, const char *path, const char *query,
-               const char *request_id, struct gw_reply *r, struct err *e)
+gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
+               const char *path, const char *query, const char *request_id,
+               struct gw_reply *r, struct err *e)
 {
         CURL *h = handle();
         struct curl_slist *hdrs = NULL;
@@ -175,7 +174,8 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
         struct err e = {0};
 
         if (r->status == 401 || r->status == 403) {
-                log_warnx("upstream refused the gateway", "request_id=%s "
+                log_warnx("upstream refused the gateway",
+                          "request_id=%s "
                           "upstream=%s status=%ld",
                           call->req->request_id, rt->upstream, r->status);
                 http_resp_error(call->resp, 502, "bad_gateway", NULL,

@@ -37,7 +37,7 @@
 #define GW_TOPIC_ORGS "directory.organisations"
 #define GW_TYPE_SUBMITTED "signpost.referral.submitted.v1"
 #define GW_TYPE_AUDIT "signpost.audit.accessed.v1"
-#define GW_REFERENCE_LEN 13 /* "SP-XXXX-XXXX" and the NUL */
+#define GW_REFERENCE_LEN 13     /* "SP-XXXX-XXXX" and the NUL */
 #define GW_STATUS_SECRET_LEN 33 /* 32 hex characters and the NUL */
 #define GW_MAX_BODY (64 * 1024)
 
@@ -83,8 +83,7 @@ struct gw_pool {
         struct db **dbs;
         bool *busy;
 };
-int gw_pool_init(struct gw_pool *p, const char *conninfo, int n,
-                 struct err *e);
+int gw_pool_init(struct gw_pool *p, const char *conninfo, int n, struct err *e);
 void gw_pool_fini(struct gw_pool *p);
 /* gw_pool_get: returns borrowed db, blocks until one is free; give it back
  * with gw_pool_put(). */
@@ -301,8 +300,8 @@ struct gw_route {
         const char *method;
         const char *pattern;
         gw_handler_fn fn;
-        unsigned roles; /* GW_R_* */
-        unsigned flags; /* GW_F_* */
+        unsigned roles;            /* GW_R_* */
+        unsigned flags;            /* GW_F_* */
         const char *upstream;      /* forwarded: "intake" or "directory" */
         const char *upstream_path; /* prefix stripped before forwarding */
 };
@@ -352,8 +351,8 @@ const char *gw_form_get(const struct gw_form *f, const char *name);
  * key; gw_csrf_check: true when token was made by gw_csrf_new with key
  * less than max_age seconds before now. */
 int gw_csrf_new(const struct secret_key *key, int64_t now, char out[128]);
-bool gw_csrf_check(const struct secret_key *key, const char *token,
-                   int64_t now, int64_t max_age);
+bool gw_csrf_check(const struct secret_key *key, const char *token, int64_t now,
+                   int64_t max_age);
 
 /* ---- web.c and web_form.c: the pages ---- */
 void gw_web_search(struct gw_call *call);

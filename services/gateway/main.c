@@ -37,8 +37,9 @@ static const struct cfg_entry gateway_cfg[] = {
      "directory's internal HTTP port"},
     {"SIGNPOST_GATEWAY_OPENAPI", CFG_PATH, "docs/api/gateway.openapi.json",
      false, "the OpenAPI document served at /openapi.json"},
-    {"SIGNPOST_GATEWAY_ASSETS", CFG_PATH, "node_modules/govuk-frontend/dist/govuk",
-     false, "govuk-frontend's dist/govuk (npm ci)"},
+    {"SIGNPOST_GATEWAY_ASSETS", CFG_PATH,
+     "node_modules/govuk-frontend/dist/govuk", false,
+     "govuk-frontend's dist/govuk (npm ci)"},
     {"SIGNPOST_GATEWAY_TLS", CFG_BOOL, "false", false,
      "behind TLS termination: send HSTS"},
     {"SIGNPOST_GATEWAY_THREADS", CFG_INT, "16", false, "HTTP threads"},
@@ -73,8 +74,10 @@ consume(void *arg)
         const char *topics[] = {GW_TOPIC_SERVICES, GW_TOPIC_ORGS,
                                 GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS, NULL};
         struct db *db = db_open(c->g->set.db);
-        struct inbox in = {.db = db, .consumer = "gateway",
-                           .apply = gw_consume_apply, .arg = c->g};
+        struct inbox in = {.db = db,
+                           .consumer = "gateway",
+                           .apply = gw_consume_apply,
+                           .arg = c->g};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
 

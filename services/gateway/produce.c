@@ -33,7 +33,6 @@ struct waiter {
         char reason[128];
 };
 
-
 static void *
 poll_loop(void *arg)
 {

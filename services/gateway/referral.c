@@ -17,9 +17,15 @@
 /* Unambiguous: no 0/O, 1/I/L, U. */
 static const char ref_alphabet[] = "23456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-static const char *const top_fields[] = {
-    "service_id", "kind",  "person",  "referrer", "consents", "special_category",
-    "share_special_category", "notes", NULL};
+static const char *const top_fields[] = {"service_id",
+                                         "kind",
+                                         "person",
+                                         "referrer",
+                                         "consents",
+                                         "special_category",
+                                         "share_special_category",
+                                         "notes",
+                                         NULL};
 static const char *const person_fields[] = {"name",    "email",    "phone",
                                             "address", "postcode", NULL};
 static const char *const referrer_fields[] = {
@@ -404,10 +410,9 @@ gw_status_secret_hash(const char *secret, char out[SECRET_HEX_LEN])
 static json_t *
 personal(const json_t *b)
 {
-        static const char *const keys[] = {"person", "referrer",
-                                           "special_category",
-                                           "share_special_category", "notes",
-                                           NULL};
+        static const char *const keys[] = {
+            "person", "referrer", "special_category", "share_special_category",
+            "notes",  NULL};
         json_t *o = json_object();
 
         for (int i = 0; o != NULL && keys[i] != NULL; i++) {
@@ -433,8 +438,8 @@ seal(const json_t *b, const unsigned char pk[SECRET_BOX_PK_BYTES],
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 return NULL;
         }
-        if (secret_seal(pk, (unsigned char *)text, strlen(text), &box,
-                        &boxlen, e) == 0)
+        if (secret_seal(pk, (unsigned char *)text, strlen(text), &box, &boxlen,
+                        e) == 0)
                 out = secret_b64_encode(box, boxlen);
         sodium_memzero(text, strlen(text));
         free(text);

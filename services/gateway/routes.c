@@ -12,8 +12,11 @@
 
 #include "gateway.h"
 
-#define ORUK(p) {"GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS, \
-                 "directory", "/oruk"}
+#define ORUK(p)                                                                \
+        {                                                                      \
+                "GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS,     \
+                    "directory", "/oruk"                                       \
+        }
 
 static const struct gw_route routes[] = {
     /* JSON API */
@@ -24,10 +27,10 @@ static const struct gw_route routes[] = {
      "intake", "/v1"},
     {"GET", "/v1/referrals/{id}/status", gw_status_handler, GW_R_ANY, 0, NULL,
      NULL},
-    {"GET", "/v1/admin/update_requests", gw_forward_handler,
-     GW_R_ADMIN | GW_R_SUPPORT, 0, "directory", "/v1/admin"},
-    {"GET", "/v1/admin/update_requests/{id}", gw_forward_handler,
-     GW_R_ADMIN | GW_R_SUPPORT, 0, "directory", "/v1/admin"},
+    {"GET", "/v1/admin/update_requests", gw_forward_handler, GW_R_ADMIN, 0,
+     "directory", "/v1/admin"},
+    {"GET", "/v1/admin/update_requests/{id}", gw_forward_handler, GW_R_ADMIN, 0,
+     "directory", "/v1/admin"},
     {"GET", "/openapi.json", gw_openapi_handler, GW_R_ANY, GW_F_CORS, NULL,
      NULL},
     /* Open Referral UK, public, unchanged paths under /oruk */
@@ -45,10 +48,9 @@ static const struct gw_route routes[] = {
     ORUK("/nearest"),
     /* web pages */
     {"GET", "/", gw_web_search, GW_R_ANY, GW_F_HTML, NULL, NULL},
-    {"GET", "/services/{id}", gw_web_service, GW_R_ANY, GW_F_HTML, NULL,
+    {"GET", "/services/{id}", gw_web_service, GW_R_ANY, GW_F_HTML, NULL, NULL},
+    {"GET", "/services/{id}/refer", gw_web_refer_get, GW_R_ANY, GW_F_HTML, NULL,
      NULL},
-    {"GET", "/services/{id}/refer", gw_web_refer_get, GW_R_ANY, GW_F_HTML,
-     NULL, NULL},
     {"POST", "/services/{id}/refer", gw_web_refer_post, GW_R_ANY,
      GW_F_HTML | GW_F_FORM, NULL, NULL},
     {"GET", "/status/{id}", gw_web_status, GW_R_ANY, GW_F_HTML, NULL, NULL},

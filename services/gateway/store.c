@@ -122,13 +122,12 @@ gw_store_service_delete(struct db *db, const char *id, struct err *e)
 {
         const char *p[1] = {id};
 
-        return db_exec(db, "DELETE FROM catalogue_services WHERE id = $1", 1,
-                       p, NULL, e);
+        return db_exec(db, "DELETE FROM catalogue_services WHERE id = $1", 1, p,
+                       NULL, e);
 }
 
 int
-gw_store_org_put(struct db *db, const char *id, const char *name,
-                 struct err *e)
+gw_store_org_put(struct db *db, const char *id, const char *name, struct err *e)
 {
         const char *p[2] = {id, name};
 

@@ -44,7 +44,8 @@ status_of(const struct err *e)
 static int
 check_service(struct gw *g, const json_t *body, struct err *e)
 {
-        const char *sid = json_string_value(json_object_get(body, "service_id"));
+        const char *sid =
+            json_string_value(json_object_get(body, "service_id"));
         struct gw_service s;
 
         if (!gw_catalogue_get(g->cat, sid, &s))
@@ -59,8 +60,8 @@ check_service(struct gw *g, const json_t *body, struct err *e)
 /* claim: the idempotency record; *send false when Kafka already has it. */
 static int
 claim(struct gw *g, const char *scope, const char *key, const char *text,
-      size_t len, char id[UUID_STR_LEN], char ref[GW_REFERENCE_LEN],
-      bool *send, struct err *e)
+      size_t len, char id[UUID_STR_LEN], char ref[GW_REFERENCE_LEN], bool *send,
+      struct err *e)
 {
         char hash[SECRET_HEX_LEN];
         bool fresh = false, same = false, acked = false;
@@ -98,17 +99,17 @@ mark_acked(struct gw *g, const char *scope, const char *key)
 }
 
 static int
-send_referral(struct gw *g, const json_t *body, const char *id,
-              const char *ref, const char *secret, struct err *e)
+send_referral(struct gw *g, const json_t *body, const char *id, const char *ref,
+              const char *secret, struct err *e)
 {
         char hash[SECRET_HEX_LEN], *msg;
         struct event ev;
         int rc;
 
         gw_status_secret_hash(secret, hash);
-        msg = gw_referral_message(body, id, ref, hash,
-                                  g->set.privacy_notice_version, g->intake_pk,
-                                  e);
+        msg =
+            gw_referral_message(body, id, ref, hash,
+                                g->set.privacy_notice_version, g->intake_pk, e);
         if (msg == NULL)
                 return -1;
         event_init(&ev, GW_SOURCE, GW_TYPE_SUBMITTED, id);
@@ -143,8 +144,8 @@ gw_submit(struct gw *g, const json_t *body, const char *scope,
         metrics_counter_inc(counter(send ? "accepted" : "replayed"));
         return 0;
 fail:
-        metrics_counter_inc(counter(e->kind == ERR_TRANSIENT ? "unavailable"
-                                                             : "rejected"));
+        metrics_counter_inc(
+            counter(e->kind == ERR_TRANSIENT ? "unavailable" : "rejected"));
         return status_of(e);
 }
 
@@ -171,9 +172,10 @@ idem_key_ok(const char *k)
         if (n < 1 || n > 128)
                 return false;
         for (; *k; k++)
-                if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                           "0123456789-_.:",
-                           *k) == NULL)
+                if (strchr(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789-_.:",
+                        *k) == NULL)
                         return false;
         return true;
 }
@@ -216,7 +218,8 @@ gw_submit_handler(struct gw_call *call)
 {
         struct http_req *req = call->req;
         const char *key = http_req_header(req, "Idempotency-Key");
-        char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN], secret[GW_STATUS_SECRET_LEN];
+        char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN],
+            secret[GW_STATUS_SECRET_LEN];
         struct err e = {0};
         json_t *body = NULL;
         int status;
@@ -240,9 +243,9 @@ gw_submit_handler(struct gw_call *call)
                                 "malformed JSON: %s", e.msg);
                 return;
         }
-        status = gw_submit(call->g, body, call->has_token ? call->who.sub
-                                                           : "public",
-                           key, req->body, req->body_len, id, ref, secret, &e);
+        status =
+            gw_submit(call->g, body, call->has_token ? call->who.sub : "public",
+                      key, req->body, req->body_len, id, ref, secret, &e);
         json_decref(body);
         if (status == 0)
                 accepted(call, id, ref, secret);

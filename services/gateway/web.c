@@ -140,8 +140,8 @@ search_form(struct gw_call *call, struct gw_html *h, const char *q,
                 const char *id = json_string_value(json_object_get(v, "id"));
                 bool sel = id != NULL && cat != NULL && strcmp(id, cat) == 0;
 
-                gw_html_f(h, "<option value=\"%s\"%s>%s</option>",
-                          id ? id : "", sel ? " selected" : "",
+                gw_html_f(h, "<option value=\"%s\"%s>%s</option>", id ? id : "",
+                          sel ? " selected" : "",
                           json_string_value(json_object_get(v, "name")));
         }
         json_decref(terms);
@@ -176,8 +176,9 @@ result_item(struct gw_html *h, const json_t *v)
                 gw_html_f(h, "<p class=\"govuk-body-s\">%s</p>",
                           json_string_value(json_object_get(org, "name")));
         if (json_is_number(dist))
-                gw_html_f(h, "<p class=\"govuk-body-s\">About %ld metres "
-                             "away</p>",
+                gw_html_f(h,
+                          "<p class=\"govuk-body-s\">About %ld metres "
+                          "away</p>",
                           (long)json_number_value(dist));
         if (desc != NULL)
                 gw_html_f(h, "<p class=\"govuk-body\">%s</p>", desc);
@@ -185,8 +186,8 @@ result_item(struct gw_html *h, const json_t *v)
 }
 
 static void
-results(struct gw_call *call, struct gw_html *h, const char *q,
-        const char *cat, const char *pc)
+results(struct gw_call *call, struct gw_html *h, const char *q, const char *cat,
+        const char *pc)
 {
         char query[1024] = "";
         long st = 0;
@@ -210,20 +211,22 @@ results(struct gw_call *call, struct gw_html *h, const char *q,
                 return;
         }
         if (st != 200) {
-                gw_html_f(h, "<div class=\"govuk-error-summary\" "
-                             "role=\"alert\"><h2 class=\"govuk-error-"
-                             "summary__title\">There is a problem</h2><div "
-                             "class=\"govuk-error-summary__body\"><p>%s</p>"
-                             "</div></div>",
+                gw_html_f(h,
+                          "<div class=\"govuk-error-summary\" "
+                          "role=\"alert\"><h2 class=\"govuk-error-"
+                          "summary__title\">There is a problem</h2><div "
+                          "class=\"govuk-error-summary__body\"><p>%s</p>"
+                          "</div></div>",
                           json_string_value(json_object_get(
                               json_object_get(page, "error"), "message")));
                 json_decref(page);
                 return;
         }
-        gw_html_f(h, "<h2 class=\"govuk-heading-m\">%ld results</h2>"
-                     "<ul class=\"govuk-list\">",
-                  (long)json_integer_value(json_object_get(page,
-                                                           "total_items")));
+        gw_html_f(
+            h,
+            "<h2 class=\"govuk-heading-m\">%ld results</h2>"
+            "<ul class=\"govuk-list\">",
+            (long)json_integer_value(json_object_get(page, "total_items")));
         json_array_foreach(json_object_get(page, "contents"), i, v)
             result_item(h, v);
         gw_html_raw(h, "</ul>");
@@ -268,8 +271,9 @@ service_body(struct gw_call *call, struct gw_html *h, const json_t *s)
         gw_html_f(h, "<p class=\"govuk-body\">%s</p>",
                   json_string_value(json_object_get(s, "description")));
         if (url != NULL)
-                gw_html_f(h, "<p class=\"govuk-body\"><a class=\"govuk-link\" "
-                             "href=\"%s\" rel=\"noopener\">Website</a></p>",
+                gw_html_f(h,
+                          "<p class=\"govuk-body\"><a class=\"govuk-link\" "
+                          "href=\"%s\" rel=\"noopener\">Website</a></p>",
                           strncmp(url, "http", 4) == 0 ? url : "#");
         if (id == NULL || !gw_catalogue_get(call->g->cat, id, &cs) ||
             !gw_service_open(&cs)) {
@@ -354,8 +358,8 @@ gw_web_status(struct gw_call *call)
                 gw_pool_put(&call->g->pool, db);
         }
         if (rc < 0) {
-                gw_web_error(call, e.kind == ERR_NOT_FOUND || e.kind == 0 ? 404
-                                                                          : 503,
+                gw_web_error(call,
+                             e.kind == ERR_NOT_FOUND || e.kind == 0 ? 404 : 503,
                              "Referral not found",
                              "We could not find that referral. If you made "
                              "it a moment ago, please refresh this page in "
@@ -422,9 +426,10 @@ safe_name(const char *s)
         if (s == NULL || *s == '\0' || *s == '.')
                 return false;
         for (; *s; s++)
-                if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                           "0123456789-_.",
-                           *s) == NULL)
+                if (strchr(
+                        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789-_.",
+                        *s) == NULL)
                         return false;
         return true;
 }

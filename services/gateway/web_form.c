@@ -30,8 +30,8 @@ static const struct field fields[] = {
     {"referrer_name", "referrer.name", "Your full name", "op", "text", "name"},
     {"referrer_relationship", "referrer.relationship",
      "Your relationship to the person", "o", "text", "off"},
-    {"referrer_organisation", "referrer.organisation", "Your organisation",
-     "p", "text", "organization"},
+    {"referrer_organisation", "referrer.organisation", "Your organisation", "p",
+     "text", "organization"},
     {"referrer_role", "referrer.role", "Your role", "p", "text",
      "organization-title"},
     {"referrer_email", "referrer.email", "Your email address", "op", "email",
@@ -39,16 +39,15 @@ static const struct field fields[] = {
     {"referrer_phone", "referrer.phone", "Your phone number", "op", "tel",
      "tel"},
     {"person_name", "person.name", "Full name", "sop", "text", "name"},
-    {"person_email", "person.email", "Email address", "sop", "email",
-     "email"},
+    {"person_email", "person.email", "Email address", "sop", "email", "email"},
     {"person_phone", "person.phone", "UK phone number", "sop", "tel", "tel"},
     {"person_address", "person.address", "Address", "sop", "textarea",
      "street-address"},
     {"person_postcode", "person.postcode", "Postcode", "sop", "text",
      "postal-code"},
     {"health", "special_category.health",
-     "Support needs or health (optional, special category information)",
-     "sop", "textarea", "off"},
+     "Support needs or health (optional, special category information)", "sop",
+     "textarea", "off"},
     {"notes", "notes", "Anything else the service should know (optional)",
      "sop", "textarea", "off"},
     {NULL, NULL, NULL, NULL, NULL, NULL},
@@ -65,8 +64,8 @@ kind_letter(const char *kind)
 static const char *
 kind_of(const char *k)
 {
-        if (k != NULL && (strcmp(k, "on_behalf") == 0 ||
-                          strcmp(k, "professional") == 0))
+        if (k != NULL &&
+            (strcmp(k, "on_behalf") == 0 || strcmp(k, "professional") == 0))
                 return k;
         return "self";
 }
@@ -87,6 +86,33 @@ error_field(const char *json_field)
         return "person_name";
 }
 
+/* error_text: the GOV.UK-style message for an API error. */
+static const char *
+error_text(const struct err *e)
+{
+        static const char *const map[][2] = {
+            {"is not a valid UK phone", "Enter a UK phone number, like 07700 "
+                                        "900 982"},
+            {"is not a valid email", "Enter an email address in the correct "
+                                     "format, like name@example.com"},
+            {"is not a UK postcode", "Enter a real postcode, like KT1 1EU"},
+            {"needs at least one way", "Enter an email address, a phone "
+                                       "number or an address"},
+            {"needs an email or a phone", "Enter your email address or phone "
+                                          "number"},
+            {"consent to share", "Tick the box to agree to share these "
+                                 "details, or the service cannot receive "
+                                 "the referral"},
+            {"is too long", "The answer is too long"},
+            {"is required", "Answer this question"},
+        };
+
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (strstr(e->msg, map[i][0]) != NULL)
+                        return map[i][1];
+        return "Check your answers";
+}
+
 static void
 input(struct gw_html *h, const struct field *f, const char *val,
       const char *err)
@@ -99,9 +125,10 @@ input(struct gw_html *h, const struct field *f, const char *val,
         gw_html_f(h, "<label class=\"govuk-label\" for=\"%s\">%s</label>",
                   f->name, f->label);
         if (err != NULL)
-                gw_html_f(h, "<p id=\"%s-error\" class=\"govuk-error-message\">"
-                             "<span class=\"govuk-visually-hidden\">Error:"
-                             "</span> %s</p>",
+                gw_html_f(h,
+                          "<p id=\"%s-error\" class=\"govuk-error-message\">"
+                          "<span class=\"govuk-visually-hidden\">Error:"
+                          "</span> %s</p>",
                           f->name, err);
         if (area)
                 gw_html_raw(h, err ? "<textarea class=\"govuk-textarea "
@@ -109,8 +136,9 @@ input(struct gw_html *h, const struct field *f, const char *val,
                                    : "<textarea class=\"govuk-textarea\" "
                                      "rows=\"3\"");
         else
-                gw_html_f(h, "<input class=\"govuk-input%s\" type=\"%s\" "
-                             "spellcheck=\"false\"",
+                gw_html_f(h,
+                          "<input class=\"govuk-input%s\" type=\"%s\" "
+                          "spellcheck=\"false\"",
                           err ? " govuk-input--error" : "", f->type);
         gw_html_f(h, " id=\"%s\" name=\"%s\" autocomplete=\"%s\"", f->name,
                   f->name, f->autocomplete);
@@ -135,8 +163,9 @@ checkbox(struct gw_html *h, const char *name, const char *label, bool on,
                 gw_html_raw(h, " checked");
         if (err != NULL)
                 gw_html_f(h, " aria-describedby=\"%s-error\"", name);
-        gw_html_f(h, "><label class=\"govuk-label govuk-checkboxes__label\" "
-                     "for=\"%s\">%s</label></div>",
+        gw_html_f(h,
+                  "><label class=\"govuk-label govuk-checkboxes__label\" "
+                  "for=\"%s\">%s</label></div>",
                   name, label);
 }
 
@@ -153,9 +182,10 @@ consents(struct gw_html *h, const struct gw_form *f, const char *ef,
                        "govuk-fieldset__legend govuk-fieldset__legend--m\">"
                        "Consent</legend>");
         if (bad)
-                gw_html_f(h, "<p id=\"consent_share-error\" class=\"govuk-"
-                             "error-message\"><span class=\"govuk-visually-"
-                             "hidden\">Error:</span> %s</p>",
+                gw_html_f(h,
+                          "<p id=\"consent_share-error\" class=\"govuk-"
+                          "error-message\"><span class=\"govuk-visually-"
+                          "hidden\">Error:</span> %s</p>",
                           err);
         gw_html_raw(h, "<div class=\"govuk-checkboxes\" "
                        "data-module=\"govuk-checkboxes\">");
@@ -198,24 +228,26 @@ render_form(struct gw_call *call, int status, const struct gw_service *s,
 
         gw_csrf_new(call->g->token_key, (int64_t)time(NULL), csrf);
         if (err != NULL)
-                gw_html_f(&h, "<div class=\"govuk-error-summary\" "
-                              "data-module=\"govuk-error-summary\"><div "
-                              "role=\"alert\"><h2 class=\"govuk-error-"
-                              "summary__title\">There is a problem</h2><div "
-                              "class=\"govuk-error-summary__body\"><ul "
-                              "class=\"govuk-list govuk-error-summary__list\">"
-                              "<li><a href=\"#%s\">%s</a></li></ul></div></div>"
-                              "</div>",
+                gw_html_f(&h,
+                          "<div class=\"govuk-error-summary\" "
+                          "data-module=\"govuk-error-summary\"><div "
+                          "role=\"alert\"><h2 class=\"govuk-error-"
+                          "summary__title\">There is a problem</h2><div "
+                          "class=\"govuk-error-summary__body\"><ul "
+                          "class=\"govuk-list govuk-error-summary__list\">"
+                          "<li><a href=\"#%s\">%s</a></li></ul></div></div>"
+                          "</div>",
                           ef, err);
-        gw_html_f(&h, "<span class=\"govuk-caption-l\">%s</span><h1 "
-                      "class=\"govuk-heading-l\">%s</h1><form method=\"post\" "
-                      "action=\"/services/%s/refer\" novalidate>"
-                      "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
-                      "<input type=\"hidden\" name=\"kind\" value=\"%s\">"
-                      "<div hidden><label for=\"website\">Leave this empty"
-                      "</label><input id=\"website\" name=\"website\" "
-                      "type=\"text\" tabindex=\"-1\" autocomplete=\"off\">"
-                      "</div>",
+        gw_html_f(&h,
+                  "<span class=\"govuk-caption-l\">%s</span><h1 "
+                  "class=\"govuk-heading-l\">%s</h1><form method=\"post\" "
+                  "action=\"/services/%s/refer\" novalidate>"
+                  "<input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+                  "<input type=\"hidden\" name=\"kind\" value=\"%s\">"
+                  "<div hidden><label for=\"website\">Leave this empty"
+                  "</label><input id=\"website\" name=\"website\" "
+                  "type=\"text\" tabindex=\"-1\" autocomplete=\"off\">"
+                  "</div>",
                   s->name, title_of(kind), s->id, csrf, kind);
         for (const struct field *fd = fields; fd->name; fd++) {
                 if (strchr(fd->kinds, k[0]) == NULL)
@@ -317,8 +349,8 @@ to_json(const struct gw_service *s, const char *kind, const struct gw_form *f)
 }
 
 static void
-confirmation(struct gw_call *call, const struct gw_service *s,
-             const char *id, const char *ref, const char *secret)
+confirmation(struct gw_call *call, const struct gw_service *s, const char *id,
+             const char *ref, const char *secret)
 {
         struct gw_html h = {0};
         char *m;
@@ -341,8 +373,8 @@ confirmation(struct gw_call *call, const struct gw_service *s,
 }
 
 static void
-submit_form(struct gw_call *call, const struct gw_service *s,
-            const char *kind, const struct gw_form *f)
+submit_form(struct gw_call *call, const struct gw_service *s, const char *kind,
+            const struct gw_form *f)
 {
         char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN];
         char secret[GW_STATUS_SECRET_LEN];
@@ -352,9 +384,8 @@ submit_form(struct gw_call *call, const struct gw_service *s,
         int st;
 
         st = text == NULL ? 503
-                          : gw_submit(call->g, b, "web",
-                                      gw_form_get(f, "csrf"), text,
-                                      strlen(text), id, ref, secret, &e);
+                          : gw_submit(call->g, b, "web", gw_form_get(f, "csrf"),
+                                      text, strlen(text), id, ref, secret, &e);
         json_decref(b);
         free(text);
         if (st == 0) {
@@ -364,13 +395,8 @@ submit_form(struct gw_call *call, const struct gw_service *s,
                             "Sorry, we could not send your referral just "
                             "now. Please try again in a minute.");
         } else {
-                char msg[300];
-
-                snprintf(msg, sizeof(msg), "%s", e.msg);
-                if (msg[0] >= 'a' && msg[0] <= 'z')
-                        msg[0] = (char)(msg[0] - 'a' + 'A');
                 render_form(call, st == 400 ? 400 : 422, s, kind, f,
-                            error_field(e.field), msg);
+                            error_field(e.field), error_text(&e));
         }
 }
 

@@ -247,6 +247,12 @@ int notify_store_mark_sending(struct db *db, const char *message_id,
 int notify_store_record(struct db *db, const struct notify_claim *c,
                         const struct notify_result *r, const char *sink,
                         struct err *e);
+/* notify_store_record_sent: the SENT outcome of claims c[idx[0..n)] in
+ * two statements (one UPDATE, one multi-row outbox INSERT), inside the
+ * caller's transaction: the bulk path of notify_store_record(). */
+int notify_store_record_sent(struct db *db, const struct notify_claim *c,
+                             const int *idx, int n, const char *sink,
+                             struct err *e);
 /* notify_store_event: queues signpost.notification.<what>.v1 (sent,
  * suppressed, failed) on notification.events; channel, referral_id and
  * reason may be NULL or "". */

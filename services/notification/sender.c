@@ -176,6 +176,31 @@ count(struct notify_ctx *ctx, const struct notify_result *r)
 }
 
 static int
+record_in_tx(struct notify_ctx *ctx, struct db *db, struct notify_claim *c,
+             struct notify_result *r, int n, struct err *e)
+{
+        int *sent = calloc((size_t)n + 1, sizeof(*sent));
+        int i, nsent = 0, rc = -1;
+
+        if (sent == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        for (i = 0; i < n; i++) {
+                if (r[i].outcome == NOTIFY_OUT_SENT && r[i].reason[0] == '\0')
+                        sent[nsent++] = i;
+                else if (notify_store_record(db, &c[i], &r[i],
+                                             ctx->channel->name, e) < 0)
+                        goto out;
+        }
+        if (nsent > 0 && notify_store_record_sent(db, c, sent, nsent,
+                                                  ctx->channel->name, e) < 0)
+                goto out;
+        rc = 0;
+out:
+        free(sent);
+        return rc;
+}
+
+static int
 record_all(struct notify_ctx *ctx, struct db *db, struct notify_claim *c,
            struct notify_result *r, int n, struct err *e)
 {
@@ -183,12 +208,9 @@ record_all(struct notify_ctx *ctx, struct db *db, struct notify_claim *c,
 
         if (ctx->channel->flush(ctx->channel, e) < 0 || db_begin(db, e) < 0)
                 return -1;
-        for (i = 0; i < n; i++) {
-                if (notify_store_record(db, &c[i], &r[i], ctx->channel->name,
-                                        e) < 0) {
-                        db_rollback(db);
-                        return -1;
-                }
+        if (record_in_tx(ctx, db, c, r, n, e) < 0) {
+                db_rollback(db);
+                return -1;
         }
         if (db_commit(db, e) < 0)
                 return -1;

@@ -244,6 +244,81 @@ notify_store_record(struct db *db, const struct notify_claim *c,
                                   what[res->outcome], nul(res->reason), e);
 }
 
+/* sent_event: appends the outbox row of a sent claim to arr. */
+static void
+sent_event(json_t *arr, const struct notify_claim *c, const char *at)
+{
+        char ce_id[UUID_STR_LEN];
+        json_t *v = json_pack(
+            "{s:s, s:s, s:s, s:o, s:o, s:s}", "message_id", c->message_id,
+            "template", c->template, "audience", c->audience, "channel",
+            nul(c->channel) ? json_string(c->channel) : json_null(),
+            "referral_id",
+            nul(c->referral_id) ? json_string(c->referral_id) : json_null(),
+            "at", at);
+        char *text = jsonx_dump(v);
+
+        uuid_v7(ce_id);
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:s}", "ce_id", ce_id,
+                                             "key", c->message_id, "value",
+                                             text ? text : "{}"));
+        free(text);
+        json_decref(v);
+}
+
+int
+notify_store_record_sent(struct db *db, const struct notify_claim *c,
+                         const int *idx, int n, const char *sink, struct err *e)
+{
+        json_t *ids = json_array(), *evs = json_array();
+        char *ids_text = NULL, *evs_text = NULL, at[40];
+        const char *p[4];
+        int i, rc = -1;
+
+        event_now(at);
+        for (i = 0; i < n; i++) {
+                json_array_append_new(ids, json_string(c[idx[i]].message_id));
+                sent_event(evs, &c[idx[i]], at);
+        }
+        ids_text = jsonx_dump(ids);
+        evs_text = jsonx_dump(evs);
+        if (ids_text == NULL || evs_text == NULL) {
+                err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+                goto out;
+        }
+        p[0] = ids_text;
+        p[1] = sink;
+        p[2] = evs_text;
+        p[3] = at;
+        /* the rows lib/outbox.c's outbox_add would write, in one statement */
+        if (db_exec(db,
+                    "UPDATE message SET status = 'sent', sealed = NULL,"
+                    " attempts = attempts + 1, sent_at = now(), reason ="
+                    " NULL, sink = $2, lease_until = NULL, updated_at ="
+                    " now() WHERE message_id IN (SELECT"
+                    " json_array_elements_text($1::json)::uuid)",
+                    2, p, NULL, e) < 0 ||
+            db_exec(
+                db,
+                "INSERT INTO outbox (ce_id, topic, key, ce_type,"
+                " ce_source, ce_time, ce_subject, value) SELECT"
+                " (x.r->>'ce_id')::uuid, '" NOTIFY_TOPIC_EVENTS "',"
+                " x.r->>'key', 'signpost.notification.sent.v1', '" NOTIFY_SOURCE
+                "', $2, x.r->>'key',"
+                " convert_to(x.r->>'value', 'UTF8') FROM"
+                " json_array_elements($1::json) WITH ORDINALITY AS x(r,"
+                " i) ORDER BY x.i",
+                2, p + 2, NULL, e) < 0)
+                goto out;
+        rc = 0;
+out:
+        free(ids_text);
+        free(evs_text);
+        json_decref(ids);
+        json_decref(evs);
+        return rc;
+}
+
 int
 notify_store_release(struct db *db, const char *instance,
                      char (**ids)[UUID_STR_LEN], int *n, struct err *e)

@@ -31,10 +31,13 @@ gw_catalogue_wait() {
   return 1
 }
 
+# gw_intake_port: where tests run a fake intake (tests/lib/fake_intake.py).
+gw_intake_port() { echo $(( $(daemon_port gateway) + 50 )); }
+
 # gw_env: the gateway's extra settings for tests.
 gw_env() {
   echo "SIGNPOST_DIRECTORY_URL=$(stack_url directory)"
-  echo "SIGNPOST_INTAKE_URL=http://127.0.0.1:1"
+  echo "SIGNPOST_INTAKE_URL=http://127.0.0.1:$(gw_intake_port)"
   echo "SIGNPOST_GATEWAY_RATE_IP=${GW_RATE_IP:-1000}"
   echo "SIGNPOST_GATEWAY_BURST_IP=${GW_BURST_IP:-1000}"
   echo "SIGNPOST_GATEWAY_RATE_FORM=${GW_RATE_FORM:-100}"

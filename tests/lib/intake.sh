@@ -36,6 +36,17 @@ replica_has() {
   wait_for 30 "SELECT count(*) FROM intake.services WHERE id = '$1'" 1
 }
 
+# dlq_has TOPIC A B: waits (15 s) for a record on TOPIC whose line has
+# both A and B.
+dlq_has() {
+  local i
+  for i in $(seq 15); do
+    "$B/topic-dump" "$K" "$1" 2>/dev/null | grep "$2" | grep -q "$3" && return 0
+    sleep 1
+  done
+  return 1
+}
+
 uuid() { cat /proc/sys/kernel/random/uuid; }
 
 # principal ROLE SUB [ORG [REASON]]: a signed X-Signpost-Principal value.
@@ -51,3 +62,6 @@ api() {
     curl -sS -o "$T/api.out" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" "$(stack_url intake)$p"
   fi
 }
+
+# A developer running these scripts beside another stack may move the ports.
+[ -n "${INTAKE_PORT_OFFSET:-}" ] && export SIGNPOST_PORT_OFFSET=$INTAKE_PORT_OFFSET

@@ -1,6 +1,7 @@
 # Sourced by end-to-end test scripts (tests/scripts/*.sh). Starts daemons
 # against the runner's throwaway PostgreSQL and kafka-mock, exactly as
-# `make run` does, on ports offset by 1000; stops them on exit.
+# `make run` does, on ports offset by SIGNPOST_PORT_OFFSET (set per run by
+# scripts/throwaway.sh); stops them on exit.
 #
 #   stack_start NAME [VAR=value ...]   start build/bin/signpost-NAME, wait
 #                                      for /readyz (60 s)
@@ -8,7 +9,7 @@
 #   stack_stop                         SIGTERM all, check exit status 0
 . scripts/env.sh
 PG_PORT=$SIGNPOST_TEST_PGPORT
-export SIGNPOST_PORT_OFFSET=1000
+export SIGNPOST_PORT_OFFSET=${SIGNPOST_PORT_OFFSET:-1000}
 STACK_PIDS=()
 STACK_NAMES=()
 

@@ -132,8 +132,10 @@ check "signpost-admin issues a provider token" bash -c "[[ '$ptok' == sp_* ]]"
 check "only the token's hash is stored" bash -c "! psql \"$SIGNPOST_TEST_PG dbname=signpost\" -X -tAc 'SELECT * FROM gateway.api_tokens' | grep -qF '$ptok'"
 atok=$(admin token issue --role admin 2>/dev/null | awk '/^token:/ {print $2}')
 stok=$(admin token issue --role support --expires 1h 2>/dev/null | awk '/^token:/ {print $2}')
-check "a support token without --expires is refused" bash -c "! admin token issue --role support >/dev/null 2>&1"
-check "a provider token without --org is refused" bash -c "! admin token issue --role provider >/dev/null 2>&1"
+refused() { ! admin token issue "$@" >/dev/null 2>&1; }
+check "a support token without --expires is refused" refused --role support
+check "a provider token without --org is refused" refused --role provider
+check "a support token over 7 days is refused" refused --role support --expires 8d
 st=$(req GET /v1/referrals)
 check "referral list without a token is 401 (got $st)" [ "$st" = 401 ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer sp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
@@ -145,14 +147,36 @@ st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $ptok")
 check "provider may not read update requests: 403 (got $st)" [ "$st" = 403 ]
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $atok")
 check "admin reads update requests from the directory (got $st)" [ "$st" = 200 ]
-st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $stok")
+st=$(req GET /v1/referrals -H "Authorization: Bearer $stok")
 check "support without a stated reason is 400 (got $st)" [ "$st" = 400 -a "$(field "['error']['field']")" = X-Signpost-Reason ]
+st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
+check "support with a reason is forwarded (intake down here: 503, got $st)" [ "$st" = 503 ]
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
-check "support with a reason is let through (got $st)" [ "$st" = 200 ]
+check "support may not read update requests: 403 (got $st)" [ "$st" = 403 ]
+# Provider reads with a (fake) intake answering: each referral returned is
+# audited on audit.access before the answer leaves
+/usr/bin/python3 tests/lib/fake_intake.py "$(gw_intake_port)" & FAKE=$!
+trap 'kill $FAKE 2>/dev/null; stack_stop >/dev/null 2>&1' EXIT
+sleep 1
+a0=$(topic_count audit.access)
+st=$(req GET /v1/referrals/01a20b30-286b-718a-b023-b4f988210c62 -H "Authorization: Bearer $ptok")
+check "provider reads a referral through the gateway (got $st)" [ "$st" = 200 ]
+st=$(req GET /v1/referrals -H "Authorization: Bearer $ptok")
+check "provider lists referrals through the gateway (got $st)" [ "$st" = 200 ]
+a1=$(topic_count audit.access)
+check "one audit.access event per referral read (1 + 2: $a0 -> $a1)" [ "$a1" -eq $((a0 + 3)) ]
+audited() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -F "\"key\":\"$pid\"" | grep -F '"role\":\"provider' | grep -qF "$GW_ORG"; }
+check "the audit event names who (token id), role and organisation" audited
+st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
+check "support with a reason reads referrals (got $st)" [ "$st" = 200 ]
+reasoned() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF 'ticket 1234 diagnosis'; }
+check "the support reason is in the audit event" reasoned
+kill $FAKE 2>/dev/null
 admin token revoke "$pid" >/dev/null 2>&1
 st=$(req GET /v1/referrals -H "Authorization: Bearer $ptok")
 check "a revoked token is 401 (got $st)" [ "$st" = 401 ]
-check "signpost-admin lists the revoked token" bash -c "admin token list | grep '$pid' | grep -q revoked"
+listed_revoked() { admin token list | grep "$pid" | grep -q revoked; }
+check "signpost-admin lists the revoked token" listed_revoked
 etok=$(admin token issue --role admin --expires 1s 2>/dev/null | awk '/^token:/ {print $2}')
 sleep 2
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $etok")

@@ -43,7 +43,41 @@ struct opts {
 };
 
 static unsigned char intake_pk[SECRET_BOX_PK_BYTES];
-static char run_tag[9]; /* keeps references unique between runs */
+/* References are "SP-TTTT-NNNN" in the gateway's alphabet: TTTT a
+ * random tag of this run, NNNN the referral's index. */
+static const char ref_alphabet[] = "23456789ABCDEFGHJKMNPQRSTVWXYZ";
+static char run_tag[5];
+
+static void
+ref_make(long i, char out[32])
+{
+        char n[5];
+        int k;
+
+        for (k = 3; k >= 0; k--, i /= 30)
+                n[k] = ref_alphabet[i % 30];
+        n[4] = '\0';
+        snprintf(out, 32, "SP-%s-%s", run_tag, n);
+}
+
+/* ref_index: the index of one of this run's references, else -1. */
+static long
+ref_index(const char *ref)
+{
+        long i = 0;
+        int k;
+
+        if (ref == NULL || strlen(ref) != 12 || strncmp(ref, "SP-", 3) != 0 ||
+            strncmp(ref + 3, run_tag, 4) != 0)
+                return -1;
+        for (k = 8; k < 12; k++) {
+                const char *c = strchr(ref_alphabet, ref[k]);
+                if (c == NULL || *c == '\0')
+                        return -1;
+                i = i * 30 + (c - ref_alphabet);
+        }
+        return i;
+}
 static atomic_long acked, failed;
 
 static double
@@ -149,7 +183,7 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
         int rc = -1;
 
         uuid_v7(id);
-        snprintf(ref, sizeof(ref), "SP-%ld-%s", i, run_tag);
+        ref_make(i, ref);
         randombytes_buf(raw, sizeof(raw));
         sodium_bin2hex(secret, sizeof(secret), raw, sizeof(raw));
         crypto_generichash(h, sizeof(h), (unsigned char *)secret,
@@ -265,9 +299,7 @@ on_routed(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                     json_loadb(recs[k].value, recs[k].value_len, 0, NULL);
                 const char *ref =
                     json_string_value(json_object_get(m, "reference"));
-                long i = ref && strncmp(ref, "SP-", 3) == 0
-                             ? strtol(ref + 3, NULL, 10)
-                             : -1;
+                long i = ref_index(ref);
                 if (i >= 0 && i < w->o->count && w->seen_at[i] == 0) {
                         w->seen_at[i] = now_ms();
                         if (atomic_fetch_add(&w->seen, 1) + 1 == w->o->count)
@@ -441,7 +473,8 @@ main(int argc, char **argv)
             pk_read(o.pk) < 0)
                 goto usage;
         log_init("intake-load", LOG_WARN);
-        snprintf(run_tag, sizeof(run_tag), "%08x", randombytes_random());
+        for (c = 0; c < 4; c++)
+                run_tag[c] = ref_alphabet[randombytes_uniform(30)];
         if (strcmp(argv[1], "submit") == 0 && o.count > 0)
                 return submit_all(&o, NULL);
         if (strcmp(argv[1], "bench") == 0 && o.org != NULL && o.seconds > 0)

@@ -46,8 +46,10 @@ seconds(const char *s)
 {
         char *end;
         long n = strtol(s, &end, 10);
-        long mul = *end == 'd' ? 86400 : *end == 'h' ? 3600
-                   : *end == 'm' ? 60 : 1;
+        long mul = *end == 'd'   ? 86400
+                   : *end == 'h' ? 3600
+                   : *end == 'm' ? 60
+                                 : 1;
 
         if (end == s || n <= 0 || (*end != '\0' && end[1] != '\0') ||
             (*end != '\0' && strchr("dhms", *end) == NULL))
@@ -62,7 +64,8 @@ connect_db(struct err *e)
         struct db *db;
 
         if (ci == NULL || *ci == '\0') {
-                err_set(e, ERR_INVALID, "SIGNPOST_DB", "SIGNPOST_DB is not set");
+                err_set(e, ERR_INVALID, "SIGNPOST_DB",
+                        "SIGNPOST_DB is not set");
                 return NULL;
         }
         db = db_open(ci);
@@ -104,7 +107,8 @@ check(const struct opts *o, long *secs, struct err *e)
         if (*secs < 0)
                 return err_set(e, ERR_INVALID, "expires",
                                "--expires must look like 90d, 8h, 30m");
-        if (role == HTTP_ROLE_PROVIDER && (o->org == NULL || !uuid_valid(o->org)))
+        if (role == HTTP_ROLE_PROVIDER &&
+            (o->org == NULL || !uuid_valid(o->org)))
                 return err_set(e, ERR_INVALID, "org",
                                "a provider token needs --org ORGANISATION_ID");
         if (role != HTTP_ROLE_PROVIDER && o->org != NULL)
@@ -190,8 +194,7 @@ revoke(struct db *db, const char *id, struct err *e)
                     1, p, &n, e) < 0)
                 return -1;
         if (n == 0)
-                return err_set(e, ERR_NOT_FOUND, "id",
-                               "no such active token");
+                return err_set(e, ERR_NOT_FOUND, "id", "no such active token");
         printf("revoked %s\n", id);
         return 0;
 }

@@ -1,0 +1,33 @@
+# Sourced by bench/run.sh (after the throwaway stack is up): notifications
+# sent per second through the file (spool) channel, end to end: requests
+# produced to notification.requests (sealed, as intake sends them), consumed
+# into the delivery log, rendered, written to the spool and recorded with
+# their events. Target >= 2,000/s.
+echo "== notification: messages sent/s through the spool channel (target >= 2000)"
+(
+  set -u
+  export SIGNPOST_PORT_OFFSET=2000
+  . tests/lib/stack.sh
+  trap 'stack_stop >/dev/null 2>&1' EXIT
+  . tests/lib/notify.sh
+  N=${SIGNPOST_BENCH_NOTIFY_N:-20000}
+  SPOOL=$T/bench-spool
+  stack_start notification SIGNPOST_NOTIFY_SPOOL_DIR="$SPOOL" SIGNPOST_NOTIFY_BATCH=500 \
+    SIGNPOST_LOG_LEVEL=warn || { echo "notification did not start"; exit 0; }
+  REF=$(uuid)
+  seq "$N" | awk -v ref="$REF" '{
+    id = sprintf("%08x-0000-7000-8000-%012d", $1, $1);
+    printf "%s\t{\"message_id\":\"%s\",\"template\":\"new_referral_provider\",\"audience\":\"provider\",\"referral_id\":\"%s\",\"sealed\":{\"email\":\"provider@example.org\",\"values\":{\"reference\":\"SP-7KQ2-M4XD\",\"service_name\":\"Warm Homes Advice\"}}}\n", id, id, ref }' \
+    > "$T/bench-requests.tsv"
+  t0=$(date +%s.%N)
+  produce notification.requests signpost.notification.requested.v1 seal < "$T/bench-requests.tsv"
+  for _ in $(seq 1200); do
+    n=$(sql "SELECT count(*) FROM notification.message WHERE referral_id = '$REF' AND status = 'sent'")
+    [ "$n" -ge "$N" ] && break
+    sleep 0.1
+  done
+  t1=$(date +%s.%N)
+  files=$(find "$SPOOL" -name '*.eml' | wc -l)
+  echo "notification_sent=$n spool_files=$files seconds=$(echo "$t1 - $t0" | bc)"
+  echo "notification_sent_per_s=$(echo "$n / ($t1 - $t0)" | bc)"
+)

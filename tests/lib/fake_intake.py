@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+"""A stand-in for intake's internal HTTP port in the gateway's tests:
+answers GET /referrals and /referrals/<id> with made-up ids (no personal
+data) when the request carries X-Signpost-Principal, else 401.
+usage: fake_intake.py PORT"""
+import http.server
+import json
+import sys
+
+IDS = ["01a20b30-286b-718a-b023-b4f988210c62",
+       "01a20b30-286b-718a-b023-b4f988210c63"]
+
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if not self.headers.get("X-Signpost-Principal"):
+            code, body = 401, {"error": {"code": "unauthorized"}}
+        elif path == "/referrals":
+            code, body = 200, {"items": [{"referral_id": i} for i in IDS]}
+        elif path.startswith("/referrals/") and path[11:] in IDS:
+            code, body = 200, {"referral_id": path[11:]}
+        else:
+            code, body = 404, {"error": {"code": "not_found"}}
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *a):
+        pass
+
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# intake end to end, through its public faces only: sealed submissions on
+# referral.submissions (as the gateway produces them), the partner client
+# (signpost-partner) on partner.<org>.referrals and referral.updates, and
+# intake's internal HTTP API with a signed principal (as the gateway
+# forwards it). Plants canary values in every personal field and finally
+# scans schema intake, every topic and every log for them. Prints TAP.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/lib/stack.sh
+. tests/lib/intake.sh
+CHECK="/usr/bin/python3 tests/lib/intake_check.py"
+TAG=zqcanary$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
+D=$T/intake_e2e
+rm -rf "$D"; mkdir -p "$D"
+
+check "directory starts" stack_start directory
+check "intake starts" stack_start intake
+ORG=$(uuid) SVC=$(uuid) ORG2=$(uuid) SVC2=$(uuid) ORG3=$(uuid) SVC3=$(uuid)
+"$B/signpost-partner" keygen "$D/orgA" >"$D/orgA.b64" 2>>"$T/intake-setup.err"
+"$B/signpost-partner" keygen "$D/orgB" >"$D/orgB.b64" 2>>"$T/intake-setup.err"
+catalogue "$ORG" "$SVC" "$(cat "$D/orgA.b64")" active
+check "intake's replica has the service from directory.services" replica_has "$SVC"
+
+# ---- submissions routed sealed to the provider ----
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC" --count 6 --canary "$TAG" --out "$D/submitted.jsonl" 2>>"$T/intake-setup.err"
+check "six referrals stored" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 6
+"$B/signpost-partner" receive --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
+  --pk "$D/orgA.pk" --out "$D/partner.jsonl" --count 6 --timeout 60 --ack \
+  2>>"$T/partner.log"
+check "the partner's decrypted messages equal what was submitted" \
+  $CHECK match "$D/submitted.jsonl" "$D/partner.jsonl"
+check "signpost-partner --ack marked all six delivered" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC' AND status = 'delivered'" 6
+mapfile -t IDS < <(/usr/bin/python3 -c 'import json,sys; [print(json.loads(l)["referral_id"]) for l in open(sys.argv[1])]' "$D/submitted.jsonl")
+mapfile -t REFS < <(/usr/bin/python3 -c 'import json,sys; [print(json.loads(l)["reference"]+" "+json.loads(l)["secret"]) for l in open(sys.argv[1])]' "$D/submitted.jsonl")
+
+# ---- every state via signpost-partner ----
+partner_status() {
+  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --referral "$1" --status "$2" ${3:+--reason "$3"} 2>>"$T/partner.log"
+}
+status_is() { wait_for 20 "SELECT status FROM intake.referrals WHERE id = '$1'" "$2"; }
+ok_path=1
+for s in accepted contacted in_progress completed; do
+  partner_status "${IDS[0]}" "$s" && status_is "${IDS[0]}" "$s" || ok_path=0
+done
+check "signpost-partner drives delivered -> accepted -> contacted -> in_progress -> completed" test $ok_path = 1
+check "contacted_at recorded" test "$(sql "SELECT contacted_at IS NOT NULL FROM intake.referrals WHERE id = '${IDS[0]}'")" = t
+check "history keeps who and when for every change" test \
+  "$(sql "SELECT count(*) FROM intake.status_history WHERE referral_id = '${IDS[0]}' AND by_sub <> '' AND at IS NOT NULL")" = 6
+ok_path=1
+for s in accepted unable_to_contact; do
+  partner_status "${IDS[2]}" "$s" && status_is "${IDS[2]}" "$s" || ok_path=0
+done
+check "signpost-partner: accepted -> unable_to_contact" test $ok_path = 1
+partner_status "${IDS[0]}" accepted
+check "an illegal update from a partner is dead-lettered with its reason" \
+  dlq_has referral.updates.dlq "${IDS[0]}" "not allowed"
+
+# ---- the provider API (as the gateway forwards it) ----
+PROV=$(principal provider prov-a "$ORG")
+OTHER=$(principal provider prov-b "$(uuid)")
+ADMIN=$(principal admin admin-1)
+SUPPORT=$(principal support sup-1)
+SUPPORT_WHY=$(principal support sup-1 "" "ticket 42: referral not delivered")
+check "provider reads its referral decrypted" test "$(api GET "/v1/referrals/${IDS[1]}" "$PROV")" = 200
+check "the read shows the person as submitted" test \
+  "$($CHECK field "$T/api.out" person.name)" = "$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[1])["payload"]["person"]["name"])' "$D/submitted.jsonl")"
+check "another organisation's provider gets 404" test "$(api GET "/v1/referrals/${IDS[1]}" "$OTHER")" = 404
+check "support without a reason gets 403" test "$(api GET "/v1/referrals/${IDS[1]}" "$SUPPORT")" = 403
+check "support with a reason reads it" test "$(api GET "/v1/referrals/${IDS[1]}" "$SUPPORT_WHY")" = 200
+check "a request without the gateway's signature gets 401" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$(stack_url intake)/v1/referrals/${IDS[1]}")" = 401
+ok_path=1
+for s in accepted contacted; do
+  [ "$(api POST "/v1/referrals/${IDS[1]}/status" "$PROV" "{\"status\":\"$s\"}")" = 200 ] || ok_path=0
+done
+check "provider moves a referral over HTTP" test $ok_path = 1
+check "declining needs a reason (400)" test "$(api POST "/v1/referrals/${IDS[1]}/status" "$PROV" '{"status":"declined"}')" = 400
+check "declined with a reason" test "$(api POST "/v1/referrals/${IDS[1]}/status" "$PROV" '{"status":"declined","reason":"outside our area"}')" = 200
+check "an illegal transition over HTTP is 409" test "$(api POST "/v1/referrals/${IDS[1]}/status" "$PROV" '{"status":"in_progress"}')" = 409
+check "another organisation cannot change it (404)" test "$(api POST "/v1/referrals/${IDS[3]}/status" "$OTHER" '{"status":"accepted"}')" = 404
+check "a provider cannot withdraw (400)" test "$(api POST "/v1/referrals/${IDS[3]}/status" "$PROV" '{"status":"withdrawn"}')" = 400
+check "admin withdraws on the person's behalf" test "$(api POST "/v1/referrals/${IDS[3]}/status" "$ADMIN" '{"status":"withdrawn"}')" = 200
+check "provider list shows its six referrals" test "$(api GET "/v1/referrals?per_page=50" "$PROV")" = 200 -a \
+  "$($CHECK field "$T/api.out" total)" = 6
+check "list filters by status" test "$(api GET "/v1/referrals?status=completed" "$PROV")" = 200 -a \
+  "$($CHECK field "$T/api.out" total)" = 1
+check "list pages" test "$(api GET "/v1/referrals?per_page=2&page=3&service=$SVC" "$PROV")" = 200 -a \
+  "$($CHECK field "$T/api.out" items.1.service_id)" = "$SVC"
+check "another provider's list is empty" test "$(api GET "/v1/referrals" "$OTHER")" = 200 -a \
+  "$($CHECK field "$T/api.out" total)" = 0
+set -- ${REFS[4]}
+check "public status with the link secret" test \
+  "$(curl -s -o "$T/api.out" -w '%{http_code}' "$(stack_url intake)/v1/referrals/status?reference=$1&secret=$2")" = 200 -a \
+  "$($CHECK field "$T/api.out" status)" = delivered
+check "public status answer carries no personal data" test "$(grep -c "$TAG" "$T/api.out")" = 0
+check "public status with a wrong secret is 404" test \
+  "$(curl -s -o /dev/null -w '%{http_code}' "$(stack_url intake)/v1/referrals/status?reference=$1&secret=nope")" = 404
+sleep 2
+"$B/topic-dump" "$K" audit.access >"$D/audit" 2>/dev/null
+check "every read emitted signpost.audit.accessed.v1" test "$(grep -c "${IDS[1]}" "$D/audit")" -eq 2
+check "the support read carries its reason" grep -q "ticket 42" "$D/audit"
+
+# ---- held for a missing key, routed when it arrives; closed service ----
+catalogue "$ORG2" "$SVC2" "" active
+replica_has "$SVC2"
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC2" --count 1 --canary "$TAG" --out "$D/held.jsonl" 2>>"$T/intake-setup.err"
+check "no partner key: stored, held and flagged" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC2' AND routed_at IS NULL AND 'partner_key_missing' = ANY (flags)" 1
+catalogue "$ORG2" "$SVC2" "$(cat "$D/orgB.b64")" active update
+check "the key arrives: routed" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC2' AND routed_at IS NOT NULL AND flags = '{}'" 1
+"$B/signpost-partner" receive --brokers "$K" --org "$ORG2" --sk "$D/orgB.sk" \
+  --pk "$D/orgB.pk" --out "$D/partnerB.jsonl" --count 1 --timeout 30 2>>"$T/partner.log"
+check "the held referral reaches its partner intact" $CHECK match "$D/held.jsonl" "$D/partnerB.jsonl"
+catalogue "$ORG3" "$SVC3" "$(cat "$D/orgB.b64")" inactive
+replica_has "$SVC3"
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC3" --count 1 --canary "$TAG" --out "$D/closed.jsonl" 2>>"$T/intake-setup.err"
+check "closed service: stored and flagged service_closed, not routed" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC3' AND routed_at IS NULL AND flags = '{service_closed}'" 1
+
+# ---- bad input ----
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC" --count 1 --bad 2>>"$T/intake-setup.err"
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC" --count 1 --canary "$TAG" --out "$D/after.jsonl" 2>>"$T/intake-setup.err"
+check "a payload that will not open is dead-lettered and the next one flows" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 7
+check "referral.submissions.dlq names the reason" \
+  dlq_has referral.submissions.dlq referral.submissions "does not open"
+
+# ---- canary scan: tables, topics, logs ----
+sleep 2
+PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") pg_dump -h 127.0.0.1 \
+  -p "$SIGNPOST_TEST_PGPORT" -U postgres --schema=intake signpost >"$D/intake.sql"
+check "pg_dump of schema intake taken" test -s "$D/intake.sql"
+check "the dump holds the referrals (scan is meaningful)" grep -q "${IDS[0]}" "$D/intake.sql"
+"$B/topic-dump" "$K" >"$D/topics.jsonl" 2>/dev/null
+check "every topic dumped" grep -q "partner.$ORG.referrals" "$D/topics.jsonl"
+cat "$D"/submitted.jsonl "$D"/held.jsonl "$D"/closed.jsonl "$D"/after.jsonl >"$D/all.jsonl"
+check "no canary in schema intake" $CHECK canaries "$D/all.jsonl" "$D/intake.sql"
+check "no canary on any topic" $CHECK canaries "$D/all.jsonl" "$D/topics.jsonl"
+check "no canary in any log line" $CHECK canaries "$D/all.jsonl" "$T"/*.log
+check "daemons stop cleanly" stack_stop
