@@ -44,6 +44,10 @@ static const struct builtin builtins[] = {
      " handled_at timestamptz NOT NULL DEFAULT now(),"
      " PRIMARY KEY (consumer, ce_id));"
      "CREATE INDEX inbox_handled_at ON inbox (handled_at);"},
+    {"000_platform_inbox_reason.sql",
+     "ALTER TABLE inbox ADD COLUMN reason text;"
+     "COMMENT ON COLUMN inbox.reason IS"
+     " 'why the record was dead-lettered; NULL when applied';"},
 };
 
 static int

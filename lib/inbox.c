@@ -41,6 +41,43 @@ claim(struct inbox *in, struct kafka_record *recs, size_t n, struct err *e)
         return r;
 }
 
+/* remember_invalid: records why rec was dead-lettered, so a redelivery
+ * (after a dead letter that was never acknowledged) is dead-lettered again
+ * instead of passing as a harmless duplicate. */
+static int
+remember_invalid(struct inbox *in, const struct kafka_record *rec,
+                 struct err *e)
+{
+        const char *p[3] = {in->consumer, rec->ev.id, rec->reason};
+
+        return db_exec(in->db,
+                       "UPDATE inbox SET reason = $3"
+                       " WHERE consumer = $1 AND ce_id = $2::uuid",
+                       3, p, NULL, e);
+}
+
+/* recall_invalid: for a duplicate, fills rec's result from the inbox if
+ * it was dead-lettered before. */
+static int
+recall_invalid(struct inbox *in, struct kafka_record *rec, struct err *e)
+{
+        const char *p[2] = {in->consumer, rec->ev.id};
+        PGresult *r = db_query(in->db,
+                               "SELECT reason FROM inbox WHERE consumer = $1"
+                               " AND ce_id = $2::uuid AND reason IS NOT NULL",
+                               2, p, e);
+
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) == 1) {
+                rec->result = ERR_INVALID;
+                snprintf(rec->reason, sizeof(rec->reason), "%s",
+                         PQgetvalue(r, 0, 0));
+        }
+        PQclear(r);
+        return 0;
+}
+
 /* take_new: true (once) if rec's id is among the newly claimed ids. */
 static bool
 take_new(PGresult *fresh, bool *used, const struct kafka_record *rec)
@@ -107,7 +144,7 @@ settle(struct inbox *in, struct kafka_record *recs, size_t i, bool waiting,
                 in->invalid++;
         if (r->result == ERR_TRANSIENT || waiting)
                 return unclaim(in, r, e);
-        return 0;
+        return remember_invalid(in, r, e);
 }
 
 /* apply_all: one pass over the batch inside an open transaction. With
@@ -136,6 +173,8 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                 recs[i].reason[0] = '\0';
                 if (!take_new(fresh, used, &recs[i])) {
                         in->duplicates++;
+                        if (recall_invalid(in, &recs[i], e) != 0)
+                                goto out;
                         continue;
                 }
                 if (isolate && blocked(recs, i)) {

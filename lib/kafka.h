@@ -12,7 +12,7 @@
  * kafka_consumer_run() polls (<= 200 ms), hands a batch of well-formed
  * records to the handler, and stores each record's offset only after the
  * handler says its effect is committed. Malformed records (missing ce_*
- * headers, no value) and records the handler marks INVALID go to
+ * headers) and records the handler marks INVALID go to
  * "<topic>.dlq" with the reason in header "dlq_reason" and are skipped.
  * A TRANSIENT failure rewinds to the first unhandled record and backs off.
  */
@@ -88,7 +88,7 @@ struct kafka_record {
         int64_t offset;
         const void *key;
         size_t key_len;
-        const void *value;
+        const void *value; /* NULL: a tombstone (the keyed entity is gone) */
         size_t value_len;
         struct event ev;
         /* set by the handler: */

@@ -464,8 +464,8 @@ take(struct kafka_consumer *c, struct batch *b, rd_kafka_message_t *m,
                 rd_kafka_message_destroy(m);
                 return 1;
         }
-        if (m->payload == NULL)
-                return take_bad(c, b, m, "record has no value", e);
+        /* A NULL value with a valid envelope is a tombstone (the entity was
+         * deleted) and goes to the handler like any record. */
         memset(r, 0, sizeof(*r));
         if (event_from_message(m, &r->ev, &bad) < 0)
                 return take_bad(c, b, m, bad.msg, e);

@@ -28,7 +28,8 @@ dirb_admin() { # as the superuser, for server settings
 # one key, so one partition; unpaced, the broker would drop records before
 # the consumer reads them.
 dirb_load() {
-  local f=$1 chunk=16 sent=0 lines c
+  local f=$1 chunk=16 sent lines c
+  sent=$(dirb_psql "SELECT count(*) FROM directory.inbox")
   rm -f "$dirb_tmp"/chunk.*
   split -l "$chunk" -d -a 5 "$f" "$dirb_tmp/chunk."
   for c in "$dirb_tmp"/chunk.*; do

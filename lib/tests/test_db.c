@@ -164,7 +164,7 @@ test_migrations_apply_once_in_order(void **state)
         /* platform tables came first */
         r = db_query(db, "SELECT count(*) FROM s1.schema_migrations"
                          " WHERE name LIKE '000_platform%'", 0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "2");
+        assert_string_equal(PQgetvalue(r, 0, 0), "3");
         PQclear(r);
         snprintf(path, sizeof(path), "%s/003_new.sql", dir);
         write_file(path, "SELECT 1;");

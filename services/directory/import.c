@@ -65,6 +65,8 @@ children(struct db *db, enum dir_child kind, const char *parent, json_t *obj,
 static int
 reindex_emit(struct db *db, const char *ids, struct err *e)
 {
+        if (strcmp(ids, "{}") == 0) /* nothing touched: no round trips */
+                return 0;
         if (dir_store_reindex(db, ids, e) < 0)
                 return -1;
         return dir_emit_services(db, ids, e);

@@ -1,0 +1,258 @@
+/*
+ * inbox: a batch applies exactly once; duplicates are skipped; an invalid
+ * record is undone alone and remembered; a transient failure undoes the
+ * whole batch. Against a real throwaway PostgreSQL, no broker needed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inbox.h"
+#include "log.h"
+#include "testenv.h"
+
+static struct db *db;
+static int transient_at = 1000000; /* apply fails TRANSIENT on this */
+
+static int
+apply(void *arg, struct db *d, const struct kafka_record *rec, struct err *e)
+{
+        char v[32];
+        const char *p[1] = {v};
+
+        (void)arg;
+        snprintf(v, sizeof(v), "%.*s", (int)rec->value_len,
+                 (const char *)rec->value);
+        if (atoi(v) == transient_at)
+                return err_set(e, ERR_TRANSIENT, NULL, "database went away");
+        if (atoi(v) < 0)
+                return err_set(e, ERR_INVALID, "v", "must not be negative");
+        return db_exec(d, "INSERT INTO effects (v) VALUES ($1::int)", 1, p,
+                       NULL, e);
+}
+
+/* apply_then_die: the second record's apply loses the connection. */
+static int
+apply_then_die(void *arg, struct db *d, const struct kafka_record *rec,
+               struct err *e)
+{
+        if (rec->value_len == 1 && ((const char *)rec->value)[0] == '2') {
+                struct db *other = db_open(getenv("T_INBOX_CONNINFO"));
+
+                db_exec(other, arg, 0, NULL, NULL, NULL);
+                db_free(other);
+                return db_exec(d, "SELECT 1", 0, NULL, NULL, e);
+        }
+        return apply(NULL, d, rec, e);
+}
+
+static int
+setup(void **state)
+{
+        char conninfo[512];
+        struct err e = {0};
+
+        (void)state;
+        if (testenv_db("t_inbox", conninfo, sizeof(conninfo)) != 0)
+                return -1;
+        setenv("T_INBOX_CONNINFO", conninfo, 1);
+        db = db_open(conninfo);
+        db_set_schema(db, "ib");
+        if (db_exec(db, "CREATE SCHEMA ib", 0, NULL, NULL, &e) != 0 ||
+            db_migrate(db, "ib", "/nonexistent", &e) != 0 ||
+            db_exec(db, "CREATE TABLE effects (v int)", 0, NULL, NULL, &e) !=
+                    0)
+                return -1;
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        (void)state;
+        db_free(db);
+        return 0;
+}
+
+static int
+reset(void **state)
+{
+        (void)state;
+        transient_at = 1000000;
+        return db_exec(db, "TRUNCATE effects, inbox", 0, NULL, NULL, NULL);
+}
+
+/* rec: a record with a fresh ce_id and value text. */
+static void
+rec(struct kafka_record *r, const char *value)
+{
+        memset(r, 0, sizeof(*r));
+        event_init(&r->ev, "test", "signpost.test.happened.v1", NULL);
+        r->topic = "t";
+        r->value = value;
+        r->value_len = strlen(value);
+}
+
+static long
+effects(const char *where)
+{
+        char sql[128];
+        PGresult *r;
+        long n;
+
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM effects %s", where);
+        r = db_query(db, sql, 0, NULL, NULL);
+        n = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return n;
+}
+
+static void
+test_batch_applies_once(void **state)
+{
+        struct inbox in = {.db = db, .consumer = "g", .apply = apply};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "2");
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 3);
+        /* the same records again (redelivery): no second effect */
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 3);
+        assert_int_equal(in.applied, 3);
+        assert_int_equal(in.duplicates, 3);
+}
+
+static void
+test_same_id_twice_in_one_batch(void **state)
+{
+        struct inbox in = {.db = db, .consumer = "g", .apply = apply};
+        struct kafka_record r[2];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "5");
+        r[1] = r[0]; /* the outbox republished it after a crash */
+        assert_int_equal(inbox_handle_batch(&in, r, 2, &e), 0);
+        assert_int_equal(effects(""), 1);
+}
+
+static void
+test_other_consumer_applies_too(void **state)
+{
+        struct inbox a = {.db = db, .consumer = "a", .apply = apply};
+        struct inbox b = {.db = db, .consumer = "b", .apply = apply};
+        struct kafka_record r[1];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "7");
+        assert_int_equal(inbox_handle_batch(&a, r, 1, &e), 0);
+        assert_int_equal(inbox_handle_batch(&b, r, 1, &e), 0);
+        assert_int_equal(effects("WHERE v = 7"), 2);
+}
+
+static void
+test_invalid_record_is_undone_alone_and_remembered(void **state)
+{
+        struct inbox in = {.db = db, .consumer = "g", .apply = apply};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "-1");
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 2);
+        assert_int_equal(r[0].result, ERR_NONE);
+        assert_int_equal(r[1].result, ERR_INVALID);
+        assert_non_null(strstr(r[1].reason, "v: must not be negative"));
+        assert_int_equal(r[2].result, ERR_NONE);
+        /* redelivered (its dead letter was not acknowledged): still
+         * dead-lettered, still no effect */
+        r[1].result = ERR_NONE;
+        r[1].reason[0] = '\0';
+        assert_int_equal(inbox_handle_batch(&in, &r[1], 1, &e), 0);
+        assert_int_equal(r[1].result, ERR_INVALID);
+        assert_non_null(strstr(r[1].reason, "must not be negative"));
+        assert_int_equal(effects(""), 2);
+}
+
+static void
+test_transient_record_waits_and_its_partition_stops(void **state)
+{
+        struct inbox in = {.db = db, .consumer = "g", .apply = apply};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "99");
+        rec(&r[2], "3"); /* same partition, after the waiting one */
+        transient_at = 99;
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(r[0].result, ERR_NONE);
+        assert_int_equal(r[1].result, ERR_TRANSIENT);
+        assert_int_equal(r[2].result, ERR_TRANSIENT);
+        assert_int_equal(effects(""), 1);
+        /* the consumer redelivers from the waiting record; once its cause
+         * is gone both apply, and the first is not applied twice */
+        transient_at = 1000000;
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 3);
+}
+
+static void
+test_lost_connection_undoes_the_batch(void **state)
+{
+        struct inbox in = {.db = db, .consumer = "g", .apply = apply};
+        struct kafka_record r[2];
+        struct err e = {0};
+        PGresult *pid;
+        char killer[64];
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "2");
+        pid = db_query(db, "SELECT pg_backend_pid()", 0, NULL, &e);
+        snprintf(killer, sizeof(killer), "SELECT pg_terminate_backend(%s)",
+                 PQgetvalue(pid, 0, 0));
+        PQclear(pid);
+        in.arg = killer;
+        in.apply = apply_then_die;
+        assert_int_equal(inbox_handle_batch(&in, r, 2, &e), -1);
+        assert_int_equal(e.kind, ERR_TRANSIENT);
+        assert_int_equal(effects(""), 0);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(test_batch_applies_once, reset),
+                cmocka_unit_test_setup(test_same_id_twice_in_one_batch, reset),
+                cmocka_unit_test_setup(test_other_consumer_applies_too, reset),
+                cmocka_unit_test_setup(
+                        test_invalid_record_is_undone_alone_and_remembered,
+                        reset),
+                cmocka_unit_test_setup(
+                        test_transient_record_waits_and_its_partition_stops,
+                        reset),
+                cmocka_unit_test_setup(test_lost_connection_undoes_the_batch,
+                                       reset),
+        };
+
+        log_init("test_inbox", LOG_ERROR);
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

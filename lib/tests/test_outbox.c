@@ -1,0 +1,220 @@
+/*
+ * outbox: what commits is published, in order per key, with its ce_id and
+ * headers; what rolls back never is; tombstones stay tombstones; two
+ * relays on one schema do not both publish. Against the runner's
+ * PostgreSQL and kafka-mock.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "outbox.h"
+#include "testenv.h"
+
+static char conninfo[512];
+static struct db *db;
+
+#define MAXREC 64
+
+struct seen {
+        int n;
+        char key[MAXREC][16];
+        char value[MAXREC][32];
+        char id[MAXREC][UUID_STR_LEN];
+        bool tomb[MAXREC];
+        atomic_bool stop;
+        int want;
+};
+
+static int
+collect(void *arg, struct kafka_record *recs, size_t n, struct err *e)
+{
+        struct seen *s = arg;
+
+        (void)e;
+        for (size_t i = 0; i < n && s->n < MAXREC; i++, s->n++) {
+                snprintf(s->key[s->n], 16, "%.*s", (int)recs[i].key_len,
+                         (const char *)recs[i].key);
+                snprintf(s->value[s->n], 32, "%.*s", (int)recs[i].value_len,
+                         recs[i].value ? (const char *)recs[i].value : "");
+                snprintf(s->id[s->n], UUID_STR_LEN, "%s", recs[i].ev.id);
+                s->tomb[s->n] = recs[i].value == NULL;
+        }
+        if (s->n >= s->want)
+                atomic_store(&s->stop, true);
+        return 0;
+}
+
+/* deadline: stops the consumer after 30 s whatever arrived. */
+static void *
+deadline(void *arg)
+{
+        struct seen *s = arg;
+
+        for (int i = 0; i < 300 && !atomic_load(&s->stop); i++)
+                usleep(100000);
+        atomic_store(&s->stop, true);
+        return NULL;
+}
+
+/* consume: reads topic until want records arrived (or 30 s). */
+static void
+consume(const char *topic, struct seen *s)
+{
+        const char *topics[] = {topic, NULL};
+        char group[64];
+        struct err e = {0};
+        struct kafka_consumer *c;
+        pthread_t t;
+
+        testenv_unique("t-outbox-g", group, sizeof(group));
+        c = kafka_consumer_new(testenv_kafka(), group, topics, NULL, &e);
+        assert_non_null(c);
+        pthread_create(&t, NULL, deadline, s);
+        kafka_consumer_run(c, collect, s, 100, &s->stop, &e);
+        pthread_join(t, NULL);
+        kafka_consumer_free(c);
+}
+
+static int
+setup(void **state)
+{
+        struct err e = {0};
+
+        (void)state;
+        if (testenv_kafka() == NULL ||
+            testenv_db("t_outbox", conninfo, sizeof(conninfo)) != 0)
+                return -1;
+        db = db_open(conninfo);
+        db_set_schema(db, "ob");
+        return db_exec(db, "CREATE SCHEMA ob", 0, NULL, NULL, &e) ||
+               db_migrate(db, "ob", "/nonexistent", &e);
+}
+
+static int
+teardown(void **state)
+{
+        (void)state;
+        db_free(db);
+        return 0;
+}
+
+static void
+add(const char *topic, const char *key, const char *value, char *id_out)
+{
+        struct err e = {0};
+        struct event ev;
+
+        event_init(&ev, "test", "signpost.test.happened.v1", key);
+        if (id_out != NULL)
+                strcpy(id_out, ev.id);
+        assert_int_equal(outbox_add(db, topic, key, &ev, value,
+                                    value ? strlen(value) : 0, &e),
+                         0);
+}
+
+static void
+test_committed_published_rolled_back_not(void **state)
+{
+        char topic[64], ids[4][UUID_STR_LEN];
+        struct seen s = {.want = 4};
+        struct err e = {0};
+        struct outbox_relay *r;
+
+        (void)state;
+        testenv_unique("t-outbox", topic, sizeof(topic));
+        assert_int_equal(db_begin(db, &e), 0);
+        add(topic, "a", "{\"n\":1,\"v\":1}", ids[0]);
+        add(topic, "b", "{\"n\":2,\"v\":1}", ids[1]);
+        add(topic, "a", "{\"n\":3,\"v\":1}", ids[2]);
+        assert_int_equal(db_commit(db, &e), 0);
+        assert_int_equal(db_begin(db, &e), 0);
+        add(topic, "a", "{\"n\":99,\"v\":1}", NULL);
+        db_rollback(db);
+        assert_int_equal(db_begin(db, &e), 0);
+        add(topic, "a", NULL, ids[3]); /* tombstone */
+        assert_int_equal(db_commit(db, &e), 0);
+
+        r = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r);
+        consume(topic, &s);
+        for (int i = 0; i < 50 && outbox_relay_backlog(r) != 0; i++)
+                usleep(100000);
+        assert_int_equal(outbox_relay_backlog(r), 0);
+        assert_int_equal(outbox_relay_published(r), 4);
+        outbox_relay_stop(r);
+
+        assert_int_equal(s.n, 4);
+        /* key a: n=1, n=3, tombstone in that order; n=99 never */
+        int seen_a = 0;
+        for (int i = 0; i < s.n; i++) {
+                assert_null(strstr(s.value[i], "99"));
+                if (strcmp(s.key[i], "a") != 0)
+                        continue;
+                assert_string_equal(s.id[i], ids[seen_a == 0   ? 0
+                                                 : seen_a == 1 ? 2
+                                                               : 3]);
+                assert_true(s.tomb[i] == (seen_a == 2));
+                seen_a++;
+        }
+        assert_int_equal(seen_a, 3);
+}
+
+static void
+test_one_relay_leads(void **state)
+{
+        char topic[64];
+        struct seen s = {.want = MAXREC};
+        struct err e = {0};
+        struct outbox_relay *r1, *r2;
+
+        (void)state;
+        testenv_unique("t-outbox", topic, sizeof(topic));
+        r1 = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        r2 = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r1);
+        assert_non_null(r2);
+        for (int i = 0; i < 20; i++) {
+                assert_int_equal(db_begin(db, &e), 0);
+                add(topic, "k", "{\"n\":1,\"v\":1}", NULL);
+                assert_int_equal(db_commit(db, &e), 0);
+        }
+        for (int i = 0; i < 100 && outbox_relay_published(r1) +
+                                                   outbox_relay_published(r2) <
+                                           20;
+             i++)
+                usleep(100000);
+        /* exactly one of them published all twenty */
+        assert_int_equal(outbox_relay_published(r1) +
+                                 outbox_relay_published(r2),
+                         20);
+        assert_true(outbox_relay_published(r1) == 0 ||
+                    outbox_relay_published(r2) == 0);
+        outbox_relay_stop(r1);
+        outbox_relay_stop(r2);
+        s.want = 20;
+        consume(topic, &s);
+        assert_int_equal(s.n, 20);
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_committed_published_rolled_back_not),
+                cmocka_unit_test(test_one_relay_leads),
+        };
+
+        log_init("test_outbox", LOG_ERROR);
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
