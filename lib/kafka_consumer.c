@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "metrics.h"
 
 #define POLL_MS 200
 #define SEEK_MS 2000
@@ -36,6 +37,7 @@ struct kafka_consumer {
         int backoff_ms;
         _Atomic int64_t lag;
         _Atomic uint64_t dlq_count;
+        struct metrics_gauge *lag_gauge; /* signpost_consumer_lag{group} */
 };
 
 /* One run's buffers. */
@@ -116,6 +118,8 @@ stats_cb(rd_kafka_t *rk, char *js, size_t len, void *opaque)
                 sum += partitions_lag(json_object_get(t, "partitions"), &seen);
         }
         atomic_store(&c->lag, seen > 0 ? sum : -1);
+        if (seen > 0)
+                metrics_gauge_set(c->lag_gauge, (double)sum);
         json_decref(root);
         return 0; /* librdkafka frees js */
 }
@@ -205,6 +209,10 @@ kafka_consumer_new(const char *brokers, const char *group,
                 goto fail;
         }
         atomic_init(&c->lag, -1);
+        c->lag_gauge = metrics_gauge_register(
+                "signpost_consumer_lag",
+                "Records not yet handled on the assigned partitions",
+                "group", group, METRICS_END);
         conf = kafka_conf_new(brokers, defaults, extra_conf, e);
         if (conf == NULL)
                 goto fail;
@@ -397,6 +405,9 @@ dead_letter(struct kafka_consumer *c, const rd_kafka_message_t *m,
                 return -1;
         }
         atomic_fetch_add(&c->dlq_count, 1);
+        metrics_counter_inc(metrics_counter_register(
+                "signpost_dead_letters_total",
+                "Records sent to <topic>.dlq", "topic", topic, METRICS_END));
         log_kafka(LOG_WARN, "record dead-lettered", topic, m->partition,
                   m->offset, reason);
         return 0;

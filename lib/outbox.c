@@ -14,6 +14,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 
 #define RELAY_BATCH 2000
 #define RELAY_FLUSH_MS 30000
@@ -186,8 +187,15 @@ relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
                 waited += 10;
         }
         done = mark_delivered(db, slots, sent, &failed, e);
-        if (done > 0)
+        if (done > 0) {
                 atomic_fetch_add(&rl->published, (unsigned long long)done);
+                metrics_counter_add(
+                        metrics_counter_register(
+                                "signpost_outbox_published_total",
+                                "Outbox rows published and acknowledged",
+                                "schema", rl->schema, METRICS_END),
+                        (uint64_t)done);
+        }
         if (failed > 0 || sent < n) {
                 err_set(e, ERR_TRANSIENT, NULL,
                         "%d of %d outbox rows not delivered", n - done, n);
@@ -218,8 +226,15 @@ update_backlog(struct outbox_relay *rl, struct db *db)
         PGresult *r = db_query(db, "SELECT count(*) FROM outbox", 0, NULL,
                                NULL);
 
-        if (r != NULL)
+        if (r != NULL) {
                 atomic_store(&rl->backlog, atoll(PQgetvalue(r, 0, 0)));
+                metrics_gauge_set(
+                        metrics_gauge_register(
+                                "signpost_outbox_backlog",
+                                "Outbox rows waiting to be published",
+                                "schema", rl->schema, METRICS_END),
+                        (double)atomic_load(&rl->backlog));
+        }
         PQclear(r);
 }
 
