@@ -111,8 +111,8 @@ db_ensure(struct db *db, int max_wait_ms, struct err *e)
         for (;;) {
                 if (connect_once(db, e) == 0) {
                         if (waited > 0)
-                                log_info("database reconnected",
-                                         "waited_ms=%d", waited);
+                                log_info("database reconnected", "waited_ms=%d",
+                                         waited);
                         return 0;
                 }
                 if (waited >= max_wait_ms)
@@ -164,8 +164,7 @@ check(struct db *db, PGresult *r, ExecStatusType want, struct err *e)
                 return 0;
         kind = classify(db->conn, r);
         st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-        err_set(e, kind, NULL, "database: %s%s%s",
-                st ? st : "", st ? " " : "",
+        err_set(e, kind, NULL, "database: %s%s%s", st ? st : "", st ? " " : "",
                 r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY)
                   : PQerrorMessage(db->conn));
         PQclear(r);
@@ -185,8 +184,8 @@ db_query_bin(struct db *db, const char *sql, int nparams,
 
         if (db->conn == NULL && db_ensure(db, 0, e) != 0)
                 return NULL;
-        r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
-                         formats, 0);
+        r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats,
+                         0);
         if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK)
                 return r;
         if (check(db, r, PGRES_TUPLES_OK, e) != 0)
@@ -195,8 +194,8 @@ db_query_bin(struct db *db, const char *sql, int nparams,
 }
 
 PGresult *
-db_query(struct db *db, const char *sql, int nparams,
-         const char *const *params, struct err *e)
+db_query(struct db *db, const char *sql, int nparams, const char *const *params,
+         struct err *e)
 {
         return db_query_bin(db, sql, nparams, params, NULL, NULL, e);
 }
@@ -233,7 +232,8 @@ db_commit(struct db *db, struct err *e)
         PGresult *r;
 
         if (db->conn == NULL)
-                return err_set(e, ERR_TRANSIENT, NULL, "database: no connection");
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "database: no connection");
         r = PQexec(db->conn, "COMMIT");
         /* A failed transaction answers COMMIT with ROLLBACK: not a commit. */
         if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK &&
@@ -285,9 +285,8 @@ db_listen(struct db *db, const char *channel, struct err *e)
 
         if (strlen(channel) > 63 ||
             strspn(channel, "abcdefghijklmnopqrstuvwxyz0123456789_") !=
-                    strlen(channel))
-                return err_set(e, ERR_INVALID, "channel",
-                               "bad channel name");
+                strlen(channel))
+                return err_set(e, ERR_INVALID, "channel", "bad channel name");
         snprintf(sql, sizeof(sql), "LISTEN %s", channel);
         return simple(db, sql, e);
 }
@@ -300,7 +299,8 @@ db_wait_notify(struct db *db, int timeout_ms, struct err *e)
         int got = 0;
 
         if (db->conn == NULL)
-                return err_set(e, ERR_TRANSIENT, NULL, "database: no connection");
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "database: no connection");
         PQconsumeInput(db->conn);
         while ((n = PQnotifies(db->conn)) != NULL) {
                 got = 1;

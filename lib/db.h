@@ -68,8 +68,7 @@ int db_rollback_to(struct db *db, struct err *e);
 int db_migrate(struct db *db, const char *schema, const char *dir,
                struct err *e);
 /* db_migrations_applied: true if every file in dir is recorded. */
-bool db_migrations_applied(struct db *db, const char *schema,
-                           const char *dir);
+bool db_migrations_applied(struct db *db, const char *schema, const char *dir);
 
 /* db_listen: LISTEN channel (identifier checked: [a-z0-9_]+). */
 int db_listen(struct db *db, const char *channel, struct err *e);

@@ -114,8 +114,9 @@ static int
 set_path(struct db *db, const char *schema, struct err *e)
 {
         const char *p[1] = {schema};
-        PGresult *r = db_query(db, "SELECT set_config('search_path', "
-                                   "quote_ident($1) || ', public', false)",
+        PGresult *r = db_query(db,
+                               "SELECT set_config('search_path', "
+                               "quote_ident($1) || ', public', false)",
                                1, p, e);
 
         if (r == NULL)
@@ -128,8 +129,9 @@ static bool
 applied(struct db *db, const char *name)
 {
         const char *p[1] = {name};
-        PGresult *r = db_query(db, "SELECT 1 FROM schema_migrations "
-                                   "WHERE name = $1",
+        PGresult *r = db_query(db,
+                               "SELECT 1 FROM schema_migrations "
+                               "WHERE name = $1",
                                1, p, NULL);
         bool yes = r != NULL && PQntuples(r) == 1;
 
@@ -160,8 +162,8 @@ apply_one(struct db *db, const char *name, const char *sql, struct err *e)
                 return -1;
         }
         PQclear(r);
-        if (db_exec(db, "INSERT INTO schema_migrations (name) VALUES ($1)",
-                    1, p, NULL, e) != 0 ||
+        if (db_exec(db, "INSERT INTO schema_migrations (name) VALUES ($1)", 1,
+                    p, NULL, e) != 0 ||
             db_commit(db, e) != 0) {
                 db_rollback(db);
                 return -1;
@@ -175,8 +177,9 @@ lock(struct db *db, const char *schema, bool on, struct err *e)
 {
         const char *p[1] = {schema};
 
-        return db_exec(db, on ? "SELECT pg_advisory_lock(hashtext($1))"
-                              : "SELECT pg_advisory_unlock(hashtext($1))",
+        return db_exec(db,
+                       on ? "SELECT pg_advisory_lock(hashtext($1))"
+                          : "SELECT pg_advisory_unlock(hashtext($1))",
                        1, p, NULL, e);
 }
 
@@ -190,9 +193,10 @@ db_migrate(struct db *db, const char *schema, const char *dir, struct err *e)
         if (db_ensure(db, 0, e) != 0 || set_path(db, schema, e) != 0 ||
             lock(db, schema, true, e) != 0)
                 return -1;
-        if (db_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                        " name text PRIMARY KEY,"
-                        " applied_at timestamptz NOT NULL DEFAULT now())",
+        if (db_exec(db,
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " name text PRIMARY KEY,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())",
                     0, NULL, NULL, e) != 0)
                 goto out;
         for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
@@ -202,8 +206,7 @@ db_migrate(struct db *db, const char *schema, const char *dir, struct err *e)
         for (i = 0; i < n; i++) {
                 snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
                 if ((sql = read_file(path)) == NULL) {
-                        err_set(e, ERR_FATAL, files[i], "cannot read %s",
-                                path);
+                        err_set(e, ERR_FATAL, files[i], "cannot read %s", path);
                         goto out;
                 }
                 if (apply_one(db, files[i], sql, e) != 0) {

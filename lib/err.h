@@ -20,8 +20,8 @@ enum err_kind {
 
 struct err {
         enum err_kind kind;
-        char field[64];  /* which input field, "" when none */
-        char msg[256];   /* human-readable why; never personal data */
+        char field[64]; /* which input field, "" when none */
+        char msg[256];  /* human-readable why; never personal data */
 };
 
 /* err_set: fills e (if not NULL); field may be NULL. Returns -1 so callers

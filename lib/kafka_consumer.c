@@ -210,9 +210,9 @@ kafka_consumer_new(const char *brokers, const char *group,
         }
         atomic_init(&c->lag, -1);
         c->lag_gauge = metrics_gauge_register(
-                "signpost_consumer_lag",
-                "Records not yet handled on the assigned partitions",
-                "group", group, METRICS_END);
+            "signpost_consumer_lag",
+            "Records not yet handled on the assigned partitions", "group",
+            group, METRICS_END);
         conf = kafka_conf_new(brokers, defaults, extra_conf, e);
         if (conf == NULL)
                 goto fail;
@@ -406,8 +406,8 @@ dead_letter(struct kafka_consumer *c, const rd_kafka_message_t *m,
         }
         atomic_fetch_add(&c->dlq_count, 1);
         metrics_counter_inc(metrics_counter_register(
-                "signpost_dead_letters_total",
-                "Records sent to <topic>.dlq", "topic", topic, METRICS_END));
+            "signpost_dead_letters_total", "Records sent to <topic>.dlq",
+            "topic", topic, METRICS_END));
         log_kafka(LOG_WARN, "record dead-lettered", topic, m->partition,
                   m->offset, reason);
         return 0;

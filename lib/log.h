@@ -27,7 +27,7 @@ void log_set_stream(FILE *f);
  * pairs (may be NULL). Values that may contain spaces must be passed
  * through %s only if they are ids or fixed words. */
 void log_line(enum log_level lvl, const char *msg, const char *kvfmt, ...)
-        __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* log_kafka: a line about one Kafka record (topic/partition/offset). */
 void log_kafka(enum log_level lvl, const char *msg, const char *topic,

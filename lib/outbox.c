@@ -24,8 +24,12 @@ outbox_add(struct db *db, const char *topic, const char *key,
            const struct event *ev, const void *value, size_t value_len,
            struct err *e)
 {
-        const char *p[8] = {ev->id,     topic,   key,
-                            ev->type,   ev->source, ev->time,
+        const char *p[8] = {ev->id,
+                            topic,
+                            key,
+                            ev->type,
+                            ev->source,
+                            ev->time,
                             ev->subject[0] ? ev->subject : NULL,
                             value};
         int len[8] = {0, 0, 0, 0, 0, 0, 0, (int)value_len};
@@ -66,8 +70,8 @@ on_delivery(void *opaque, int ok, const char *reason)
 
         s->state = ok ? 1 : -1;
         if (!ok)
-                log_warnx("outbox delivery failed", "seq=%s why=\"%s\"",
-                          s->seq, reason);
+                log_warnx("outbox delivery failed", "seq=%s why=\"%s\"", s->seq,
+                          reason);
 }
 
 static void
@@ -101,8 +105,7 @@ produce_rows(struct kafka_producer *p, PGresult *r, struct slot *slots)
                          PQgetvalue(r, i, 7));
                 if (!PQgetisnull(r, i, 8))
                         val = PQunescapeBytea(
-                                (const unsigned char *)PQgetvalue(r, i, 8),
-                                &vlen);
+                            (const unsigned char *)PQgetvalue(r, i, 8), &vlen);
                 slots[i].seq = PQgetvalue(r, i, 0);
                 slots[i].state = 0;
                 m.topic = PQgetvalue(r, i, 2);
@@ -146,8 +149,8 @@ mark_delivered(struct db *db, const struct slot *slots, int n, int *failed,
         }
         arr[o++] = '}';
         arr[o] = '\0';
-        rc = db_exec(db, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
-                     1, p, &done, e);
+        rc = db_exec(db, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1,
+                     p, &done, e);
         free(arr);
         return rc == 0 ? (int)done : -1;
 }
@@ -159,9 +162,9 @@ relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
             struct err *e)
 {
         static const char sel[] =
-                "SELECT seq, ce_id, topic, key, ce_type, ce_source, ce_time,"
-                " coalesce(ce_subject, ''), value FROM outbox"
-                " ORDER BY seq LIMIT 2000";
+            "SELECT seq, ce_id, topic, key, ce_type, ce_source, ce_time,"
+            " coalesce(ce_subject, ''), value FROM outbox"
+            " ORDER BY seq LIMIT 2000";
         struct slot *slots = NULL;
         PGresult *r;
         int n, sent, failed = 0, done = -1, waited = 0;
@@ -190,11 +193,11 @@ relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
         if (done > 0) {
                 atomic_fetch_add(&rl->published, (unsigned long long)done);
                 metrics_counter_add(
-                        metrics_counter_register(
-                                "signpost_outbox_published_total",
-                                "Outbox rows published and acknowledged",
-                                "schema", rl->schema, METRICS_END),
-                        (uint64_t)done);
+                    metrics_counter_register(
+                        "signpost_outbox_published_total",
+                        "Outbox rows published and acknowledged", "schema",
+                        rl->schema, METRICS_END),
+                    (uint64_t)done);
         }
         if (failed > 0 || sent < n) {
                 err_set(e, ERR_TRANSIENT, NULL,
@@ -211,8 +214,9 @@ static bool
 become_leader(struct db *db, const char *schema)
 {
         const char *p[1] = {schema};
-        PGresult *r = db_query(db, "SELECT pg_try_advisory_lock("
-                                   "hashtext('outbox:' || $1))",
+        PGresult *r = db_query(db,
+                               "SELECT pg_try_advisory_lock("
+                               "hashtext('outbox:' || $1))",
                                1, p, NULL);
         bool yes = r != NULL && PQgetvalue(r, 0, 0)[0] == 't';
 
@@ -223,17 +227,16 @@ become_leader(struct db *db, const char *schema)
 static void
 update_backlog(struct outbox_relay *rl, struct db *db)
 {
-        PGresult *r = db_query(db, "SELECT count(*) FROM outbox", 0, NULL,
-                               NULL);
+        PGresult *r =
+            db_query(db, "SELECT count(*) FROM outbox", 0, NULL, NULL);
 
         if (r != NULL) {
                 atomic_store(&rl->backlog, atoll(PQgetvalue(r, 0, 0)));
-                metrics_gauge_set(
-                        metrics_gauge_register(
-                                "signpost_outbox_backlog",
-                                "Outbox rows waiting to be published",
-                                "schema", rl->schema, METRICS_END),
-                        (double)atomic_load(&rl->backlog));
+                metrics_gauge_set(metrics_gauge_register(
+                                      "signpost_outbox_backlog",
+                                      "Outbox rows waiting to be published",
+                                      "schema", rl->schema, METRICS_END),
+                                  (double)atomic_load(&rl->backlog));
         }
         PQclear(r);
 }
@@ -259,8 +262,8 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
         while (!atomic_load(&rl->stop)) {
                 n = relay_batch(rl, db, p, &e);
                 if (n < 0) {
-                        log_warnx("outbox relay retrying", "schema=%s why=\"%s\"",
-                                  rl->schema, e.msg);
+                        log_warnx("outbox relay retrying",
+                                  "schema=%s why=\"%s\"", rl->schema, e.msg);
                         if (!db_connected(db))
                                 return;
                         sleep_ms(500);
@@ -290,8 +293,7 @@ relay_main(void *arg)
                         relay_session(rl, db, p);
                 if (atomic_load(&rl->stop))
                         break;
-                log_warnx("outbox relay reconnecting", "schema=%s",
-                          rl->schema);
+                log_warnx("outbox relay reconnecting", "schema=%s", rl->schema);
                 sleep_ms(backoff);
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
         }

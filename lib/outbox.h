@@ -36,8 +36,8 @@ struct outbox_relay;
  * own database connection and producer; stop and free with
  * outbox_relay_stop(). conninfo, schema, brokers are copied. */
 struct outbox_relay *outbox_relay_start(const char *conninfo,
-                                        const char *schema,
-                                        const char *brokers, struct err *e);
+                                        const char *schema, const char *brokers,
+                                        struct err *e);
 /* outbox_relay_stop: asks the thread to finish its batch, joins, frees.
  * Accepts NULL. */
 void outbox_relay_stop(struct outbox_relay *r);

@@ -78,13 +78,12 @@ test_rollback_discards(void **state)
         long n = -1;
         PGresult *r;
 
-        assert_int_equal(db_exec(db, "CREATE TABLE s1.t (a int)", 0, NULL,
-                                 NULL, &e),
-                         0);
+        assert_int_equal(
+            db_exec(db, "CREATE TABLE s1.t (a int)", 0, NULL, NULL, &e), 0);
         assert_int_equal(db_begin(db, &e), 0);
-        assert_int_equal(db_exec(db, "INSERT INTO s1.t VALUES (1), (2)", 0,
-                                 NULL, &n, &e),
-                         0);
+        assert_int_equal(
+            db_exec(db, "INSERT INTO s1.t VALUES (1), (2)", 0, NULL, &n, &e),
+            0);
         assert_int_equal(n, 2);
         db_rollback(db);
         r = db_query(db, "SELECT count(*) FROM s1.t", 0, NULL, &e);
@@ -111,13 +110,11 @@ test_savepoint_isolates(void **state)
         struct err e = {0};
         PGresult *r;
 
-        assert_int_equal(db_exec(db, "CREATE TABLE s1.sp (a int)", 0, NULL,
-                                 NULL, &e),
-                         0);
+        assert_int_equal(
+            db_exec(db, "CREATE TABLE s1.sp (a int)", 0, NULL, NULL, &e), 0);
         assert_int_equal(db_begin(db, &e), 0);
-        assert_int_equal(db_exec(db, "INSERT INTO s1.sp VALUES (1)", 0, NULL,
-                                 NULL, &e),
-                         0);
+        assert_int_equal(
+            db_exec(db, "INSERT INTO s1.sp VALUES (1)", 0, NULL, NULL, &e), 0);
         assert_int_equal(db_savepoint(db, &e), 0);
         assert_int_equal(db_exec(db, "SELECT 1/0", 0, NULL, NULL, &e), -1);
         assert_int_equal(db_rollback_to(db, &e), 0);
@@ -157,13 +154,17 @@ test_migrations_apply_once_in_order(void **state)
         assert_int_equal(db_migrate(db, "s1", dir, &e), 0);
         assert_int_equal(db_migrate(db, "s1", dir, &e), 0);
         assert_true(db_migrations_applied(db, "s1", dir));
-        r = db_query(db, "SELECT string_agg(a::text, ',' ORDER BY a)"
-                         " FROM s1.things", 0, NULL, &e);
+        r = db_query(db,
+                     "SELECT string_agg(a::text, ',' ORDER BY a)"
+                     " FROM s1.things",
+                     0, NULL, &e);
         assert_string_equal(PQgetvalue(r, 0, 0), "1,2");
         PQclear(r);
         /* platform tables came first */
-        r = db_query(db, "SELECT count(*) FROM s1.schema_migrations"
-                         " WHERE name LIKE '000_platform%'", 0, NULL, &e);
+        r = db_query(db,
+                     "SELECT count(*) FROM s1.schema_migrations"
+                     " WHERE name LIKE '000_platform%'",
+                     0, NULL, &e);
         assert_string_equal(PQgetvalue(r, 0, 0), "3");
         PQclear(r);
         snprintf(path, sizeof(path), "%s/003_new.sql", dir);
@@ -179,8 +180,7 @@ test_broken_migration_stops_and_leaves_nothing(void **state)
         char dir[512], path[600];
         PGresult *r;
 
-        assert_int_equal(db_exec(db, "CREATE SCHEMA s2", 0, NULL, NULL, &e),
-                         0);
+        assert_int_equal(db_exec(db, "CREATE SCHEMA s2", 0, NULL, NULL, &e), 0);
         snprintf(dir, sizeof(dir), "%s/migbad-%d", testenv_tmp(),
                  (int)getpid());
         mkdir(dir, 0755);
@@ -189,8 +189,7 @@ test_broken_migration_stops_and_leaves_nothing(void **state)
         assert_int_equal(db_migrate(db, "s2", dir, &e), -1);
         assert_int_equal(e.kind, ERR_FATAL);
         assert_string_equal(e.field, "001_half.sql");
-        r = db_query(db, "SELECT to_regclass('s2.half') IS NULL", 0, NULL,
-                     &e);
+        r = db_query(db, "SELECT to_regclass('s2.half') IS NULL", 0, NULL, &e);
         assert_string_equal(PQgetvalue(r, 0, 0), "t");
         PQclear(r);
 }
@@ -221,9 +220,9 @@ test_reconnects_after_backend_killed(void **state)
         r = db_query(victim, "SELECT pg_backend_pid()", 0, NULL, &e);
         snprintf(pid, sizeof(pid), "%s", PQgetvalue(r, 0, 0));
         PQclear(r);
-        assert_int_equal(db_exec(db, "SELECT pg_terminate_backend($1::int)",
-                                 1, p, NULL, &e),
-                         0);
+        assert_int_equal(
+            db_exec(db, "SELECT pg_terminate_backend($1::int)", 1, p, NULL, &e),
+            0);
         assert_int_equal(db_exec(victim, "SELECT 1", 0, NULL, NULL, &e), -1);
         assert_int_equal(e.kind, ERR_TRANSIENT);
         assert_int_equal(db_ensure(victim, 5000, &e), 0);
@@ -266,17 +265,17 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_params_are_never_sql),
-                cmocka_unit_test(test_error_kinds),
-                cmocka_unit_test(test_rollback_discards),
-                cmocka_unit_test(test_commit_of_failed_transaction_is_an_error),
-                cmocka_unit_test(test_savepoint_isolates),
-                cmocka_unit_test(test_migrations_apply_once_in_order),
-                cmocka_unit_test(test_broken_migration_stops_and_leaves_nothing),
-                cmocka_unit_test(test_unreachable_is_transient),
-                cmocka_unit_test(test_reconnects_after_backend_killed),
-                cmocka_unit_test(test_schema_search_path),
-                cmocka_unit_test(test_notify_wakes_listener),
+            cmocka_unit_test(test_params_are_never_sql),
+            cmocka_unit_test(test_error_kinds),
+            cmocka_unit_test(test_rollback_discards),
+            cmocka_unit_test(test_commit_of_failed_transaction_is_an_error),
+            cmocka_unit_test(test_savepoint_isolates),
+            cmocka_unit_test(test_migrations_apply_once_in_order),
+            cmocka_unit_test(test_broken_migration_stops_and_leaves_nothing),
+            cmocka_unit_test(test_unreachable_is_transient),
+            cmocka_unit_test(test_reconnects_after_backend_killed),
+            cmocka_unit_test(test_schema_search_path),
+            cmocka_unit_test(test_notify_wakes_listener),
         };
 
         log_init("test_db", LOG_ERROR);

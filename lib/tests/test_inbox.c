@@ -66,8 +66,7 @@ setup(void **state)
         db_set_schema(db, "ib");
         if (db_exec(db, "CREATE SCHEMA ib", 0, NULL, NULL, &e) != 0 ||
             db_migrate(db, "ib", "/nonexistent", &e) != 0 ||
-            db_exec(db, "CREATE TABLE effects (v int)", 0, NULL, NULL, &e) !=
-                    0)
+            db_exec(db, "CREATE TABLE effects (v int)", 0, NULL, NULL, &e) != 0)
                 return -1;
         return 0;
 }
@@ -240,17 +239,15 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup(test_batch_applies_once, reset),
-                cmocka_unit_test_setup(test_same_id_twice_in_one_batch, reset),
-                cmocka_unit_test_setup(test_other_consumer_applies_too, reset),
-                cmocka_unit_test_setup(
-                        test_invalid_record_is_undone_alone_and_remembered,
-                        reset),
-                cmocka_unit_test_setup(
-                        test_transient_record_waits_and_its_partition_stops,
-                        reset),
-                cmocka_unit_test_setup(test_lost_connection_undoes_the_batch,
-                                       reset),
+            cmocka_unit_test_setup(test_batch_applies_once, reset),
+            cmocka_unit_test_setup(test_same_id_twice_in_one_batch, reset),
+            cmocka_unit_test_setup(test_other_consumer_applies_too, reset),
+            cmocka_unit_test_setup(
+                test_invalid_record_is_undone_alone_and_remembered, reset),
+            cmocka_unit_test_setup(
+                test_transient_record_waits_and_its_partition_stops, reset),
+            cmocka_unit_test_setup(test_lost_connection_undoes_the_batch,
+                                   reset),
         };
 
         log_init("test_inbox", LOG_ERROR);

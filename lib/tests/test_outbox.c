@@ -189,15 +189,14 @@ test_one_relay_leads(void **state)
                 add(topic, "k", "{\"n\":1,\"v\":1}", NULL);
                 assert_int_equal(db_commit(db, &e), 0);
         }
-        for (int i = 0; i < 100 && outbox_relay_published(r1) +
-                                                   outbox_relay_published(r2) <
-                                           20;
+        for (int i = 0;
+             i < 100 &&
+             outbox_relay_published(r1) + outbox_relay_published(r2) < 20;
              i++)
                 usleep(100000);
         /* exactly one of them published all twenty */
-        assert_int_equal(outbox_relay_published(r1) +
-                                 outbox_relay_published(r2),
-                         20);
+        assert_int_equal(
+            outbox_relay_published(r1) + outbox_relay_published(r2), 20);
         assert_true(outbox_relay_published(r1) == 0 ||
                     outbox_relay_published(r2) == 0);
         outbox_relay_stop(r1);
@@ -211,8 +210,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_committed_published_rolled_back_not),
-                cmocka_unit_test(test_one_relay_leads),
+            cmocka_unit_test(test_committed_published_rolled_back_not),
+            cmocka_unit_test(test_one_relay_leads),
         };
 
         log_init("test_outbox", LOG_ERROR);

@@ -80,9 +80,8 @@ run_consumer(const char *conninfo, const char *brokers, const char *topic,
         struct err e = {0};
         struct db *db = db_open(conninfo);
         struct inbox in = {.db = db, .consumer = group, .apply = apply};
-        static const char *const conf[] = {"session.timeout.ms", "6000",
-                                           "heartbeat.interval.ms", "500",
-                                           NULL};
+        static const char *const conf[] = {
+            "session.timeout.ms", "6000", "heartbeat.interval.ms", "500", NULL};
         struct kafka_consumer *c;
         struct sigaction sa = {.sa_handler = on_term};
 
@@ -216,9 +215,9 @@ produce(int from, int to)
                 snprintf(key, sizeof(key), "k%d", i % 64);
                 event_init(&ev, "/signpost/test", "signpost.test.happened.v1",
                            key);
-                assert_int_equal(outbox_add(w.db, w.topic, key, &ev, buf,
-                                            strlen(buf), &e),
-                                 0);
+                assert_int_equal(
+                    outbox_add(w.db, w.topic, key, &ev, buf, strlen(buf), &e),
+                    0);
                 sum += v;
                 if ((i - from) % 50 == 49 || i == to - 1)
                         assert_int_equal(db_commit(w.db, &e), 0);
@@ -279,7 +278,7 @@ int
 main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_exactly_once_through_crashes),
+            cmocka_unit_test(test_exactly_once_through_crashes),
         };
 
         log_init("it_pipeline", LOG_WARN);

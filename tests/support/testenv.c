@@ -36,8 +36,10 @@ testenv_db(const char *name, char *out, size_t outsz)
                 return -1;
         }
         PQsetNoticeProcessor(c, quiet, NULL);
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS \"%s\" "
-                 "WITH (FORCE)", name);
+        snprintf(sql, sizeof(sql),
+                 "DROP DATABASE IF EXISTS \"%s\" "
+                 "WITH (FORCE)",
+                 name);
         PQclear(PQexec(c, sql));
         snprintf(sql, sizeof(sql), "CREATE DATABASE \"%s\"", name);
         r = PQexec(c, sql);

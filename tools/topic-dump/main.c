@@ -63,9 +63,9 @@ print_record(const rd_kafka_message_t *m)
         json_object_set_new(o, "offset", json_integer(m->offset));
         json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
-                for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name,
-                                                           &val, &len) ==
-                                   RD_KAFKA_RESP_ERR_NO_ERROR;
+                for (size_t i = 0;
+                     rd_kafka_header_get_all(hdrs, i, &name, &val, &len) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
                      i++)
                         json_object_set_new(h, name, bytes_json(val, len));
         json_object_set_new(o, "headers", h);
@@ -81,7 +81,8 @@ static rd_kafka_topic_partition_list_t *
 wanted(rd_kafka_t *rk, int ntopics, char **topics)
 {
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new(64);
 
         if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0)
                 return l;
@@ -98,7 +99,7 @@ wanted(rd_kafka_t *rk, int ntopics, char **topics)
                                                          5000);
                         if (hi > lo)
                                 rd_kafka_topic_partition_list_add(l, name, p)
-                                        ->offset = lo;
+                                    ->offset = lo;
                 }
         }
         rd_kafka_metadata_destroy(md);
