@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -113,10 +114,31 @@ build_routes(struct http_server *srv, const struct http_route *routes,
         return 0;
 }
 
-/* queue: sends resp (once) with the headers every response carries, and
- * frees what resp owns. */
-static enum MHD_Result
-queue(struct http_req_ctx *ctx, struct http_resp *resp)
+static bool
+has_header(const struct http_resp *resp, const char *name)
+{
+        if (strcasecmp(name, "Content-Type") == 0)
+                return resp->content_type[0] != '\0';
+        if (strcasecmp(name, "X-Request-Id") == 0 ||
+            strcasecmp(name, "X-Content-Type-Options") == 0)
+                return true; /* always set by the server */
+        for (size_t i = 0; i < resp->nheaders; i++)
+                if (strcasecmp(resp->headers[i].name, name) == 0)
+                        return true;
+        return false;
+}
+
+static void
+add_server_headers(struct MHD_Response *r, const struct http_server *srv,
+                   const struct http_resp *resp)
+{
+        for (char **h = srv->headers; h != NULL && h[0] != NULL; h += 2)
+                if (!has_header(resp, h[0]))
+                        MHD_add_response_header(r, h[0], h[1]);
+}
+
+enum MHD_Result
+http_queue(struct http_req_ctx *ctx, struct http_resp *resp)
 {
         struct MHD_Response *r;
         enum MHD_Result ret;
@@ -139,6 +161,7 @@ queue(struct http_req_ctx *ctx, struct http_resp *resp)
         for (size_t i = 0; i < resp->nheaders; i++)
                 MHD_add_response_header(r, resp->headers[i].name,
                                         resp->headers[i].value);
+        add_server_headers(r, ctx->srv, resp);
         ret = MHD_queue_response(ctx->conn, (unsigned)resp->status, r);
         MHD_destroy_response(r);
         ctx->status = resp->status;
@@ -154,7 +177,7 @@ queue_error(struct http_req_ctx *ctx, int status, const char *code,
         struct http_resp resp = {0};
 
         http_resp_error(&resp, status, code, NULL, "%s", why);
-        return queue(ctx, &resp);
+        return http_queue(ctx, &resp);
 }
 
 /* check_principal: verifies the header if sent; 0 when the route may
@@ -222,7 +245,7 @@ begin(struct http_server *srv, struct MHD_Connection *conn, const char *url,
                 http_resp_error(&resp, 405, "method_not_allowed", NULL,
                                 "method %s not allowed here", method);
                 http_resp_header(&resp, "Allow", allow);
-                return queue(ctx, &resp);
+                return http_queue(ctx, &resp);
         }
         if (found != 0)
                 return queue_error(ctx, 500, "internal", "out of memory");
@@ -284,8 +307,14 @@ finish(struct http_req_ctx *ctx, const char *url, const char *method)
         if (ctx->too_large)
                 return queue_error(ctx, 413, "payload_too_large",
                                    "request body too large");
+        if (ctx->defer != NULL) /* woken, or called again while waiting */
+                return http_defer_step(ctx, &req, &resp);
         ctx->ent->r.fn(&req, &resp);
-        return queue(ctx, &resp);
+        if (ctx->defer != NULL) {
+                http_resp_fini(&resp); /* the answer comes later */
+                return http_defer_step(ctx, &req, &resp);
+        }
+        return http_queue(ctx, &resp);
 }
 
 static enum MHD_Result
@@ -341,6 +370,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
             "http request", "request_id=%s route=%s status=%d ms=%.3f%s",
             ctx->request_id, ctx->ent->r.pattern, ctx->status, secs * 1000,
             toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+        http_defer_detach(ctx);
         free(ctx->body);
         free(ctx->parambuf);
         sodium_memzero(&ctx->principal, sizeof(ctx->principal));
@@ -421,13 +451,41 @@ apply_defaults(struct http_opts *o, const struct http_opts *given)
         if (o->stop_timeout_ms == 0)
                 o->stop_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
         o->principal_key = NULL; /* copied into srv->key */
+        o->headers = NULL;       /* copied into srv->headers */
+}
+
+static void
+free_headers(char **h)
+{
+        for (size_t i = 0; h != NULL && h[i] != NULL; i++)
+                free(h[i]);
+        free(h);
+}
+
+/* copy_headers: opts->headers into srv->headers. */
+static int
+copy_headers(struct http_server *srv, const char *const *h, struct err *e)
+{
+        size_t n = 0;
+
+        while (h != NULL && h[n] != NULL)
+                n++;
+        if (n % 2 != 0)
+                return err_set(e, ERR_INVALID, "headers",
+                               "extra headers must come in name, value pairs");
+        if ((srv->headers = calloc(n + 1, sizeof(char *))) == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                if ((srv->headers[i] = strdup(h[i])) == NULL)
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+        return 0;
 }
 
 static int
 start_mhd(struct http_server *srv, struct sockaddr_storage *ss, struct err *e)
 {
-        unsigned flags =
-            MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
         const union MHD_DaemonInfo *info;
 
         if (ss->ss_family == AF_INET6)
@@ -465,7 +523,10 @@ http_server_start(const char *listen, const struct http_route *routes,
                 return NULL;
         }
         srv->arg = arg;
+        pthread_mutex_init(&srv->defer_mu, NULL);
         apply_defaults(&srv->opts, opts);
+        if (copy_headers(srv, opts ? opts->headers : NULL, e) < 0)
+                goto fail;
         if (opts != NULL && opts->principal_key != NULL) {
                 srv->key = sodium_malloc(HTTP_PRINCIPAL_KEY_BYTES);
                 if (srv->key == NULL) {
@@ -491,27 +552,34 @@ http_server_port(const struct http_server *srv)
         return srv->port;
 }
 
+static void
+wait_in_flight(struct http_server *srv, unsigned ms)
+{
+        for (unsigned waited = 0;
+             atomic_load(&srv->in_flight) > 0 && waited < ms; waited += 10)
+                usleep(10 * 1000);
+}
+
 void
 http_server_stop(struct http_server *srv)
 {
         MHD_socket lfd;
-        unsigned waited = 0;
 
         if (srv == NULL)
                 return;
         if (srv->mhd != NULL) {
                 lfd = MHD_quiesce_daemon(srv->mhd);
-                while (atomic_load(&srv->in_flight) > 0 &&
-                       waited < srv->opts.stop_timeout_ms) {
-                        usleep(10 * 1000);
-                        waited += 10;
-                }
+                wait_in_flight(srv, srv->opts.stop_timeout_ms);
+                if (http_defer_abandon(srv) > 0)
+                        wait_in_flight(srv, 1000);
                 MHD_stop_daemon(srv->mhd);
                 if (lfd != MHD_INVALID_SOCKET)
                         close(lfd);
                 log_info("http stopped", "port=%u", (unsigned)srv->port);
         }
         sodium_free(srv->key);
+        free_headers(srv->headers);
+        pthread_mutex_destroy(&srv->defer_mu);
         free(srv->ents);
         free(srv);
 }

@@ -18,10 +18,19 @@
  * (public, ahead of the daemon's routes). Unknown path -> 404, known path
  * with another method -> 405 with Allow, body over opts.max_body -> 413,
  * route without HTTP_PUBLIC and no valid principal -> 401; the handler is
- * not called for any of these. Every response carries X-Request-Id and
- * X-Content-Type-Options: nosniff. Errors are JSON:
+ * not called for any of these. Every response carries X-Request-Id,
+ * X-Content-Type-Options: nosniff and the server's opts.headers (unless
+ * the handler set a header of that name). Errors are JSON:
  *   {"error": {"code": "...", "message": "...", "field": "..."}}
  * (field omitted when none).
+ *
+ * A handler that must wait for something (a broker's acknowledgement)
+ * defers its answer instead of blocking a server thread:
+ *
+ *   d = http_req_defer(req);          in the handler, which then returns
+ *   ...
+ *   http_defer_finish(d, &resp);      later, from any thread; or
+ *   http_defer_resume(d, fn, arg);    fn answers on a server thread
  */
 #ifndef SIGNPOST_HTTP_H
 #define SIGNPOST_HTTP_H
@@ -83,6 +92,19 @@ struct http_req {
 const char *http_req_param(const struct http_req *req, const char *name);
 const char *http_req_query(const struct http_req *req, const char *name);
 const char *http_req_header(const struct http_req *req, const char *name);
+/* http_req_peer: the client's address as text ("127.0.0.1", "::1") into
+ * out; "unknown" when it cannot be told. Returns out. */
+const char *http_req_peer(const struct http_req *req, char *out, size_t outsz);
+
+/* http_query_fn: one decoded query parameter, in the order sent; value is
+ * NULL for "?flag" without "=". Return false to stop. Both borrowed,
+ * valid during the call. */
+typedef bool (*http_query_fn)(void *arg, const char *name,
+                              const char *value);
+/* http_req_query_each: calls fn for every query parameter; returns how
+ * many it was called for. */
+size_t http_req_query_each(const struct http_req *req, http_query_fn fn,
+                           void *arg);
 
 struct http_header {
         char *name;
@@ -124,6 +146,36 @@ void http_resp_fini(struct http_resp *resp);
 
 typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp);
 
+/* ---- deferred answers ---- */
+
+struct http_defer;
+
+/* http_req_defer: called by a handler that will answer later. The
+ * handler then returns leaving resp alone; the connection waits without
+ * holding a server thread until http_defer_finish() or
+ * http_defer_resume() (exactly one of them, exactly once, from any
+ * thread). Copy what you need from req: it is valid only until the
+ * handler returns. Returns a new handle, or NULL when out of memory (then
+ * answer at once). At most one per request.
+ * If the server stops before the answer comes, it waits up to
+ * opts.stop_timeout_ms, then answers 503 itself; the late call is then
+ * harmless. */
+struct http_defer *http_req_defer(struct http_req *req);
+/* http_defer_finish: answers with resp, taking ownership of what it holds
+ * (resp is left as {0}); frees d. */
+void http_defer_finish(struct http_defer *d, struct http_resp *resp);
+/* http_resume_fn: answers a resumed request as a handler does (it may
+ * block, but may not defer again). Called exactly once: on a server
+ * thread with req and resp, or, when the request is no longer waiting
+ * (server stopped), on the calling thread with req and resp NULL, only to
+ * free arg. */
+typedef void (*http_resume_fn)(struct http_req *req, struct http_resp *resp,
+                               void *arg);
+/* http_defer_resume: wakes the request; fn(req, resp, arg) answers it on
+ * a server thread (req->path, method, route, headers, params and body as
+ * in the handler). Frees d. */
+void http_defer_resume(struct http_defer *d, http_resume_fn fn, void *arg);
+
 /* A route table is an array ending in {NULL}. Patterns are absolute
  * paths; a segment "{name}" matches any non-empty segment. HEAD requests
  * are served by the GET route (without the body). */
@@ -147,6 +199,10 @@ struct http_opts {
          * NULL -> every route without HTTP_PUBLIC answers 401 */
         const unsigned char *principal_key;
         http_ready_fn ready_fn; /* NULL -> none; called with arg */
+        /* headers added to every response, the server's own errors
+         * included, unless the handler set one of the same name: NULL
+         * or a NULL-terminated list of name, value pairs (copied) */
+        const char *const *headers;
 };
 
 struct http_server;

@@ -5,6 +5,7 @@
 #define SIGNPOST_HTTP_INT_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -30,6 +31,34 @@ struct http_server {
         unsigned char *key; /* sodium_malloc, NULL when none */
         atomic_int in_flight;
         uint16_t port;
+        char **headers; /* opts.headers copied: name, value, ..., NULL */
+        pthread_mutex_t defer_mu; /* guards deferred */
+        struct http_defer *deferred; /* requests waiting for an answer */
+};
+
+/* Where a deferred request is. RUNNING: the handler has not returned;
+ * SUSPENDING: the connection is being suspended; SUSPENDED: waiting;
+ * READY: the answer (fn or resp) is there, the connection will run it;
+ * GONE: answered, or the connection closed. */
+enum http_defer_state {
+        HTTP_DEFER_RUNNING,
+        HTTP_DEFER_SUSPENDING,
+        HTTP_DEFER_SUSPENDED,
+        HTTP_DEFER_READY,
+        HTTP_DEFER_GONE,
+};
+
+struct http_defer {
+        pthread_mutex_t mu;
+        int refs; /* the request's and the completer's */
+        enum http_defer_state state;
+        struct MHD_Connection *conn;
+        bool abandoned; /* the server gave up waiting (stopping) */
+        bool detached;  /* the connection is gone */
+        http_resume_fn fn;
+        void *arg;
+        struct http_resp resp;               /* when fn is NULL */
+        struct http_defer *prev, *next;      /* srv->deferred */
 };
 
 struct http_param {
@@ -55,7 +84,26 @@ struct http_req_ctx {
         char request_id[HTTP_REQUEST_ID_MAX + 1];
         struct http_principal principal;
         bool has_principal;
+        struct http_defer *defer; /* set by http_req_defer() */
 };
+
+/* http.c */
+/* http_queue: sends resp (once) with the headers every response carries,
+ * and frees what resp owns. */
+enum MHD_Result http_queue(struct http_req_ctx *ctx, struct http_resp *resp);
+
+/* http_defer.c */
+/* http_defer_step: the connection's side of a deferred request, after
+ * the handler returned and on every later call: suspends, or answers
+ * from what the completer left. */
+enum MHD_Result http_defer_step(struct http_req_ctx *ctx, struct http_req *req,
+                                struct http_resp *resp);
+/* http_defer_detach: the request is complete (or its connection closed):
+ * unlinks ctx->defer and drops the request's reference. */
+void http_defer_detach(struct http_req_ctx *ctx);
+/* http_defer_abandon: answers 503 to every suspended request (the server
+ * is stopping and stopped waiting); returns how many. */
+size_t http_defer_abandon(struct http_server *srv);
 
 /* http_route.c */
 int http_route_check(const struct http_route *r, struct err *e);

@@ -1,11 +1,14 @@
 /*
  * http_route: matching a request to the server's route table, path
- * parameters, the request accessors handlers use, and request ids. Owns
+ * parameters, the request accessors handlers use (parameters, query,
+ * headers, peer address), and request ids. Owns
  * nothing beyond the per-request parameter buffer it fills; does not
  * answer requests (http.c does).
  */
 #include "http_int.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +171,52 @@ http_req_header(const struct http_req *req, const char *name)
 {
         return MHD_lookup_connection_value(req->ctx->conn, MHD_HEADER_KIND,
                                            name);
+}
+
+const char *
+http_req_peer(const struct http_req *req, char *out, size_t outsz)
+{
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+            req->ctx->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        const void *addr = NULL;
+
+        if (sa != NULL && sa->sa_family == AF_INET)
+                addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+        else if (sa != NULL && sa->sa_family == AF_INET6)
+                addr =
+                    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+        if (addr == NULL ||
+            inet_ntop(sa->sa_family, addr, out, (socklen_t)outsz) == NULL)
+                snprintf(out, outsz, "unknown");
+        return out;
+}
+
+struct query_walk {
+        http_query_fn fn;
+        void *arg;
+        size_t n;
+};
+
+static enum MHD_Result
+query_one(void *cls, enum MHD_ValueKind kind, const char *key,
+          const char *value)
+{
+        struct query_walk *w = cls;
+
+        (void)kind;
+        w->n++;
+        return w->fn(w->arg, key, value) ? MHD_YES : MHD_NO;
+}
+
+size_t
+http_req_query_each(const struct http_req *req, http_query_fn fn, void *arg)
+{
+        struct query_walk w = {fn, arg, 0};
+
+        MHD_get_connection_values(req->ctx->conn, MHD_GET_ARGUMENT_KIND,
+                                  query_one, &w);
+        return w.n;
 }
 
 static bool

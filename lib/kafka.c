@@ -7,7 +7,9 @@
  */
 #include "kafka.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 
@@ -72,6 +74,41 @@ conf_apply(rd_kafka_conf_t *conf, const char *const *list, struct err *e)
         return 0;
 }
 
+/* env_apply: librdkafka properties from the environment, for what differs
+ * between deployments (TLS, SASL): SIGNPOST_RDKAFKA_SECURITY_PROTOCOL=ssl
+ * sets security.protocol, SIGNPOST_RDKAFKA_SSL_CA_LOCATION sets
+ * ssl.ca.location, and so on (lower-cased, '_' -> '.'). Applied before the
+ * caller's extra_conf, so code can still override. */
+static int
+env_apply(rd_kafka_conf_t *conf, struct err *e)
+{
+        static const char prefix[] = "SIGNPOST_RDKAFKA_";
+        extern char **environ;
+        char name[128], errstr[256];
+
+        for (char **ev = environ; ev != NULL && *ev != NULL; ev++) {
+                const char *eq = strchr(*ev, '=');
+                size_t n, i;
+
+                if (strncmp(*ev, prefix, sizeof(prefix) - 1) != 0 || eq == NULL)
+                        continue;
+                n = (size_t)(eq - *ev) - (sizeof(prefix) - 1);
+                if (n == 0 || n >= sizeof(name))
+                        continue;
+                for (i = 0; i < n; i++) {
+                        char c = (*ev)[sizeof(prefix) - 1 + i];
+
+                        name[i] =
+                            c == '_' ? '.' : (char)tolower((unsigned char)c);
+                }
+                name[n] = '\0';
+                if (rd_kafka_conf_set(conf, name, eq + 1, errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        return err_set(e, ERR_FATAL, name, "%s", errstr);
+        }
+        return 0;
+}
+
 rd_kafka_conf_t *
 kafka_conf_new(const char *brokers, const char *const *defaults,
                const char *const *extra_conf, struct err *e)
@@ -88,7 +125,7 @@ kafka_conf_new(const char *brokers, const char *const *defaults,
                 goto out;
         }
         if (conf_apply(conf, base, e) < 0 ||
-            conf_apply(conf, defaults, e) < 0 ||
+            conf_apply(conf, defaults, e) < 0 || env_apply(conf, e) < 0 ||
             conf_apply(conf, extra_conf, e) < 0)
                 goto out;
         ret = conf;

@@ -13,6 +13,7 @@ pkgs=(
   libcmocka-dev                  # unit tests
   postgresql-15 postgresql-contrib  # embedded database, pg_trgm, earthdistance, pgbench
   python3 python3-jsonschema     # JSON Schema validation in tests
+  docker-compose python3-yaml    # tests/scripts/deploy_manifests.sh: `docker-compose config -q`, parsing deploy/*.yaml
   curl procps iproute2 psmisc    # scripts: readiness probes, process and port checks
   clang-format cppcheck          # format-check, lint
   chromium                       # headless browser for the web-page tests

@@ -34,7 +34,8 @@ dirb_load() {
   split -l "$chunk" -d -a 5 "$f" "$dirb_tmp/chunk."
   for c in "$dirb_tmp"/chunk.*; do
     lines=$(wc -l < "$c")
-    "$BUILD/bin/directory-load" "$SIGNPOST_TEST_KAFKA" "$c" 2>/dev/null || return 1
+    "$BUILD/bin/directory-load" "$SIGNPOST_TEST_KAFKA" "$c" 2>/dev/null ||
+      { echo "directory: directory-load failed on $c"; return 1; }
     sent=$((sent + lines))
     dirb_wait_inbox $((sent - chunk)) || return 1
   done
@@ -143,7 +144,8 @@ else
     dirb_case postcode_5km "/services?postcode=$pc&proximity=5000&sort=distance"
     dirb_case by_id "/services/$sid"
   else
-    echo "directory: loading failed"
+    echo "directory: loading failed; the daemon's last words:"
+    grep -v 'msg="kafka seek failed"' "$SIGNPOST_TEST_TMP/directory.log" | tail -5 | sed 's/^/# /'
   fi
   stack_stop || echo "directory: did not stop cleanly"
 fi

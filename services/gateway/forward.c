@@ -7,7 +7,8 @@
  * signature (401/403 on the principal) becomes a 502: that is our fault,
  * not the caller's. Reads of personal data are audited before the answer
  * leaves (audit.c); if the audit event cannot be written, nothing is
- * shown. Does not authenticate callers (auth.c) or pick routes.
+ * shown. The query is passed on re-encoded (gw_query_string). Does not
+ * authenticate callers (auth.c) or pick routes.
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -195,6 +196,71 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
                                           : "application/json",
                        r->body, r->len);
         r->body = NULL;
+}
+
+struct qs {
+        char *buf;
+        size_t len, cap;
+        bool oom;
+};
+
+static void
+qs_add(struct qs *q, const char *s)
+{
+        size_t n = strlen(s);
+        char *b;
+
+        if (q->oom)
+                return;
+        if (q->len + n + 1 > q->cap) {
+                size_t cap = (q->len + n + 1) * 2;
+
+                if ((b = realloc(q->buf, cap)) == NULL) {
+                        q->oom = true;
+                        return;
+                }
+                q->buf = b;
+                q->cap = cap;
+        }
+        memcpy(q->buf + q->len, s, n + 1);
+        q->len += n;
+}
+
+/* qs_param: appends name[=value], both percent-encoded again. */
+static bool
+qs_param(void *arg, const char *name, const char *value)
+{
+        struct qs *q = arg;
+        char *k = curl_easy_escape(NULL, name, 0);
+        char *v = value ? curl_easy_escape(NULL, value, 0) : NULL;
+
+        if (k == NULL || (value != NULL && v == NULL))
+                q->oom = true;
+        if (q->len > 0)
+                qs_add(q, "&");
+        if (k != NULL)
+                qs_add(q, k);
+        if (v != NULL) {
+                qs_add(q, "=");
+                qs_add(q, v);
+        }
+        curl_free(k);
+        curl_free(v);
+        return !q->oom;
+}
+
+char *
+gw_query_string(const struct http_req *req)
+{
+        struct qs q = {0};
+
+        qs_add(&q, "");
+        http_req_query_each(req, qs_param, &q);
+        if (q.oom) {
+                free(q.buf);
+                return NULL;
+        }
+        return q.buf;
 }
 
 void

@@ -202,6 +202,17 @@ void gw_producer_free(struct gw_producer *p);
 int gw_produce(struct gw_producer *p, const char *topic, const char *key,
                const struct event *ev, const char *value, int timeout_ms,
                struct err *e);
+/* gw_acked_fn: a delivery report; ok is 1 when the broker acknowledged
+ * the message; reason is borrowed. */
+typedef void (*gw_acked_fn)(void *arg, int ok, const char *reason);
+/* gw_produce_async: enqueues without waiting. done(arg, ...) runs exactly
+ * once on the producer's poller thread, when the broker acknowledged the
+ * message or it failed (within the producer's timeout_ms, so the report
+ * is final); it must not block. Returns 0 (done will be called), or -1
+ * ERR_TRANSIENT (it will not). */
+int gw_produce_async(struct gw_producer *p, const char *topic, const char *key,
+                     const struct event *ev, const char *value,
+                     gw_acked_fn done, void *arg, struct err *e);
 bool gw_producer_ready(struct gw_producer *p);
 
 /* ---- limit.c: token buckets ---- */
@@ -251,14 +262,10 @@ struct gw_call {
  * missing reason, 503 database down) with resp filled. */
 int gw_auth(struct gw_call *call);
 
-/* ---- mhd.c: what lib/http does not expose ---- */
-/* gw_peer_ip: the client's address as text. */
-void gw_peer_ip(const struct http_req *req, char *out, size_t outsz);
-/* gw_query_string: the request's query re-encoded ("a=b&c=d", "" when
- * none). Returns new string, free with free(). */
-char *gw_query_string(const struct http_req *req);
-
 /* ---- forward.c ---- */
+/* gw_query_string: the request's query re-encoded ("a=b&c=d", "" when
+ * none). Returns new string, free with free(); NULL when out of memory. */
+char *gw_query_string(const struct http_req *req);
 struct gw_reply {
         long status; /* 0 when the daemon did not answer */
         char *body;  /* new, free() */
@@ -310,8 +317,15 @@ struct gw_route {
  * lib/http: the gateway authenticates itself), arg a struct gw *. */
 const struct gw_route *gw_routes(void);
 const struct http_route *gw_http_routes(void);
-/* gw_security_headers: CSP, Referrer-Policy, frame and HSTS headers. */
-void gw_security_headers(struct gw_call *call, unsigned flags);
+/* gw_server_headers: returns the borrowed static list (name, value, ...,
+ * NULL) for http_opts.headers: CSP for JSON, Referrer-Policy, frame
+ * denial, and HSTS when tls. */
+const char *const *gw_server_headers(bool tls);
+/* gw_route_headers: what depends on the answer: the page CSP for HTML,
+ * CORS (flags GW_F_CORS) or Cache-Control: no-store (pages, /v1/). */
+void gw_route_headers(struct http_resp *r, unsigned flags, const char *path);
+/* gw_cors_preflight: the OPTIONS answer for the ORUK paths. */
+void gw_cors_preflight(struct gw_call *call);
 void gw_openapi_handler(struct gw_call *call);
 
 /* ---- html.c: an escaping string builder ---- */

@@ -190,7 +190,8 @@ main(int argc, char **argv)
         consuming = true;
         struct http_opts opts = {
             .threads = (unsigned)cfg_int(cfg, "SIGNPOST_GATEWAY_THREADS"),
-            .max_body = GW_MAX_BODY};
+            .max_body = GW_MAX_BODY,
+            .headers = gw_server_headers(set.tls)};
         srv = http_server_start(cfg_str(cfg, "SIGNPOST_GATEWAY_LISTEN"),
                                 gw_http_routes(), &g, &opts, &e);
         if (srv == NULL)

@@ -1,8 +1,9 @@
 /*
  * produce: the gateway's producer. A command is answered 202 only after
- * the broker acknowledged it, so each HTTP thread waits for its own
- * delivery report; a poller thread serves every report as it arrives and
- * wakes the one waiter it belongs to (rather than each waiter polling,
+ * the broker acknowledged it. A poller thread serves every delivery
+ * report as it arrives: gw_produce_async hands it to the caller's
+ * callback (the referral API answers from there without holding an HTTP
+ * thread); gw_produce waits for it (rather than each waiter polling,
  * where one thread can sit in poll while another served its report).
  * The wait state is reference-counted: a report arriving after the wait
  * gave up is harmless. Does not build messages.
@@ -185,6 +186,25 @@ gw_produce(struct gw_producer *p, const char *topic, const char *key,
         rc = await(w, topic, timeout_ms + 2000, e);
         release(w);
         return rc;
+}
+
+int
+gw_produce_async(struct gw_producer *p, const char *topic, const char *key,
+                 const struct event *ev, const char *value, gw_acked_fn done,
+                 void *arg, struct err *e)
+{
+        struct kafka_out m = {
+            .topic = topic,
+            .key = key,
+            .key_len = strlen(key),
+            .value = value,
+            .value_len = strlen(value),
+            .ev = ev,
+            .on_delivery = done,
+            .opaque = arg,
+        };
+
+        return kafka_produce(p->kp, &m, e);
 }
 
 bool

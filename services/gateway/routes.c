@@ -2,8 +2,10 @@
  * routes: the gateway's one route table and the dispatcher every request
  * passes through: per-IP limit, authentication, per-token limit, the role
  * check (a route lists the roles that may call it), the per-IP limit on
- * form posts, then the handler, then the security headers. lib/http sees
- * every route as public: the gateway authenticates callers itself. Tests
+ * form posts, then the handler, then the per-route headers (page CSP,
+ * CORS, Cache-Control; the headers every response carries are given to
+ * lib/http, gw_server_headers). lib/http sees every route as public: the
+ * gateway authenticates callers itself. Tests
  * read gw_routes() for the authorisation matrix and the OpenAPI check.
  */
 #include <stdio.h>
@@ -12,11 +14,12 @@
 
 #include "gateway.h"
 
+/* each ORUK path: the forwarded GET and its CORS preflight */
 #define ORUK(p)                                                                \
-        {                                                                      \
-                "GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS,     \
-                    "directory", "/oruk"                                       \
-        }
+        {"GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS,            \
+         "directory", "/oruk"},                                                \
+            {"OPTIONS", "/oruk" p, gw_cors_preflight, GW_R_ANY, GW_F_CORS,     \
+             NULL, NULL}
 
 static const struct gw_route routes[] = {
     /* JSON API */
@@ -153,7 +156,7 @@ dispatch(struct http_req *req, struct http_resp *resp)
                 http_resp_error(resp, 404, "not_found", NULL, "no such path");
                 return;
         }
-        gw_peer_ip(req, call.ip, sizeof(call.ip));
+        http_req_peer(req, call.ip, sizeof(call.ip));
         if (limited(&call, call.g->lim_ip, call.ip, "requests") ||
             gw_auth(&call) != 0 ||
             (call.has_token &&
@@ -164,30 +167,67 @@ dispatch(struct http_req *req, struct http_resp *resp)
                 goto out;
         call.route->fn(&call);
 out:
-        gw_security_headers(&call, call.route->flags);
+        /* a deferred answer (the referral API) adds these itself */
+        gw_route_headers(resp, call.route->flags, req->path);
         memset(&call.who, 0, sizeof(call.who));
 }
 
-void
-gw_security_headers(struct gw_call *call, unsigned flags)
+const char *const *
+gw_server_headers(bool tls)
 {
-        struct http_resp *r = call->resp;
+        static const char *const plain[] = {
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+            "Referrer-Policy",
+            "no-referrer",
+            "X-Frame-Options",
+            "DENY",
+            NULL,
+        };
+        static const char *const behind_tls[] = {
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+            "Referrer-Policy",
+            "no-referrer",
+            "X-Frame-Options",
+            "DENY",
+            "Strict-Transport-Security",
+            "max-age=31536000; includeSubDomains",
+            NULL,
+        };
+
+        return tls ? behind_tls : plain;
+}
+
+void
+gw_route_headers(struct http_resp *r, unsigned flags, const char *path)
+{
         bool html = strncmp(r->content_type, "text/html", 9) == 0;
 
-        http_resp_header(
-            r, "Content-Security-Policy",
-            html ? "default-src 'self'; img-src 'self' data:; "
-                   "object-src 'none'; base-uri 'none'; form-action 'self'; "
-                   "frame-ancestors 'none'"
-                 : "default-src 'none'; frame-ancestors 'none'");
-        http_resp_header(r, "Referrer-Policy", "no-referrer");
-        if (call->g->set.tls)
-                http_resp_header(r, "Strict-Transport-Security",
-                                 "max-age=31536000; includeSubDomains");
+        if (html) /* pages load their own styles, scripts and images */
+                http_resp_header(
+                    r, "Content-Security-Policy",
+                    "default-src 'self'; img-src 'self' data:; "
+                    "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                    "frame-ancestors 'none'");
         if (flags & GW_F_CORS)
                 http_resp_header(r, "Access-Control-Allow-Origin", "*");
-        else if (html || strncmp(call->req->path, "/v1/", 4) == 0)
+        else if (html || strncmp(path, "/v1/", 4) == 0)
                 http_resp_header(r, "Cache-Control", "no-store");
+}
+
+/* gw_cors_preflight: OPTIONS on an ORUK path: any origin may GET it
+ * (public data, no credentials). */
+void
+gw_cors_preflight(struct gw_call *call)
+{
+        struct http_resp *r = call->resp;
+
+        http_resp_take(r, 204, NULL, NULL, 0);
+        http_resp_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+        http_resp_header(r, "Access-Control-Allow-Headers",
+                         "Accept, Accept-Language, Content-Type, X-Request-Id");
+        http_resp_header(r, "Access-Control-Max-Age", "86400");
 }
 
 void

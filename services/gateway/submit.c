@@ -3,11 +3,15 @@
  * is checked (content type, strict JSON, the contract, the catalogue
  * replica), given an id, a reference and a status-link secret, sealed and
  * produced to referral.submissions; the answer is 202 only after Kafka
- * acknowledged it, 503 with Retry-After if it did not. An Idempotency-Key
- * maps to the first attempt's id and reference, so a retry gets the same
- * answer and (once acknowledged) produces nothing new. The web form uses
- * the same core (gw_submit). Nothing here logs a field value.
+ * acknowledged it, 503 with Retry-After if it did not. The API does not
+ * hold an HTTP thread while Kafka works: the request is deferred
+ * (http_req_defer) and answered once the delivery report arrives. An
+ * Idempotency-Key maps to the first attempt's id and reference, so a
+ * retry gets the same answer and (once acknowledged) produces nothing
+ * new. The web form uses the same core, waiting (gw_submit). Nothing here
+ * logs a field value.
  */
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,15 +22,32 @@
 #include "log.h"
 #include "metrics.h"
 
-static struct metrics_counter *
-counter(const char *outcome)
+enum outcome { ACCEPTED, REPLAYED, REJECTED, UNAVAILABLE, NOUTCOMES };
+
+static struct metrics_counter *outcomes[NOUTCOMES];
+static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
+
+static void
+outcomes_register(void)
 {
-        return metrics_counter_register("signpost_gateway_referrals_total",
-                                        "Referral submissions by outcome.",
-                                        "outcome", outcome, METRICS_END);
+        static const char *const names[NOUTCOMES] = {"accepted", "replayed",
+                                                     "rejected", "unavailable"};
+
+        for (int i = 0; i < NOUTCOMES; i++)
+                outcomes[i] = metrics_counter_register(
+                    "signpost_gateway_referrals_total",
+                    "Referral submissions by outcome.", "outcome", names[i],
+                    METRICS_END);
 }
 
-/* status_of: the HTTP status for an err kind from gw_submit's checks. */
+static void
+count(enum outcome o)
+{
+        pthread_once(&outcomes_once, outcomes_register);
+        metrics_counter_inc(outcomes[o]);
+}
+
+/* status_of: the HTTP status for an err kind from the checks. */
 static int
 status_of(const struct err *e)
 {
@@ -39,6 +60,32 @@ status_of(const struct err *e)
         default:
                 return 503;
         }
+}
+
+/* A submission between its checks and Kafka's report. */
+struct submission {
+        struct gw *g;
+        char id[UUID_STR_LEN];
+        char reference[GW_REFERENCE_LEN];
+        char secret[GW_STATUS_SECRET_LEN];
+        char scope[160];
+        char idem_key[129]; /* "" when none */
+        bool send;          /* false: a replay Kafka already has */
+        char *msg;          /* sealed message, new; NULL unless send */
+        /* the deferred API answer */
+        struct http_defer *defer;
+        int ok;
+        char why[256];
+};
+
+static void
+submission_free(struct submission *s)
+{
+        if (s == NULL)
+                return;
+        free(s->msg);
+        sodium_memzero(s->secret, sizeof(s->secret));
+        free(s);
 }
 
 static int
@@ -57,12 +104,12 @@ check_service(struct gw *g, const json_t *body, struct err *e)
         return 0;
 }
 
-/* claim: the idempotency record; *send false when Kafka already has it. */
+/* claim: the idempotency record (one database round trip, only with an
+ * Idempotency-Key); s->send false when Kafka already has it. */
 static int
-claim(struct gw *g, const char *scope, const char *key, const char *text,
-      size_t len, char id[UUID_STR_LEN], char ref[GW_REFERENCE_LEN], bool *send,
-      struct err *e)
+claim(struct submission *s, const char *text, size_t len, struct err *e)
 {
+        struct gw *g = s->g;
         char hash[SECRET_HEX_LEN];
         bool fresh = false, same = false, acked = false;
         struct db *db;
@@ -72,8 +119,8 @@ claim(struct gw *g, const char *scope, const char *key, const char *text,
                             len, hash, e) < 0)
                 return -1;
         db = gw_pool_get(&g->pool);
-        rc = gw_store_idem_claim(db, scope, key, hash, id, ref, &fresh, &same,
-                                 &acked, e);
+        rc = gw_store_idem_claim(db, s->scope, s->idem_key, hash, s->id,
+                                 s->reference, &fresh, &same, &acked, e);
         gw_pool_put(&g->pool, db);
         if (rc < 0)
                 return err_set(e, ERR_TRANSIENT, NULL,
@@ -82,41 +129,80 @@ claim(struct gw *g, const char *scope, const char *key, const char *text,
                 return err_set(e, ERR_CONFLICT, "Idempotency-Key",
                                "this Idempotency-Key was used with another "
                                "request body");
-        *send = fresh || !acked;
+        s->send = fresh || !acked;
         return 0;
 }
 
-static void
-mark_acked(struct gw *g, const char *scope, const char *key)
+/* prepare: checks body and readies the message. Returns a new submission
+ * (free with submission_free()), or NULL with e. */
+static struct submission *
+prepare(struct gw *g, const json_t *body, const char *scope,
+        const char *idem_key, const char *text, size_t len, struct err *e)
 {
-        struct db *db = gw_pool_get(&g->pool);
-        struct err e = {0};
+        struct submission *s = NULL;
+        char hash[SECRET_HEX_LEN];
 
-        if (gw_store_idem_acked(db, scope, key, &e) < 0)
-                log_warnx("idempotency key not marked", "kind=%s",
-                          err_kind_name(e.kind));
-        gw_pool_put(&g->pool, db);
+        if (gw_referral_check(body, e) < 0 || check_service(g, body, e) < 0)
+                return NULL;
+        if ((s = calloc(1, sizeof(*s))) == NULL) {
+                err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+                return NULL;
+        }
+        s->g = g;
+        s->send = true;
+        snprintf(s->scope, sizeof(s->scope), "%s", scope);
+        snprintf(s->idem_key, sizeof(s->idem_key), "%s",
+                 idem_key ? idem_key : "");
+        uuid_v7(s->id);
+        gw_reference_new(s->reference);
+        if (idem_key != NULL && claim(s, text, len, e) < 0)
+                goto fail;
+        if (gw_status_secret(g->token_key, s->id, s->secret, e) < 0)
+                goto transient;
+        if (!s->send)
+                return s;
+        gw_status_secret_hash(s->secret, hash);
+        s->msg = gw_referral_message(body, s->id, s->reference, hash,
+                                     g->set.privacy_notice_version,
+                                     g->intake_pk, e);
+        if (s->msg != NULL)
+                return s;
+transient:
+        e->kind = ERR_TRANSIENT;
+fail:
+        submission_free(s);
+        return NULL;
+}
+
+/* settle: after Kafka's report (ok) or without sending: the idempotency
+ * record and the counters. */
+static void
+settle(struct submission *s, bool ok)
+{
+        struct err e = {0};
+        struct db *db;
+
+        if (ok && s->send && s->idem_key[0] != '\0') {
+                db = gw_pool_get(&s->g->pool);
+                if (gw_store_idem_acked(db, s->scope, s->idem_key, &e) < 0)
+                        log_warnx("idempotency key not marked", "kind=%s",
+                                  err_kind_name(e.kind));
+                gw_pool_put(&s->g->pool, db);
+        }
+        count(!ok ? UNAVAILABLE : s->send ? ACCEPTED : REPLAYED);
 }
 
 static int
-send_referral(struct gw *g, const json_t *body, const char *id, const char *ref,
-              const char *secret, struct err *e)
+produce(struct submission *s, gw_acked_fn done, struct err *e)
 {
-        char hash[SECRET_HEX_LEN], *msg;
         struct event ev;
-        int rc;
 
-        gw_status_secret_hash(secret, hash);
-        msg =
-            gw_referral_message(body, id, ref, hash,
-                                g->set.privacy_notice_version, g->intake_pk, e);
-        if (msg == NULL)
-                return -1;
-        event_init(&ev, GW_SOURCE, GW_TYPE_SUBMITTED, id);
-        rc = gw_produce(g->prod, GW_TOPIC_SUBMISSIONS, id, &ev, msg,
-                        g->set.produce_timeout_ms, e);
-        free(msg);
-        return rc;
+        event_init(&ev, GW_SOURCE, GW_TYPE_SUBMITTED, s->id);
+        if (done != NULL)
+                return gw_produce_async(s->g->prod, GW_TOPIC_SUBMISSIONS, s->id,
+                                        &ev, s->msg, done, s, e);
+        return gw_produce(s->g->prod, GW_TOPIC_SUBMISSIONS, s->id, &ev, s->msg,
+                          s->g->set.produce_timeout_ms, e);
 }
 
 int
@@ -125,28 +211,23 @@ gw_submit(struct gw *g, const json_t *body, const char *scope,
           char id[UUID_STR_LEN], char reference[GW_REFERENCE_LEN],
           char secret[GW_STATUS_SECRET_LEN], struct err *e)
 {
-        bool send = true;
+        struct submission *s =
+            prepare(g, body, scope, idem_key, body_text, body_len, e);
+        int rc;
 
-        if (gw_referral_check(body, e) < 0 || check_service(g, body, e) < 0)
-                goto fail;
-        uuid_v7(id);
-        gw_reference_new(reference);
-        if (idem_key != NULL && claim(g, scope, idem_key, body_text, body_len,
-                                      id, reference, &send, e) < 0)
-                goto fail;
-        if (gw_status_secret(g->token_key, id, secret, e) < 0 ||
-            (send && send_referral(g, body, id, reference, secret, e) < 0)) {
-                e->kind = ERR_TRANSIENT;
-                goto fail;
+        if (s == NULL) {
+                count(e->kind == ERR_TRANSIENT ? UNAVAILABLE : REJECTED);
+                return status_of(e);
         }
-        if (idem_key != NULL && send)
-                mark_acked(g, scope, idem_key);
-        metrics_counter_inc(counter(send ? "accepted" : "replayed"));
-        return 0;
-fail:
-        metrics_counter_inc(
-            counter(e->kind == ERR_TRANSIENT ? "unavailable" : "rejected"));
-        return status_of(e);
+        rc = s->send ? produce(s, NULL, e) : 0;
+        settle(s, rc == 0);
+        if (rc == 0) {
+                memcpy(id, s->id, UUID_STR_LEN);
+                memcpy(reference, s->reference, GW_REFERENCE_LEN);
+                memcpy(secret, s->secret, GW_STATUS_SECRET_LEN);
+        }
+        submission_free(s);
+        return rc == 0 ? 0 : 503;
 }
 
 static bool
@@ -181,23 +262,23 @@ idem_key_ok(const char *k)
 }
 
 static void
-accepted(struct gw_call *call, const char *id, const char *ref,
-         const char *secret)
+accepted(struct http_resp *resp, const struct submission *s)
 {
         char loc[256], page[256];
 
-        snprintf(loc, sizeof(loc), "/v1/referrals/%s/status?key=%s", id,
-                 secret);
-        snprintf(page, sizeof(page), "/status/%s?key=%s", id, secret);
-        http_resp_json(call->resp, 202,
-                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", id,
-                                 "reference", ref, "status", "received",
-                                 "status_url", loc, "status_page", page));
-        http_resp_header(call->resp, "Location", loc);
+        snprintf(loc, sizeof(loc), "/v1/referrals/%s/status?key=%s", s->id,
+                 s->secret);
+        snprintf(page, sizeof(page), "/status/%s?key=%s", s->id, s->secret);
+        http_resp_json(resp, 202,
+                       json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", s->id,
+                                 "reference", s->reference, "status",
+                                 "received", "status_url", loc, "status_page",
+                                 page));
+        http_resp_header(resp, "Location", loc);
 }
 
 static void
-refuse(struct gw_call *call, int status, const struct err *e)
+refuse(struct http_resp *resp, int status, const struct err *e)
 {
         const char *code = status == 400   ? "invalid_request"
                            : status == 422 ? "unprocessable"
@@ -206,11 +287,75 @@ refuse(struct gw_call *call, int status, const struct err *e)
 
         if (strcmp(e->field, "consents.share_with_provider") == 0)
                 code = "consent_required";
-        http_resp_error(call->resp, status, code, named ? e->field : NULL,
-                        "%s%s%s", named ? e->field : "", named ? " " : "",
-                        e->msg);
+        http_resp_error(resp, status, code, named ? e->field : NULL, "%s%s%s",
+                        named ? e->field : "", named ? " " : "", e->msg);
         if (status == 503)
-                http_resp_header(call->resp, "Retry-After", "5");
+                http_resp_header(resp, "Retry-After", "5");
+}
+
+/* respond: settles s and fills resp from Kafka's report. */
+static void
+respond(struct http_req *req, struct http_resp *resp, struct submission *s)
+{
+        struct err e = {0};
+
+        settle(s, s->ok);
+        if (s->ok) {
+                accepted(resp, s);
+                return;
+        }
+        err_set(&e, ERR_TRANSIENT, "topic", "%s: %s", GW_TOPIC_SUBMISSIONS,
+                s->why);
+        refuse(resp, 503, &e);
+        log_warnx("referral not accepted", "request_id=%s why=\"%s\"",
+                  req->request_id, e.msg);
+}
+
+/* answer: the deferred answer, on an HTTP thread once Kafka reported (or
+ * with req NULL when the server stopped waiting: only settle). */
+static void
+answer(struct http_req *req, struct http_resp *resp, void *arg)
+{
+        struct submission *s = arg;
+
+        if (req == NULL) {
+                settle(s, s->ok);
+        } else {
+                respond(req, resp, s);
+                gw_route_headers(resp, 0, req->path);
+        }
+        submission_free(s);
+}
+
+/* acked: Kafka's report, on the producer's poller thread: wake the
+ * request; the answer is made on an HTTP thread. */
+static void
+acked(void *arg, int ok, const char *reason)
+{
+        struct submission *s = arg;
+
+        s->ok = ok;
+        snprintf(s->why, sizeof(s->why), "%s", ok ? "" : reason);
+        http_defer_resume(s->defer, answer, s);
+}
+
+/* send_deferred: produces s without holding this HTTP thread; the answer
+ * comes from acked(). Takes ownership of s. */
+static void
+send_deferred(struct gw_call *call, struct submission *s)
+{
+        struct err e = {0};
+
+        s->defer = http_req_defer(call->req);
+        if (s->defer == NULL) { /* out of memory: wait here instead */
+                s->ok = produce(s, NULL, &e) == 0;
+                snprintf(s->why, sizeof(s->why), "%s", e.msg);
+                respond(call->req, call->resp, s);
+                submission_free(s);
+                return;
+        }
+        if (produce(s, acked, &e) < 0)
+                acked(s, 0, e.msg);
 }
 
 void
@@ -218,11 +363,9 @@ gw_submit_handler(struct gw_call *call)
 {
         struct http_req *req = call->req;
         const char *key = http_req_header(req, "Idempotency-Key");
-        char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN],
-            secret[GW_STATUS_SECRET_LEN];
+        struct submission *s;
         struct err e = {0};
         json_t *body = NULL;
-        int status;
 
         if (!is_json_type(http_req_header(req, "Content-Type"))) {
                 http_resp_error(call->resp, 415, "unsupported_media_type",
@@ -243,17 +386,25 @@ gw_submit_handler(struct gw_call *call)
                                 "malformed JSON: %s", e.msg);
                 return;
         }
-        status =
-            gw_submit(call->g, body, call->has_token ? call->who.sub : "public",
-                      key, req->body, req->body_len, id, ref, secret, &e);
+        s = prepare(call->g, body, call->has_token ? call->who.sub : "public",
+                    key, req->body, req->body_len, &e);
         json_decref(body);
-        if (status == 0)
-                accepted(call, id, ref, secret);
-        else
-                refuse(call, status, &e);
-        if (status == 503)
-                log_warnx("referral not accepted", "request_id=%s why=\"%s\"",
-                          req->request_id, e.msg);
+        if (s == NULL) {
+                count(e.kind == ERR_TRANSIENT ? UNAVAILABLE : REJECTED);
+                refuse(call->resp, status_of(&e), &e);
+                if (e.kind == ERR_TRANSIENT)
+                        log_warnx("referral not accepted",
+                                  "request_id=%s why=\"%s\"", req->request_id,
+                                  e.msg);
+                return;
+        }
+        if (s->send) {
+                send_deferred(call, s);
+                return;
+        }
+        settle(s, true); /* a replay Kafka already has: answer now */
+        accepted(call->resp, s);
+        submission_free(s);
 }
 
 /* gw_status_handler: GET /v1/referrals/{id}/status?key=SECRET */

@@ -10,10 +10,6 @@
 
 #include "intake.h"
 
-#define TS(c)                                                                  \
-        "to_char(" c " AT TIME ZONE 'UTC', "                                   \
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
-
 static void
 copy_col(const PGresult *r, int row, const char *name, char *out, size_t sz)
 {
@@ -140,6 +136,13 @@ referral_fill(const PGresult *r, struct intake_referral *x)
         x->special_blob = dup_col(r, 0, "special_blob");
 }
 
+#define REFERRAL_SELECT                                                        \
+        "SELECT r.*, ts_utc(r.received_at) AS received_at,"                    \
+        " ts_utc(r.contacted_at) AS contacted_at,"                             \
+        " r.routed_at IS NOT NULL AS routed,"                                  \
+        " to_json(r.flags)::text AS flags, s.wrapped_dek FROM referrals r"     \
+        " JOIN subjects s ON s.id = r.subject_id WHERE r.id = $1"
+
 int
 intake_store_referral_get(struct db *db, const char *id, bool lock,
                           struct intake_referral *x, bool *found, struct err *e)
@@ -147,24 +150,9 @@ intake_store_referral_get(struct db *db, const char *id, bool lock,
         const char *p[1] = {id};
         PGresult *r;
 
-        r = one_row(
-            db,
-            lock ? "SELECT r.*, " TS("r.received_at") " AS received_at, " TS(
-                       "r.contacted_at") " AS contacted_at,"
-                                         " r.routed_at IS NOT NULL AS routed,"
-                                         " to_json(r.flags)::text AS flags,"
-                                         " s.wrapped_dek FROM referrals r"
-                                         " JOIN subjects s ON s.id = "
-                                         "r.subject_id WHERE r.id = $1"
-                                         " FOR UPDATE OF r"
-                 : "SELECT r.*, " TS("r.received_at") " AS received_at, " TS(
-                       "r.contacted_at") " AS contacted_at,"
-                                         " r.routed_at IS NOT NULL AS routed,"
-                                         " to_json(r.flags)::text AS flags,"
-                                         " s.wrapped_dek FROM referrals r"
-                                         " JOIN subjects s ON s.id = "
-                                         "r.subject_id WHERE r.id = $1",
-            1, p, found, e);
+        r = one_row(db,
+                    lock ? REFERRAL_SELECT " FOR UPDATE OF r" : REFERRAL_SELECT,
+                    1, p, found, e);
         if (r == NULL)
                 return -1;
         if (*found)
@@ -350,133 +338,18 @@ intake_store_list(struct db *db, const char *const f[7], struct err *e)
         return db_query(
             db,
             "SELECT id, reference, service_id, organisation_id, kind, status,"
-            " to_json(flags)::text AS flags, " TS("received_at") " AS "
-                                                                 "received_at,"
-                                                                 " " TS("routed"
-                                                                        "_at") " AS routed_at, " TS("contacted_at") " AS contacted_at, " TS(
-                                                                     "updated_"
-                                                                     "at") " AS"
-                                                                           " "
-                                                                           "upd"
-                                                                           "ate"
-                                                                           "d_"
-                                                                           "at,"
-                                                                           " co"
-                                                                           "unt"
-                                                                           "(*)"
-                                                                           " OV"
-                                                                           "ER "
-                                                                           "() "
-                                                                           "AS "
-                                                                           "tot"
-                                                                           "al "
-                                                                           "FRO"
-                                                                           "M "
-                                                                           "ref"
-                                                                           "err"
-                                                                           "als"
-                                                                           " WH"
-                                                                           "ERE"
-                                                                           " ($"
-                                                                           "1::"
-                                                                           "uui"
-                                                                           "d "
-                                                                           "IS "
-                                                                           "NUL"
-                                                                           "L "
-                                                                           "OR "
-                                                                           "org"
-                                                                           "ani"
-                                                                           "sat"
-                                                                           "ion"
-                                                                           "_id"
-                                                                           " = "
-                                                                           "$1)"
-                                                                           " AN"
-                                                                           "D "
-                                                                           "($"
-                                                                           "2::"
-                                                                           "tex"
-                                                                           "t "
-                                                                           "IS "
-                                                                           "NUL"
-                                                                           "L "
-                                                                           "OR "
-                                                                           "sta"
-                                                                           "tus"
-                                                                           " = "
-                                                                           "$2)"
-                                                                           " AN"
-                                                                           "D "
-                                                                           "($"
-                                                                           "3::"
-                                                                           "uui"
-                                                                           "d "
-                                                                           "IS "
-                                                                           "NUL"
-                                                                           "L "
-                                                                           "OR "
-                                                                           "ser"
-                                                                           "vic"
-                                                                           "e_"
-                                                                           "id "
-                                                                           "= "
-                                                                           "$3)"
-                                                                           " AN"
-                                                                           "D "
-                                                                           "($"
-                                                                           "4::"
-                                                                           "tim"
-                                                                           "est"
-                                                                           "amp"
-                                                                           "tz "
-                                                                           "IS "
-                                                                           "NUL"
-                                                                           "L "
-                                                                           "OR "
-                                                                           "rec"
-                                                                           "eiv"
-                                                                           "ed_"
-                                                                           "at "
-                                                                           ">= "
-                                                                           "$4)"
-                                                                           " AN"
-                                                                           "D "
-                                                                           "($"
-                                                                           "5::"
-                                                                           "tim"
-                                                                           "est"
-                                                                           "amp"
-                                                                           "tz "
-                                                                           "IS "
-                                                                           "NUL"
-                                                                           "L "
-                                                                           "OR "
-                                                                           "rec"
-                                                                           "eiv"
-                                                                           "ed_"
-                                                                           "at "
-                                                                           "< "
-                                                                           "$5)"
-                                                                           " OR"
-                                                                           "DER"
-                                                                           " BY"
-                                                                           " re"
-                                                                           "cei"
-                                                                           "ved"
-                                                                           "_at"
-                                                                           " DE"
-                                                                           "SC,"
-                                                                           " id"
-                                                                           " DE"
-                                                                           "SC "
-                                                                           "LIM"
-                                                                           "IT "
-                                                                           "$6 "
-                                                                           "OFF"
-                                                                           "SET"
-                                                                           " $"
-                                                                           "7",
+            " to_json(flags)::text AS flags,"
+            " ts_utc(received_at) AS received_at,"
+            " ts_utc(routed_at) AS routed_at,"
+            " ts_utc(contacted_at) AS contacted_at,"
+            " ts_utc(updated_at) AS updated_at,"
+            " count(*) OVER () AS total FROM referrals"
+            " WHERE ($1::uuid IS NULL OR organisation_id = $1)"
+            " AND ($2::text IS NULL OR status = $2)"
+            " AND ($3::uuid IS NULL OR service_id = $3)"
+            " AND ($4::timestamptz IS NULL OR received_at >= $4)"
+            " AND ($5::timestamptz IS NULL OR received_at < $5)"
+            " ORDER BY received_at DESC, id DESC LIMIT $6 OFFSET $7",
             7, f, e);
 }
 
@@ -487,10 +360,9 @@ intake_store_history(struct db *db, const char *id, struct err *e)
 
         return db_query(db,
                         "SELECT from_status, to_status, reason, by_sub,"
-                        " by_role, by_org, " TS(
-                            "at") " AS at"
-                                  " FROM status_history WHERE referral_id = $1"
-                                  " ORDER BY id",
+                        " by_role, by_org, ts_utc(at) AS at"
+                        " FROM status_history WHERE referral_id = $1"
+                        " ORDER BY id",
                         1, p, e);
 }
 
@@ -500,9 +372,9 @@ intake_store_by_reference(struct db *db, const char *reference, struct err *e)
         const char *p[1] = {reference};
 
         return db_query(db,
-                        "SELECT status, status_secret_hash, " TS(
-                            "updated_at") " AS updated_at FROM referrals"
-                                          " WHERE reference = $1",
+                        "SELECT status, status_secret_hash,"
+                        " ts_utc(updated_at) AS updated_at FROM referrals"
+                        " WHERE reference = $1",
                         1, p, e);
 }
 

@@ -67,6 +67,9 @@ static const struct cfg_entry notify_cfg[] = {
     {NULL, 0, NULL, false, NULL},
 };
 
+/* records per consumer transaction (requests are written in one INSERT) */
+#define CONSUME_BATCH 1000
+
 struct worker {
         struct cfg *cfg;
         struct notify_ctx *ctx;
@@ -80,10 +83,11 @@ consume(void *arg)
         const char *topics[] = {NOTIFY_TOPIC_REQUESTS, NOTIFY_TOPIC_CONSENT,
                                 NOTIFY_TOPIC_SERVICES, NOTIFY_TOPIC_ORGS, NULL};
         struct db *db = db_open(cfg_str(w->cfg, "SIGNPOST_DB"));
+        struct notify_batch batch = {.ctx = w->ctx};
         struct inbox in = {.db = db,
                            .consumer = "notification",
-                           .apply = notify_requests_apply,
-                           .arg = w->ctx};
+                           .apply = notify_batch_apply,
+                           .arg = &batch};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
         int rc = -1;
@@ -97,12 +101,14 @@ consume(void *arg)
                 goto out;
         }
         svc_ready_set("consumer", true);
-        rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 500,
+        batch.in = &in;
+        rc = kafka_consumer_run(kc, notify_batch_handle, &batch, CONSUME_BATCH,
                                 svc_stop_flag(), &e);
         if (rc < 0)
                 log_error("consumer stopped", "why=\"%s\"", e.msg);
 out:
         kafka_consumer_free(kc);
+        notify_batch_fini(&batch);
         db_free(db);
         if (rc < 0)
                 svc_request_stop();

@@ -23,6 +23,7 @@
 
 #include "db.h"
 #include "err.h"
+#include "inbox.h"
 #include "kafka.h"
 #include "secret.h"
 #include "uuid.h"
@@ -232,6 +233,13 @@ int notify_store_message_add(struct db *db, const json_t *req,
                              const char *channel, const char *index,
                              const char *status, const char *reason,
                              bool *added, struct err *e);
+/* notify_store_messages_add: records rows (JSON array text of objects
+ * with the message columns, "ce_id" and "ord") as pending messages in
+ * "ord" order, in one statement. Skips a message_id seen before and a row
+ * whose ce_id the inbox `consumer` did not claim in the current
+ * transaction (an inbox duplicate). *added (if not NULL) gets the count. */
+int notify_store_messages_add(struct db *db, const char *consumer,
+                              const char *rows, long *added, struct err *e);
 /* notify_store_claim: leases up to max due pending messages for
  * instance. Returns new array in *out (free with notify_claims_free()). */
 int notify_store_claim(struct db *db, const char *instance, int max,
@@ -314,6 +322,15 @@ int notify_store_code_attempt(struct db *db, const char *id, bool success,
  * consent.state and the catalogue topics; arg is a struct notify_ctx *. */
 int notify_requests_apply(void *arg, struct db *db,
                           const struct kafka_record *rec, struct err *e);
+/* notify_request_prepare: what notify_requests_apply would record as a
+ * pending message, worked out before the transaction. For a well-formed
+ * request whose recipient opens, returns new request object (free with
+ * json_decref()) with *channel and index filled; NULL for any other record
+ * (it takes notify_requests_apply's per-record path). */
+json_t *notify_request_prepare(const struct notify_ctx *ctx,
+                               const struct kafka_record *rec,
+                               const char **channel,
+                               char index[SECRET_HEX_LEN]);
 /* notify_open: unseals a request's `sealed` text. Returns new object
  * {"email"|"phone", "values"} (free with json_decref()), NULL with
  * ERR_INVALID when it does not open or has no address. *channel gets
@@ -321,6 +338,41 @@ int notify_requests_apply(void *arg, struct db *db,
 json_t *notify_open(const struct notify_ctx *ctx, const char *sealed,
                     const char **channel, char index[SECRET_HEX_LEN],
                     struct err *e);
+
+/* ---- batch.c ---- */
+
+/* A record of the batch in flight, as notify_request_prepare saw it. */
+struct notify_prepared {
+        json_t *req; /* NULL: per-record path */
+        const char *channel;
+        char index[SECRET_HEX_LEN];
+        bool recorded; /* its row was written in the current pass */
+};
+
+/* The consumer's batch state. Set ctx and in (in->apply =
+ * notify_batch_apply, in->arg = this); the rest is the handler's own. */
+struct notify_batch {
+        struct notify_ctx *ctx; /* borrowed */
+        struct inbox *in;       /* borrowed */
+        struct kafka_record *recs;
+        size_t n, cap, last;
+        bool started;
+        struct notify_prepared *prep;
+};
+
+/* notify_batch_handle: a kafka_batch_fn (arg is a struct notify_batch *):
+ * prepares the batch's requests (parse, check, unseal, blind index)
+ * outside the transaction, then runs it through inbox_handle_batch, whose
+ * apply (notify_batch_apply) records each run of prepared requests with
+ * one multi-row INSERT and hands every other record to
+ * notify_requests_apply. Effects and guarantees are those of applying
+ * each record with notify_requests_apply. */
+int notify_batch_handle(void *arg, struct kafka_record *recs, size_t n,
+                        struct err *e);
+int notify_batch_apply(void *arg, struct db *db, const struct kafka_record *rec,
+                       struct err *e);
+/* notify_batch_fini: frees what the handler holds. */
+void notify_batch_fini(struct notify_batch *b);
 
 /* ---- sender.c ---- */
 /* notify_sender_run: the sender loop, until *stop: claims, decides,

@@ -152,6 +152,34 @@ request(struct notify_ctx *ctx, struct db *db, const json_t *d, struct err *e)
             why.msg, e);
 }
 
+json_t *
+notify_request_prepare(const struct notify_ctx *ctx,
+                       const struct kafka_record *rec, const char **channel,
+                       char index[SECRET_HEX_LEN])
+{
+        struct err e = {0};
+        json_t *d, *opened;
+
+        if (rec->value == NULL || rec->value_len == 0 || rec->topic == NULL ||
+            strcmp(rec->topic, NOTIFY_TOPIC_REQUESTS) != 0 ||
+            strcmp(rec->ev.type, NOTIFY_TYPE_REQUESTED) != 0)
+                return NULL;
+        d = jsonx_parse_object(rec->value, rec->value_len, &e);
+        if (d == NULL || check_request(d, &e) < 0) {
+                json_decref(d);
+                return NULL;
+        }
+        opened =
+            notify_open(ctx, json_string_value(json_object_get(d, "sealed")),
+                        channel, index, &e);
+        if (opened == NULL) {
+                json_decref(d);
+                return NULL;
+        }
+        json_decref(opened);
+        return d;
+}
+
 static int
 consent_state(struct db *db, const struct kafka_record *rec, const json_t *d,
               struct err *e)

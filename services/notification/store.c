@@ -61,6 +61,29 @@ notify_store_message_add(struct db *db, const json_t *req, const char *channel,
         return 0;
 }
 
+int
+notify_store_messages_add(struct db *db, const char *consumer,
+                          const char *rows, long *added, struct err *e)
+{
+        const char *p[2] = {rows, consumer};
+
+        return db_exec(
+            db,
+            "INSERT INTO message (message_id, template, audience,"
+            " subject_id, purpose, referral_id, service_id, channel,"
+            " recipient_index, sealed, status) SELECT r.message_id,"
+            " r.template, r.audience, r.subject_id, r.purpose,"
+            " r.referral_id, r.service_id, r.channel, r.recipient_index,"
+            " r.sealed, 'pending' FROM json_to_recordset($1::json) AS"
+            " r(message_id uuid, template text, audience text, subject_id"
+            " uuid, purpose text, referral_id uuid, service_id uuid, channel"
+            " text, recipient_index text, sealed text, ce_id uuid, ord int)"
+            " JOIN inbox i ON i.consumer = $2 AND i.ce_id = r.ce_id AND"
+            " i.xmin = pg_current_xact_id()::xid ORDER BY r.ord"
+            " ON CONFLICT (message_id) DO NOTHING",
+            2, p, added, e);
+}
+
 static void
 claim_row(PGresult *r, int i, struct notify_claim *c)
 {

@@ -168,7 +168,8 @@ setup(void **state)
         token(db, SUPPORT, "support", NULL, "2999-01-01", false);
         snprintf(tokens[FORGED], sizeof(tokens[FORGED]), "sp_%043d", 0);
         db_free(db);
-        struct http_opts o = {.max_body = GW_MAX_BODY};
+        struct http_opts o = {.max_body = GW_MAX_BODY,
+                              .headers = gw_server_headers(false)};
         srv = http_server_start("127.0.0.1:0", gw_http_routes(), &g, &o, &e);
         snprintf(base, sizeof(base), "http://127.0.0.1:%u",
                  http_server_port(srv));
@@ -248,6 +249,22 @@ static const struct row matrix[] = {
     {"GET", "/oruk/taxonomy_terms", "/oruk/taxonomy_terms", PUB(200)},
     {"GET", "/oruk/taxonomy_terms/{id}", "/oruk/taxonomy_terms/" RID, PUB(200)},
     {"GET", "/oruk/nearest", "/oruk/nearest", PUB(200)},
+    {"OPTIONS", "/oruk", "/oruk", PUB(204)},
+    {"OPTIONS", "/oruk/services", "/oruk/services", PUB(204)},
+    {"OPTIONS", "/oruk/services/{id}", "/oruk/services/" RID, PUB(204)},
+    {"OPTIONS", "/oruk/service_at_locations", "/oruk/service_at_locations",
+     PUB(204)},
+    {"OPTIONS", "/oruk/service_at_locations/{id}",
+     "/oruk/service_at_locations/" RID, PUB(204)},
+    {"OPTIONS", "/oruk/organizations", "/oruk/organizations", PUB(204)},
+    {"OPTIONS", "/oruk/organizations/{id}", "/oruk/organizations/" RID,
+     PUB(204)},
+    {"OPTIONS", "/oruk/taxonomies", "/oruk/taxonomies", PUB(204)},
+    {"OPTIONS", "/oruk/taxonomies/{id}", "/oruk/taxonomies/" RID, PUB(204)},
+    {"OPTIONS", "/oruk/taxonomy_terms", "/oruk/taxonomy_terms", PUB(204)},
+    {"OPTIONS", "/oruk/taxonomy_terms/{id}", "/oruk/taxonomy_terms/" RID,
+     PUB(204)},
+    {"OPTIONS", "/oruk/nearest", "/oruk/nearest", PUB(204)},
     {"GET", "/", "/?q=debt", PUB(200)},
     {"GET", "/services/{id}", "/services/" RID, PUB(200)},
     {"GET", "/services/{id}/refer", "/services/" RID "/refer", PUB(404)},
@@ -374,6 +391,74 @@ test_openapi_documents_every_route_and_no_other(void **state)
         json_decref(doc);
 }
 
+static void
+test_cors_preflight_lets_any_origin_read_oruk(void **state)
+{
+        static struct testhttp_reply r;
+        const char *hdrs[] = {"Origin: https://partner.example",
+                              "Access-Control-Request-Method: GET", NULL};
+        char v[256];
+
+        (void)state;
+        assert_int_equal(testhttp_request(base, "OPTIONS", "/oruk/services",
+                                          hdrs, NULL, 0, &r),
+                         204);
+        assert_string_equal(
+            testhttp_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)),
+            "*");
+        assert_non_null(strstr(testhttp_header(&r,
+                                               "Access-Control-Allow-Methods",
+                                               v, sizeof(v)),
+                               "GET"));
+        assert_int_equal(r.len, 0);
+        /* the JSON API is not offered to other origins */
+        assert_int_equal(testhttp_request(base, "OPTIONS", "/v1/referrals",
+                                          hdrs, NULL, 0, &r),
+                         405);
+        assert_null(
+            testhttp_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)));
+}
+
+/* lib/http's own answers (404, 405, 413) carry the gateway's security
+ * headers too; pages get the page policy instead of the API's. */
+static void
+test_security_headers_on_every_answer(void **state)
+{
+        static struct testhttp_reply r;
+        static char big[GW_MAX_BODY + 10];
+        char v[256];
+
+        (void)state;
+        memset(big, 'x', sizeof(big));
+        assert_int_equal(
+            testhttp_request(base, "GET", "/nope", NULL, NULL, 0, &r), 404);
+        assert_string_equal(
+            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
+            "default-src 'none'; frame-ancestors 'none'");
+        assert_string_equal(testhttp_header(&r, "Referrer-Policy", v, sizeof(v)),
+                            "no-referrer");
+        assert_null(
+            testhttp_header(&r, "Strict-Transport-Security", v, sizeof(v)));
+        assert_int_equal(
+            testhttp_request(base, "DELETE", "/privacy", NULL, NULL, 0, &r),
+            405);
+        assert_non_null(
+            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)));
+        assert_int_equal(testhttp_request(base, "POST", "/v1/referrals", NULL,
+                                          big, sizeof(big), &r),
+                         413);
+        assert_non_null(testhttp_header(&r, "Referrer-Policy", v, sizeof(v)));
+        assert_int_equal(
+            testhttp_request(base, "GET", "/privacy", NULL, NULL, 0, &r), 200);
+        assert_non_null(strstr(
+            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
+            "default-src 'self'"));
+        assert_non_null(
+            testhttp_header(&r, "X-Content-Type-Options", v, sizeof(v)));
+        assert_non_null(strstr(gw_server_headers(true)[6],
+                               "Strict-Transport-Security"));
+}
+
 int
 main(void)
 {
@@ -383,6 +468,8 @@ main(void)
             cmocka_unit_test(test_support_needs_a_reason),
             cmocka_unit_test(test_forwarded_principal_carries_role_and_org),
             cmocka_unit_test(test_openapi_documents_every_route_and_no_other),
+            cmocka_unit_test(test_cors_preflight_lets_any_origin_read_oruk),
+            cmocka_unit_test(test_security_headers_on_every_answer),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

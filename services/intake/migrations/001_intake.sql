@@ -91,3 +91,9 @@ CREATE TABLE services (
         updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX services_org ON services (organisation_id);
+
+-- ts_utc: RFC 3339 text in UTC with milliseconds, as every API answers.
+CREATE FUNCTION ts_utc(t timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;

@@ -1,0 +1,485 @@
+#!/usr/bin/python3
+"""Writes the Kubernetes manifests under deploy/ from one table.
+
+    deploy/gen.py           rewrite deploy/base/*.yaml and deploy/partners/example/
+    deploy/gen.py --check   exit 1 (naming the files) if they differ from what
+                            would be written (tests/scripts/deploy_manifests.sh)
+
+Inputs: proto/topics (every topic and its .dlq twin becomes a Strimzi
+KafkaTopic), services/<name>/main.c (a daemon's manifests are listed in
+deploy/base/kustomization.yaml only once it exists), and the DAEMONS table
+below: port, key files, settings, and the topics each daemon produces and
+consumes (docs/contracts.md, proto/asyncapi.yaml). A consumer may also
+write the .dlq twin of every topic it consumes (lib/kafka.h dead letters).
+"""
+import os
+import sys
+
+import yaml
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+NS = "signpost"
+CLUSTER = "signpost"  # Strimzi Kafka cluster name
+IMAGE = "signpost:latest"  # kustomize `images:` renames it
+UID = 10001
+PARTNER_ORG = "0190f3c2-5e1a-7c00-9a3b-000000000e01"  # example organisation id
+# Keyed snapshots (a tombstone deletes): compacted, so a new replica reads
+# the whole catalogue / consent state (deploy/compose/kafka-topics.sh too).
+COMPACTED = {"directory.services", "directory.organisations", "consent.state"}
+
+COMMON_SECRETS = ["principal.key"]
+# name: port, extra key files, extra settings, consumes, produces,
+#       produce prefixes, HPA max replicas.
+DAEMONS = {
+    "gateway": dict(
+        port=8080, keys=["token-hash.key", "intake.pk"],
+        env={"SIGNPOST_INTAKE_URL": "http://signpost-intake:8091",
+             "SIGNPOST_DIRECTORY_URL": "http://signpost-directory:8092",
+             "SIGNPOST_GATEWAY_TLS": "true"},
+        consumes=["directory.services", "directory.organisations",
+                  "referral.submissions", "referral.events"],
+        produces=["referral.submissions", "referral.updates",
+                  "directory.commands", "consent.commands",
+                  "rights.requests", "audit.access"],
+        max=10),
+    "intake": dict(
+        port=8091,
+        keys=["intake.pk", "intake.sk", "notification.pk", "kek-k1.key",
+              "blind-index.key"],
+        env={},
+        consumes=["referral.submissions", "referral.updates",
+                  "directory.services", "directory.organisations",
+                  "consent.state", "notification.events", "rights.tasks"],
+        produces=["referral.events", "consent.commands",
+                  "notification.requests", "audit.access", "rights.results"],
+        prefixes=["partner."], max=8),
+    "directory": dict(
+        port=8092, keys=[], env={},
+        consumes=["directory.commands"],
+        produces=["directory.services", "directory.organisations",
+                  "audit.access"],
+        max=8),
+    "consent": dict(
+        port=8093, keys=["blind-index.key"], env={},
+        consumes=["referral.events", "consent.commands", "rights.tasks"],
+        produces=["consent.state", "notification.requests", "audit.access",
+                  "rights.results"],
+        max=8),
+    "notification": dict(
+        port=8094,
+        keys=["notification.pk", "notification.sk", "blind-index.key",
+              "token-hash.key"],
+        env={"SIGNPOST_NOTIFY_SPOOL_DIR": "/var/spool/signpost"},
+        consumes=["notification.requests", "consent.state",
+                  "directory.services", "directory.organisations",
+                  "rights.tasks"],
+        produces=["notification.events", "audit.access", "rights.results"],
+        max=8),
+    "retention": dict(
+        port=8095,
+        keys=["retention.pk", "retention.sk", "retention.sign.sk",
+              "kek-k1.key", "blind-index.key"],
+        env={},
+        consumes=["referral.events", "rights.requests", "rights.results"],
+        produces=["rights.tasks", "notification.requests", "audit.access"],
+        max=4),
+    "reporting": dict(
+        port=8096, keys=[], env={},
+        consumes=["referral.events", "notification.events", "audit.access",
+                  "directory.services", "directory.organisations"],
+        produces=[],
+        max=4),
+}
+
+
+class Octal(int):
+    """An int written as 0NNN (file modes)."""
+
+
+class Dumper(yaml.SafeDumper):
+    pass
+
+
+Dumper.add_representer(
+    Octal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:int", "0%o" % v))
+
+
+def labels(name, component="daemon"):
+    return {"app.kubernetes.io/name": name,
+            "app.kubernetes.io/component": component,
+            "app.kubernetes.io/part-of": "signpost"}
+
+
+def meta(name, lab=None, **kw):
+    m = {"name": name}
+    if lab:
+        m["labels"] = lab
+    m.update(kw)
+    return m
+
+
+def topics():
+    out = []
+    with open(os.path.join(ROOT, "proto/topics")) as f:
+        for line in f:
+            parts = line.split("#", 1)[0].split()
+            if parts:
+                out.append((parts[0], int(parts[1]) if len(parts) > 1 else 8))
+    return out
+
+
+def built(name):
+    return os.path.exists(os.path.join(ROOT, "services", name, "main.c"))
+
+
+def kafka_topic(name, partitions, extra_labels=None):
+    lab = {"strimzi.io/cluster": CLUSTER, "app.kubernetes.io/part-of": "signpost"}
+    lab.update(extra_labels or {})
+    cfg = {"min.insync.replicas": 2, "retention.ms": 7 * 24 * 3600 * 1000}
+    if name in COMPACTED:
+        cfg = {"min.insync.replicas": 2, "cleanup.policy": "compact"}
+    if name.endswith(".dlq"):
+        cfg["retention.ms"] = 30 * 24 * 3600 * 1000
+    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+            "metadata": meta(name, lab),
+            "spec": {"topicName": name, "partitions": partitions,
+                     "replicas": 3, "config": cfg}}
+
+
+def acl(kind, name, ops, pattern="literal"):
+    return {"resource": {"type": kind, "name": name, "patternType": pattern},
+            "operations": ops, "host": "*"}
+
+
+def kafka_user(name, acls, lab):
+    lab = dict(lab, **{"strimzi.io/cluster": CLUSTER})
+    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+            "metadata": meta(name, lab),
+            "spec": {"authentication": {"type": "tls"},
+                     "authorization": {"type": "simple", "acls": acls}}}
+
+
+def daemon_user(name, d):
+    acls = []
+    for t in d["consumes"]:
+        acls.append(acl("topic", t, ["Read", "Describe"]))
+    writes = list(d["produces"])
+    writes += [t + ".dlq" for t in d["consumes"] if t + ".dlq" not in writes]
+    for t in writes:
+        acls.append(acl("topic", t, ["Write", "Describe"]))
+    for p in d.get("prefixes", []):
+        acls.append(acl("topic", p, ["Write", "Describe"], "prefix"))
+    if d["consumes"]:
+        acls.append(acl("group", name, ["Read"]))
+    return kafka_user("signpost-" + name, acls, labels(name))
+
+
+def config_map(name, d):
+    up = name.upper()
+    data = {
+        "SIGNPOST_DB": ("host=postgres port=5432 dbname=signpost "
+                        "user=signpost_%s passfile=/run/secrets/db-%s.pgpass "
+                        "sslmode=require" % (name, name)),
+        "SIGNPOST_KAFKA": "%s-kafka-bootstrap:9093" % CLUSTER,
+        "SIGNPOST_%s_LISTEN" % up: "0.0.0.0:%d" % d["port"],
+        "SIGNPOST_PRINCIPAL_KEY_FILE": "/run/secrets/principal.key",
+        "SIGNPOST_SECRETS_DIR": "/run/secrets",
+        "SIGNPOST_MIGRATIONS_DIR": "/opt/signpost/services/%s/migrations" % name,
+        "SIGNPOST_LOG_LEVEL": "info",
+    }
+    data.update(d["env"])
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": meta("signpost-" + name, labels(name)), "data": data}
+
+
+def secrets_volume(name):
+    """Key files, the daemon's Kafka client certificate (Strimzi writes the
+    KafkaUser's into Secret signpost-<name>) and the cluster CA, 0400."""
+    return {"name": "secrets-in", "projected": {"defaultMode": Octal(0o400), "sources": [
+        {"secret": {"name": "signpost-%s-keys" % name}},
+        {"secret": {"name": "signpost-" + name, "items": [
+            {"key": "user.crt", "path": "kafka/user.crt"},
+            {"key": "user.key", "path": "kafka/user.key"}]}},
+        {"secret": {"name": CLUSTER + "-cluster-ca-cert", "items": [
+            {"key": "ca.crt", "path": "kafka/ca.crt"}]}}]}}
+
+
+# Kubernetes mounts Secret files owned by root (or, with fsGroup, 0440):
+# neither is readable-and-private for uid 10001, and the daemons refuse key
+# files others can read. So an init container (same uid, reading through
+# fsGroup) copies them to a memory volume as 0400 files the daemon owns.
+COPY_SECRETS = ("set -eu; umask 077; cd /secrets-in; "
+                "for f in * kafka/*; do [ -f \"$f\" ] || continue; "
+                "mkdir -p \"/run/secrets/$(dirname \"$f\")\"; "
+                "install -m 0400 \"$f\" \"/run/secrets/$f\"; done")
+
+
+def container_security():
+    return {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID,
+            "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]}}
+
+
+def main_container(name, d):
+    mounts = [{"name": "secrets", "mountPath": "/run/secrets", "readOnly": True},
+              {"name": "tmp", "mountPath": "/tmp"}]
+    env = []
+    if name == "notification":
+        mounts.append({"name": "spool", "mountPath": "/var/spool/signpost"})
+        env.append({"name": "SIGNPOST_NOTIFY_INSTANCE", "valueFrom": {
+            "fieldRef": {"fieldPath": "metadata.name"}}})
+    c = {"name": name, "image": IMAGE, "command": ["signpost-" + name],
+         "ports": [{"name": "http", "containerPort": d["port"]}],
+         "envFrom": [{"configMapRef": {"name": "signpost-" + name}}]}
+    if env:
+        c["env"] = env
+    c.update({
+        "startupProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                         "periodSeconds": 2, "failureThreshold": 90},
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"},
+                           "periodSeconds": 5, "timeoutSeconds": 3,
+                           "failureThreshold": 3},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"},
+                          "periodSeconds": 10, "timeoutSeconds": 3,
+                          "failureThreshold": 3},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"},
+                      "limits": {"memory": "512Mi"}},
+        "securityContext": container_security(),
+        "volumeMounts": mounts})
+    return c
+
+
+def deployment(name, d):
+    volumes = [secrets_volume(name),
+               {"name": "secrets", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+               {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    if name == "notification":
+        volumes.append({"name": "spool", "emptyDir": {"sizeLimit": "1Gi"}})
+    init = {"name": "secrets", "image": IMAGE, "command": ["sh", "-c", COPY_SECRETS],
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
+                          "limits": {"memory": "32Mi"}},
+            "securityContext": container_security(),
+            "volumeMounts": [{"name": "secrets-in", "mountPath": "/secrets-in", "readOnly": True},
+                             {"name": "secrets", "mountPath": "/run/secrets"}]}
+    sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "signpost"}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": meta("signpost-" + name, labels(name)),
+            "spec": {"replicas": 2, "revisionHistoryLimit": 5,
+                     "selector": {"matchLabels": sel},
+                     "strategy": {"type": "RollingUpdate", "rollingUpdate": {
+                         "maxUnavailable": 0, "maxSurge": 1}},
+                     "template": {
+                         "metadata": {"labels": labels(name)},
+                         "spec": {
+                             "automountServiceAccountToken": False,
+                             "enableServiceLinks": False,
+                             "terminationGracePeriodSeconds": 30,
+                             "securityContext": {
+                                 "runAsNonRoot": True, "runAsUser": UID,
+                                 "runAsGroup": UID, "fsGroup": UID,
+                                 "seccompProfile": {"type": "RuntimeDefault"}},
+                             "initContainers": [init],
+                             "containers": [main_container(name, d)],
+                             "volumes": volumes}}}}
+
+
+def service(name, d):
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": meta("signpost-" + name, labels(name)),
+            "spec": {"type": "ClusterIP",
+                     "selector": {"app.kubernetes.io/name": name,
+                                  "app.kubernetes.io/part-of": "signpost"},
+                     "ports": [{"name": "http", "port": d["port"],
+                                "targetPort": "http", "protocol": "TCP"}]}}
+
+
+def hpa(name, d):
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": meta("signpost-" + name, labels(name)),
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                        "name": "signpost-" + name},
+                     "minReplicas": 2, "maxReplicas": d["max"],
+                     "metrics": [{"type": "Resource", "resource": {
+                         "name": "cpu", "target": {"type": "Utilization",
+                                                   "averageUtilization": 70}}}],
+                     "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}}}
+
+
+def pdb(name):
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+            "metadata": meta("signpost-" + name, labels(name)),
+            "spec": {"minAvailable": 1, "selector": {"matchLabels": {
+                "app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "signpost"}}}}
+
+
+def network_policies():
+    internal = [n for n in DAEMONS if n != "gateway"]
+    part_of = {"app.kubernetes.io/part-of": "signpost", "app.kubernetes.io/component": "daemon"}
+    return [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("signpost-default-deny-ingress"),
+         "spec": {"podSelector": {"matchLabels": part_of},
+                  "policyTypes": ["Ingress"]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("signpost-gateway-ingress"),
+         "spec": {"podSelector": {"matchLabels": {
+                      "app.kubernetes.io/name": "gateway",
+                      "app.kubernetes.io/part-of": "signpost"}},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"ports": [{"protocol": "TCP", "port": 8080}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+         "metadata": meta("signpost-daemons-from-gateway"),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "signpost"},
+                                  "matchExpressions": [{
+                                      "key": "app.kubernetes.io/name", "operator": "In",
+                                      "values": internal}]},
+                  "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"podSelector": {"matchLabels": {
+                                  "app.kubernetes.io/name": "gateway",
+                                  "app.kubernetes.io/part-of": "signpost"}}}],
+                               "ports": [{"protocol": "TCP", "port": DAEMONS[n]["port"]}
+                                         for n in internal]}]}},
+    ]
+
+
+def ingress():
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": meta("signpost-gateway", labels("gateway")),
+            "spec": {"tls": [{"hosts": ["signpost.example.org"],
+                              "secretName": "signpost-gateway-tls"}],
+                     "rules": [{"host": "signpost.example.org", "http": {"paths": [{
+                         "path": "/", "pathType": "Prefix", "backend": {"service": {
+                             "name": "signpost-gateway", "port": {"name": "http"}}}}]}}]}}
+
+
+def kafka_cluster():
+    return [
+        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaNodePool",
+         "metadata": meta("dual-role", {"strimzi.io/cluster": CLUSTER}),
+         "spec": {"replicas": 3, "roles": ["controller", "broker"],
+                  "storage": {"type": "jbod", "volumes": [{
+                      "id": 0, "type": "persistent-claim", "size": "100Gi",
+                      "deleteClaim": False, "kraftMetadata": "shared"}]}}},
+        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "Kafka",
+         "metadata": meta(CLUSTER, None, annotations={
+             "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"}),
+         "spec": {"kafka": {
+             "version": "3.8.0", "metadataVersion": "3.8-IV0",
+             "listeners": [
+                 {"name": "tls", "port": 9093, "type": "internal", "tls": True,
+                  "authentication": {"type": "tls"}},
+                 {"name": "partners", "port": 9094, "type": "loadbalancer",
+                  "tls": True, "authentication": {"type": "tls"}}],
+             "authorization": {"type": "simple"},
+             "config": {"auto.create.topics.enable": False,
+                        "num.partitions": 8,
+                        "default.replication.factor": 3,
+                        "min.insync.replicas": 2,
+                        "offsets.topic.replication.factor": 3,
+                        "transaction.state.log.replication.factor": 3,
+                        "transaction.state.log.min.isr": 2}},
+             "entityOperator": {"topicOperator": {}, "userOperator": {}}}},
+    ]
+
+
+def partner_docs():
+    org = PARTNER_ORG
+    lab = {"app.kubernetes.io/name": "partner-" + org,
+           "app.kubernetes.io/component": "partner",
+           "app.kubernetes.io/part-of": "signpost"}
+    prefix = "partner.%s." % org
+    user = kafka_user("partner-" + org, [
+        acl("topic", prefix, ["Read", "Describe"], "prefix"),
+        acl("group", prefix, ["Read"], "prefix"),
+        acl("topic", "referral.updates", ["Write", "Describe"]),
+    ], lab)
+    t = prefix + "referrals"
+    return [kafka_topic(t, 8, lab), kafka_topic(t + ".dlq", 8, lab), user]
+
+
+HEAD = "# Generated by deploy/gen.py from proto/topics and its DAEMONS table; edit those, then run it.\n"
+
+
+def dump(docs, comment=""):
+    body = "---\n".join(yaml.dump(d, Dumper=Dumper, sort_keys=False,
+                                  default_flow_style=False, width=4096)
+                        for d in docs)
+    return HEAD + comment + body
+
+
+def files():
+    out = {}
+    out["base/namespace.yaml"] = dump([{
+        "apiVersion": "v1", "kind": "Namespace", "metadata": meta(NS, {
+            "app.kubernetes.io/part-of": "signpost",
+            "pod-security.kubernetes.io/enforce": "restricted"})}])
+    out["base/kafka-cluster.yaml"] = dump(kafka_cluster(), (
+        "# Strimzi Kafka in KRaft mode: mTLS for every client, ACLs (KafkaUser) for every\n"
+        "# topic, no automatic topic creation (KafkaTopic is the only source).\n"))
+    tdocs = []
+    for name, parts in topics():
+        tdocs += [kafka_topic(name, parts), kafka_topic(name + ".dlq", parts)]
+    out["base/kafka-topics.yaml"] = dump(tdocs, (
+        "# Every topic in proto/topics and its .dlq twin (dead letters, kept 30 days).\n"))
+    out["base/kafka-users.yaml"] = dump([daemon_user(n, d) for n, d in DAEMONS.items()], (
+        "# One mTLS identity per daemon: Read on what it consumes (and its group), Write\n"
+        "# on what it produces and on the .dlq twins of what it consumes.\n"))
+    out["base/network-policy.yaml"] = dump(network_policies(), (
+        "# Ingress: the gateway from anywhere on 8080; every other daemon's HTTP port\n"
+        "# only from the gateway. Kafka and PostgreSQL are reached outbound.\n"))
+    out["base/gateway-ingress.yaml"] = dump([ingress()])
+    resources = ["namespace.yaml", "kafka-cluster.yaml", "kafka-topics.yaml",
+                 "kafka-users.yaml", "network-policy.yaml", "gateway-ingress.yaml"]
+    future = []
+    for n, d in DAEMONS.items():
+        f = "daemon-%s.yaml" % n
+        out["base/" + f] = dump([config_map(n, d), deployment(n, d), service(n, d),
+                                 hpa(n, d), pdb(n)], (
+            "# %s: settings (ConfigMap), Deployment, Service, HPA, PodDisruptionBudget.\n"
+            "# Needs Secret signpost-%s-keys: principal.key%s, db-%s.pgpass.\n"
+            % (n, n, "".join(", " + k for k in d["keys"]), n)))
+        (resources if built(n) else future).append(f)
+    kust = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+            "metadata": {"name": "signpost"}, "namespace": NS,
+            "resources": resources,
+            "images": [{"name": "signpost", "newName": "signpost", "newTag": "latest"}]}
+    note = ""
+    if future:
+        note = ("# Not listed until services/<name>/main.c exists (then rerun deploy/gen.py): %s\n"
+                % ", ".join(future))
+    out["base/kustomization.yaml"] = dump([kust], note)
+    out["partners/example/partner.yaml"] = dump(partner_docs(), (
+        "# An example partner organisation: its topic (intake writes it, sealed to the\n"
+        "# organisation's key) and its mTLS identity. The partner may Read only topics\n"
+        "# and consumer groups under partner.<org>. (run signpost-partner with\n"
+        "# --group partner.<org>.receiver) and Write only referral.updates. Copy this\n"
+        "# directory per organisation and replace the id.\n"))
+    out["partners/example/kustomization.yaml"] = dump([{
+        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+        "metadata": {"name": "partner-example"}, "namespace": NS,
+        "resources": ["partner.yaml"]}])
+    return out
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    stale = []
+    for rel, text in files().items():
+        path = os.path.join(ROOT, "deploy", rel)
+        old = open(path).read() if os.path.exists(path) else None
+        if old == text:
+            continue
+        if check:
+            stale.append("deploy/" + rel)
+            continue
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
+    if stale:
+        print("stale (run deploy/gen.py): " + " ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
