@@ -47,6 +47,132 @@ outbox_add(struct db *db, const char *topic, const char *key,
         return 0;
 }
 
+#define OID_BYTEA 17
+#define OID_TEXT 25
+#define OUTBOX_COLS 8
+
+/* item_col: column c of an item (order of the INSERT below); NULL for SQL
+ * NULL. */
+static const char *
+item_col(const struct outbox_item *it, int c, size_t *len)
+{
+        const char *v = NULL;
+
+        switch (c) {
+        case 0:
+                v = it->ev->id;
+                break;
+        case 1:
+                v = it->topic;
+                break;
+        case 2:
+                v = it->key;
+                break;
+        case 3:
+                v = it->ev->type;
+                break;
+        case 4:
+                v = it->ev->source;
+                break;
+        case 5:
+                v = it->ev->time;
+                break;
+        case 6:
+                v = it->ev->subject[0] ? it->ev->subject : NULL;
+                break;
+        default:
+                *len = it->value_len;
+                return it->value;
+        }
+        *len = v != NULL ? strlen(v) : 0;
+        return v;
+}
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+        p[0] = (unsigned char)(v >> 24);
+        p[1] = (unsigned char)(v >> 16);
+        p[2] = (unsigned char)(v >> 8);
+        p[3] = (unsigned char)v;
+}
+
+/* bin_array: returns new one-dimensional array of column c in PostgreSQL's
+ * binary format (elements of type oid), its size in *size; NULL when out
+ * of memory or too large. */
+static unsigned char *
+bin_array(const struct outbox_item *items, size_t n, int c, uint32_t oid,
+          int *size)
+{
+        size_t total = 20, len, i, o = 20;
+        unsigned char *buf;
+        const char *v;
+
+        for (i = 0; i < n; i++) {
+                item_col(&items[i], c, &len);
+                total += 4 + len;
+        }
+        if (total > 0x3fffffff || (buf = malloc(total)) == NULL)
+                return NULL;
+        put_be32(buf, 1);       /* dimensions */
+        put_be32(buf + 4, 1);   /* has nulls (allowed) */
+        put_be32(buf + 8, oid); /* element type */
+        put_be32(buf + 12, (uint32_t)n);
+        put_be32(buf + 16, 1); /* lower bound */
+        for (i = 0; i < n; i++) {
+                v = item_col(&items[i], c, &len);
+                put_be32(buf + o, v == NULL ? 0xffffffffu : (uint32_t)len);
+                o += 4;
+                if (v != NULL && len > 0)
+                        memcpy(buf + o, v, len);
+                o += v != NULL ? len : 0;
+        }
+        *size = (int)o;
+        return buf;
+}
+
+int
+outbox_add_many(struct db *db, const struct outbox_item *items, size_t n,
+                struct err *e)
+{
+        unsigned char *arr[OUTBOX_COLS] = {0};
+        const char *p[OUTBOX_COLS];
+        int len[OUTBOX_COLS], fmt[OUTBOX_COLS], c, rc = -1;
+        PGresult *r;
+
+        if (n == 0)
+                return 0;
+        if (n > INT32_MAX)
+                return err_set(e, ERR_FATAL, NULL, "too many outbox items");
+        for (c = 0; c < OUTBOX_COLS; c++) {
+                arr[c] = bin_array(items, n, c,
+                                   c == OUTBOX_COLS - 1 ? OID_BYTEA : OID_TEXT,
+                                   &len[c]);
+                if (arr[c] == NULL) {
+                        err_set(e, ERR_FATAL, NULL, "outbox batch too large");
+                        goto out;
+                }
+                p[c] = (const char *)arr[c];
+                fmt[c] = 1;
+        }
+        r = db_query_bin(
+            db,
+            "INSERT INTO outbox (ce_id, topic, key, ce_type, ce_source,"
+            " ce_time, ce_subject, value) SELECT i::uuid, t, k, y, s, w, j, v"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+            " $5::text[], $6::text[], $7::text[], $8::bytea[])"
+            " WITH ORDINALITY AS u(i, t, k, y, s, w, j, v, o) ORDER BY o",
+            OUTBOX_COLS, p, len, fmt, e);
+        if (r == NULL)
+                goto out;
+        PQclear(r);
+        rc = 0;
+out:
+        for (c = 0; c < OUTBOX_COLS; c++)
+                free(arr[c]);
+        return rc;
+}
+
 struct outbox_relay {
         char *conninfo;
         char *schema;

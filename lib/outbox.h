@@ -30,6 +30,21 @@ int outbox_add(struct db *db, const char *topic, const char *key,
                const struct event *ev, const void *value, size_t value_len,
                struct err *e);
 
+/* One event for outbox_add_many(); every pointer is borrowed. */
+struct outbox_item {
+        const char *topic;
+        const char *key;
+        const struct event *ev;
+        const void *value; /* NULL = tombstone */
+        size_t value_len;
+};
+
+/* outbox_add_many: queues n events inside the caller's open transaction
+ * with one statement; they are published in the order given (their seq
+ * follows the array). n == 0 does nothing. */
+int outbox_add_many(struct db *db, const struct outbox_item *items, size_t n,
+                    struct err *e);
+
 struct outbox_relay;
 
 /* outbox_relay_start: returns new relay running in its own thread with its

@@ -6,8 +6,20 @@ set -euo pipefail
 run=$1 n=${2:-1000}
 BIN=${SIGNPOST_BIN:-build/bin}
 [ -x "$BIN/directory-load" ] || exit 0
-[ -f "$run/pg/demo-loaded" ] && exit 0
-{ tools/directory-demo/examples.py; tools/directory-demo/gen.py -n "$n"; } > "$run/demo.ndjson"
+if [ -f "$run/pg/demo-loaded" ]; then
+  # The database kept the directory but the development broker starts
+  # empty: ask the directory to publish its catalogue again, so replicas
+  # (gateway, intake, notification) fill.
+  echo '{"type":"signpost.directory.catalogue_republish.v1","key":"catalogue","data":{"reason":"make run on a new broker"}}' |
+    "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" - >/dev/null
+  echo "demo data: already loaded; catalogue republished to the new broker"
+  exit 0
+fi
+# One demo partner keypair for every demo organisation, so referrals are
+# routed sealed and can be read with signpost-partner (README).
+[ -s "$run/secrets/demo-partner.sk" ] || "$BIN/signpost-keygen" box "$run/secrets/demo-partner" >/dev/null
+{ tools/directory-demo/examples.py
+  tools/directory-demo/gen.py -n "$n" --partner-key "$(cat "$run/secrets/demo-partner.pk")"; } > "$run/demo.ndjson"
 "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" "$run/demo.ndjson" >/dev/null
 touch "$run/pg/demo-loaded"
 echo "demo data: $n services and the Open Referral UK examples sent to directory.commands"

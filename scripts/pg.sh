@@ -69,7 +69,7 @@ cmd_stop() {
 
 psql_admin() {
   local dir=$1 port=$2; shift 2
-  PGPASSWORD=$(cat "$dir/admin.password") psql -X -q -v ON_ERROR_STOP=1 \
+  PGOPTIONS="-c client_min_messages=warning" PGPASSWORD=$(cat "$dir/admin.password") psql -X -q -v ON_ERROR_STOP=1 \
     -h 127.0.0.1 -p "$port" -U postgres "$@"
 }
 

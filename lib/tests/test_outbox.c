@@ -206,12 +206,115 @@ test_one_relay_leads(void **state)
         assert_int_equal(s.n, 20);
 }
 
+/* add_three: one outbox_add_many of key a: binary value with a NUL and a
+ * non-UTF-8 byte, a tombstone, a JSON value with a subject. */
+static void
+add_three(const char *topic, char ids[3][UUID_STR_LEN])
+{
+        static const char bin[] = {'x', '\0', (char)0xff, 'y'};
+        struct event ev[3];
+        struct outbox_item it[3];
+        struct err e = {0};
+
+        for (int i = 0; i < 3; i++) {
+                event_init(&ev[i], "test", "signpost.test.happened.v1",
+                           i == 2 ? "subj" : NULL);
+                strcpy(ids[i], ev[i].id);
+                it[i] = (struct outbox_item){
+                    .topic = topic, .key = "a", .ev = &ev[i]};
+        }
+        it[0].value = bin;
+        it[0].value_len = sizeof(bin);
+        it[2].value = "{\"n\":3}";
+        it[2].value_len = 7;
+        assert_int_equal(outbox_add_many(db, it, 3, &e), 0);
+}
+
+static void
+test_add_many_rows_in_array_order(void **state)
+{
+        char topic[64], ids[3][UUID_STR_LEN], sql[256];
+        const char *p[1] = {topic};
+        struct err e = {0};
+        PGresult *r;
+
+        (void)state;
+        testenv_unique("t-outbox-many", topic, sizeof(topic));
+        assert_int_equal(db_begin(db, &e), 0);
+        add_three(topic, ids);
+        assert_int_equal(outbox_add_many(db, NULL, 0, &e), 0);
+        assert_int_equal(db_commit(db, &e), 0);
+        snprintf(sql, sizeof(sql), "%s",
+                 "SELECT ce_id, coalesce(encode(value, 'hex'), 'NULL'),"
+                 " coalesce(ce_subject, 'NULL') FROM outbox"
+                 " WHERE topic = $1 ORDER BY seq");
+        r = db_query(db, sql, 1, p, &e);
+        assert_non_null(r);
+        assert_int_equal(PQntuples(r), 3);
+        for (int i = 0; i < 3; i++)
+                assert_string_equal(PQgetvalue(r, i, 0), ids[i]);
+        assert_string_equal(PQgetvalue(r, 0, 1), "7800ff79");
+        assert_string_equal(PQgetvalue(r, 1, 1), "NULL");
+        assert_string_equal(PQgetvalue(r, 2, 1), "7b226e223a337d");
+        assert_string_equal(PQgetvalue(r, 0, 2), "NULL");
+        assert_string_equal(PQgetvalue(r, 2, 2), "subj");
+        PQclear(r);
+}
+
+static void
+test_add_many_rolled_back_not_published(void **state)
+{
+        char topic[64], ids[3][UUID_STR_LEN];
+        const char *p[1] = {topic};
+        struct err e = {0};
+        PGresult *r;
+
+        (void)state;
+        testenv_unique("t-outbox-many", topic, sizeof(topic));
+        assert_int_equal(db_begin(db, &e), 0);
+        add_three(topic, ids);
+        db_rollback(db);
+        r = db_query(db, "SELECT count(*) FROM outbox WHERE topic = $1", 1, p,
+                     &e);
+        assert_non_null(r);
+        assert_string_equal(PQgetvalue(r, 0, 0), "0");
+        PQclear(r);
+}
+
+static void
+test_add_many_published_in_order(void **state)
+{
+        char topic[64], ids[3][UUID_STR_LEN];
+        struct seen s = {.want = 3};
+        struct err e = {0};
+        struct outbox_relay *r;
+
+        (void)state;
+        testenv_unique("t-outbox-many", topic, sizeof(topic));
+        assert_int_equal(db_begin(db, &e), 0);
+        add_three(topic, ids);
+        assert_int_equal(db_commit(db, &e), 0);
+        r = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r);
+        consume(topic, &s);
+        outbox_relay_stop(r);
+        assert_int_equal(s.n, 3);
+        for (int i = 0; i < 3; i++) {
+                assert_string_equal(s.id[i], ids[i]);
+                assert_true(s.tomb[i] == (i == 1));
+        }
+        assert_string_equal(s.value[2], "{\"n\":3}");
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_committed_published_rolled_back_not),
             cmocka_unit_test(test_one_relay_leads),
+            cmocka_unit_test(test_add_many_rows_in_array_order),
+            cmocka_unit_test(test_add_many_rolled_back_not_published),
+            cmocka_unit_test(test_add_many_published_in_order),
         };
 
         log_init("test_outbox", LOG_ERROR);

@@ -280,6 +280,8 @@ dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
                 rc = dir_import_hsds(db, d, e);
         else if (strcmp(type, CMD("postcodes_import")) == 0)
                 rc = postcodes(db, d, e);
+        else if (strcmp(type, CMD("catalogue_republish")) == 0)
+                rc = dir_emit_catalogue(db, e);
         else if (strcmp(type, CMD("update_request_submit")) == 0)
                 rc = request_submit(db, d, e);
         else if (strcmp(type, CMD("update_request_approve")) == 0)

@@ -149,6 +149,9 @@ int dir_store_nearest(struct db *db, const char *ids_array, const char *lat,
 PGresult *dir_store_service_snapshot(struct db *db, const char *id,
                                      struct err *e);
 PGresult *dir_store_org_snapshot(struct db *db, const char *id, struct err *e);
+/* dir_store_catalogue_ids: returns new result, one row: the text arrays of
+ * every organisation id and every service id. Free with PQclear(). */
+PGresult *dir_store_catalogue_ids(struct db *db, struct err *e);
 PGresult *dir_store_update_requests(struct db *db, const char *status,
                                     const char *id, struct err *e);
 
@@ -281,6 +284,9 @@ const struct http_route *dir_routes(void);
 /* dir_emit_services: outbox snapshots (or tombstones) of services. */
 int dir_emit_services(struct db *db, const char *ids_array, struct err *e);
 int dir_emit_service_tombstone(struct db *db, const char *id, struct err *e);
+/* dir_emit_catalogue: a fresh snapshot of every organisation and service,
+ * for replicas that start from an empty topic (e.g. a new broker). */
+int dir_emit_catalogue(struct db *db, struct err *e);
 int dir_emit_organization(struct db *db, const char *id, bool deleted,
                           struct err *e);
 

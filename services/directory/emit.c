@@ -107,3 +107,28 @@ dir_emit_organization(struct db *db, const char *id, bool deleted,
         json_decref(snap);
         return rc;
 }
+
+int
+dir_emit_catalogue(struct db *db, struct err *e)
+{
+        PGresult *r = dir_store_catalogue_ids(db, e);
+        const char *p;
+        char id[UUID_STR_LEN];
+        int rc = -1;
+
+        if (r == NULL)
+                return -1;
+        for (p = PQgetvalue(r, 0, 0) + 1; *p != '\0' && *p != '}';) {
+                size_t len = strcspn(p, ",}");
+
+                snprintf(id, sizeof(id), "%.*s", (int)len, p);
+                if (len == UUID_STR_LEN - 1 &&
+                    dir_emit_organization(db, id, false, e) < 0)
+                        goto out;
+                p += len + (p[len] == ',');
+        }
+        rc = dir_emit_services(db, PQgetvalue(r, 0, 1), e);
+out:
+        PQclear(r);
+        return rc;
+}

@@ -3,8 +3,9 @@
  * writes). Queries are static text with numbered parameters; an absent
  * filter is passed as SQL NULL and folds away at planning time (libpq's
  * unnamed statements are planned with the actual values), so each search
- * uses the indexes that fit it: GIN on search_vector, GIN trigram on
- * search_text, GiST on geo_earth(latitude, longitude).
+ * uses the indexes that fit it: GIN on search_vector, GiST on
+ * geo_earth(latitude, longitude); GIN trigram on the small search_words
+ * vocabulary only when a search found nothing.
  *
  * Column names are the JSON names render.c emits ("a.b" nests, "_x" is
  * internal). Does not build JSON or know about HTTP.
@@ -23,11 +24,12 @@
 #define POINT "geo_earth($12::float8, $13::float8)"
 #define LOC_EARTH "geo_earth(l.latitude, l.longitude)"
 
-/* Filters shared by /services and /service_at_locations ($1..$11). */
+/* Filters shared by /services and /service_at_locations ($1..$11). The
+ * search is the GIN-indexed full-text match alone; typo tolerance is a
+ * second attempt with corrected words (search_correct). */
 #define SVC_FILTERS                                                            \
         " s.status = 'active'"                                                 \
-        " AND ($1::text IS NULL OR s.search_vector @@ " TSQ                    \
-        "      OR s.search_text OPERATOR(public.%>) lower($1::text))"          \
+        " AND ($1::text IS NULL OR s.search_vector @@ " TSQ ")"                \
         " AND ($2::uuid IS NULL OR s.id IN (SELECT a.link_id"                  \
         "      FROM attributes a WHERE a.taxonomy_term_id IN ("                \
         "      WITH RECURSIVE t(id) AS (SELECT $2::uuid UNION"                 \
@@ -49,10 +51,20 @@
         "      AND ($10 IS NULL OR sc.opens_at >= $10)"                        \
         "      AND ($11 IS NULL OR sc.closes_at <= $11)))"
 
+/* Relevance: cover density with the name (A) weighted well above the
+ * description (B), organisation (C) and taxonomy terms (D). */
 #define RANK                                                                   \
         "CASE WHEN $1::text IS NULL THEN 0 ELSE"                               \
-        " ts_rank_cd(s.search_vector, " TSQ ") + 0.3 *"                        \
-        " public.word_similarity(lower($1::text), s.search_text) END"
+        " ts_rank_cd('{0.05, 0.1, 0.2, 1.0}', s.search_vector, " TSQ ") END"
+
+/* The locations within $14 metres of the point, found through the GiST
+ * index, or every location when no radius is given; empty without a
+ * point. */
+#define NEAR_WHERE                                                             \
+        " WHERE $12::float8 IS NOT NULL AND ($14::float8 IS NULL OR"           \
+        " (public.cube_enlarge(" POINT ", $14::float8, 3)"                     \
+        " OPERATOR(public.@>) " LOC_EARTH " AND geo_metres(" POINT             \
+        ", " LOC_EARTH ") <= $14::float8))"
 
 #define PAGE_TAIL                                                              \
         " SELECT c.total, p.id, p.dist FROM (SELECT count(*) AS total"         \
@@ -61,17 +73,12 @@
         " name, id LIMIT $16::int OFFSET $17::int) p ON true"
 
 static const char services_page_sql[] =
-    "WITH m AS (SELECT s.id, s.name, " RANK " AS rank,"
-    " (SELECT min(geo_metres(" POINT ", " LOC_EARTH "))"
-    "  FROM service_at_locations sal JOIN locations l"
-    "  ON l.id = sal.location_id WHERE sal.service_id = s.id"
-    "  AND $12::float8 IS NOT NULL) AS dist"
-    " FROM services s WHERE" SVC_FILTERS
-    " AND ($14::float8 IS NULL OR s.id IN (SELECT sal.service_id"
-    "  FROM service_at_locations sal JOIN locations l"
-    "  ON l.id = sal.location_id WHERE public.cube_enlarge(" POINT
-    ", $14::float8, 3) OPERATOR(public.@>) " LOC_EARTH "  AND geo_metres(" POINT
-    ", " LOC_EARTH ") <= $14::float8)))" PAGE_TAIL;
+    "WITH near AS (SELECT sal.service_id AS id, min(geo_metres(" POINT
+    ", " LOC_EARTH ")) AS dist FROM locations l JOIN service_at_locations sal"
+    " ON sal.location_id = l.id" NEAR_WHERE " GROUP BY 1),"
+    " m AS (SELECT s.id, s.name, " RANK " AS rank, near.dist"
+    " FROM services s LEFT JOIN near ON near.id = s.id WHERE" SVC_FILTERS
+    " AND ($14::float8 IS NULL OR near.id IS NOT NULL))" PAGE_TAIL;
 
 static const char sal_page_sql[] =
     "WITH m AS (SELECT sal.id, s.name, " RANK " AS rank,"
@@ -83,6 +90,20 @@ static const char sal_page_sql[] =
     " AND ($14::float8 IS NULL OR (public.cube_enlarge(" POINT
     ", $14::float8, 3) OPERATOR(public.@>) " LOC_EARTH "  AND geo_metres(" POINT
     ", " LOC_EARTH ") <= $14::float8)))" PAGE_TAIL;
+
+/* Each query word of three or more letters that is not in the vocabulary
+ * becomes its most similar known word (pg_trgm, default threshold 0.3);
+ * NULL when no word changed. */
+static const char search_correct_sql[] =
+    "SELECT string_agg(coalesce(c.word, x.w), ' ' ORDER BY x.n),"
+    " bool_or(c.word IS NOT NULL)"
+    " FROM regexp_split_to_table(lower($1::text), '\\s+') WITH ORDINALITY"
+    " x(w, n) LEFT JOIN LATERAL (SELECT sw.word FROM search_words sw"
+    " WHERE x.w ~ '^[[:alpha:]]{3,}$' AND NOT EXISTS (SELECT 1"
+    " FROM search_words k WHERE k.word = x.w)"
+    " AND sw.word OPERATOR(public.%) x.w"
+    " ORDER BY public.similarity(sw.word, x.w) DESC, sw.word LIMIT 1) c"
+    " ON true";
 
 static int
 page_fill(PGresult *r, struct dir_page *out, struct err *e)
@@ -106,12 +127,50 @@ page_fill(PGresult *r, struct dir_page *out, struct err *e)
         return 0;
 }
 
+/* search_correct: *fixed (caller frees) is the search with unknown words
+ * corrected, or NULL when there is nothing to correct. */
+static int
+search_correct(struct db *db, const char *search, char **fixed, struct err *e)
+{
+        const char *p[1] = {search};
+        PGresult *r = db_query(db, search_correct_sql, 1, p, e);
+
+        *fixed = NULL;
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0) &&
+            strcmp(PQgetvalue(r, 0, 1), "t") == 0) {
+                *fixed = strdup(PQgetvalue(r, 0, 0));
+                if (*fixed == NULL) {
+                        PQclear(r);
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+                }
+        }
+        PQclear(r);
+        return 0;
+}
+
+static int
+page_run(struct db *db, const char *sql, const char *const p[17],
+         struct dir_page *out, struct err *e)
+{
+        PGresult *r = db_query(db, sql, 17, p, e);
+        int rc;
+
+        if (r == NULL)
+                return -1;
+        dir_page_fini(out);
+        rc = page_fill(r, out, e);
+        PQclear(r);
+        return rc;
+}
+
 int
 dir_store_services_page(struct db *db, const struct dir_query *q,
                         bool at_locations, struct dir_page *out, struct err *e)
 {
-        char lim[24], off[24];
-        PGresult *r;
+        const char *sql = at_locations ? sal_page_sql : services_page_sql;
+        char lim[24], off[24], *fixed = NULL;
         int rc;
 
         snprintf(lim, sizeof(lim), "%d", q->per_page);
@@ -137,12 +196,17 @@ dir_store_services_page(struct db *db, const struct dir_query *q,
             off,
         };
         memset(out, 0, sizeof(*out));
-        r = db_query(db, at_locations ? sal_page_sql : services_page_sql, 17, p,
-                     e);
-        if (r == NULL)
+        rc = page_run(db, sql, p, out, e);
+        if (rc < 0 || out->total > 0 || q->search == NULL)
+                return rc;
+        /* nothing found: try again with misspelt words corrected */
+        if (search_correct(db, q->search, &fixed, e) < 0)
                 return -1;
-        rc = page_fill(r, out, e);
-        PQclear(r);
+        if (fixed != NULL) {
+                p[0] = fixed;
+                rc = page_run(db, sql, p, out, e);
+        }
+        free(fixed);
         return rc;
 }
 

@@ -505,3 +505,14 @@ dir_store_sal_put(struct db *db, const char *id, const char *service_id,
                        " (EXCLUDED.service_id, EXCLUDED.location_id)",
                        3, p, NULL, e);
 }
+
+PGresult *
+dir_store_catalogue_ids(struct db *db, struct err *e)
+{
+        return db_query(db,
+                        "SELECT (SELECT coalesce(array_agg(id ORDER BY id),"
+                        " '{}') FROM organizations)::text,"
+                        " (SELECT coalesce(array_agg(id ORDER BY id), '{}')"
+                        " FROM services)::text",
+                        0, NULL, e);
+}

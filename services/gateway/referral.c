@@ -356,15 +356,20 @@ gw_referral_check(const json_t *b, struct err *e)
 void
 gw_reference_new(char out[GW_REFERENCE_LEN])
 {
+        const uint32_t n = (uint32_t)(sizeof(ref_alphabet) - 1);
+        const uint32_t limit = 65536 - 65536 % n; /* no modulo bias */
+        uint16_t r[8];
         int j = 0;
 
+        randombytes_buf(r, sizeof(r)); /* one system call, not eight */
         out[j++] = 'S';
         out[j++] = 'P';
         for (int i = 0; i < 8; i++) {
+                uint32_t v = r[i] < limit ? r[i] % n : randombytes_uniform(n);
+
                 if (i % 4 == 0)
                         out[j++] = '-';
-                out[j++] = ref_alphabet[randombytes_uniform(
-                    (uint32_t)(sizeof(ref_alphabet) - 1))];
+                out[j++] = ref_alphabet[v];
         }
         out[j] = '\0';
 }

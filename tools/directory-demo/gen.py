@@ -108,6 +108,9 @@ def main():
     ap.add_argument("-n", type=int, default=1000, help="services")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch", type=int, default=50)
+    ap.add_argument("--partner-key", default=None,
+                    help="public key (base64) every demo organisation "
+                    "registers, so referrals to it are routed sealed")
     a = ap.parse_args()
     rnd = random.Random(a.seed)
 
@@ -180,6 +183,8 @@ def main():
              "%s supports people across %s." % (name, town[1]),
              "email": "info@%s.org.uk" % slug,
              "website": "https://www.%s.org.uk" % slug}
+        if a.partner_key:
+            o["partner_public_key"] = a.partner_key
         orgs.append((o, town))
     for i in range(0, len(orgs), a.batch):
         recs = [o for o, _ in orgs[i:i + a.batch]]
