@@ -147,13 +147,40 @@ settle(struct inbox *in, struct kafka_record *recs, size_t i, bool waiting,
         return remember_invalid(in, r, e);
 }
 
+/* flush: the optional flush hook; 0 when there is none. */
+static int
+flush(struct inbox *in, bool keep, struct err *e)
+{
+        if (in->flush == NULL)
+                return 0;
+        return in->flush(in->arg, in->db, keep, e);
+}
+
+/* flush_batch: writes what a whole pass buffered. Returns 0, 1 when the
+ * batch should be retried record by record (the flush failed INVALID, or
+ * TRANSIENT with the connection standing), -1 with e filled. */
+static int
+flush_batch(struct inbox *in, struct err *e)
+{
+        struct err fe = {0};
+
+        if (flush(in, true, &fe) == 0)
+                return 0;
+        if (fe.kind == ERR_INVALID ||
+            (fe.kind == ERR_TRANSIENT && db_connected(in->db)))
+                return 1;
+        *e = fe;
+        return -1;
+}
+
 /* apply_all: one pass over the batch inside an open transaction. With
  * isolate, each record runs under a savepoint so an INVALID or TRANSIENT
  * one is undone alone; records of a partition after a TRANSIENT one are
  * not applied (order within a partition holds), records of other
  * partitions still are, so what a waiting record depends on can arrive.
- * Without isolate, the first INVALID or TRANSIENT aborts the pass
- * (returns 1). */
+ * The flush hook runs after each applied record with isolate, once at
+ * the end without. Without isolate, the first INVALID or TRANSIENT (of
+ * a record or of the flush) aborts the pass (returns 1). */
 static int
 apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
           struct err *e)
@@ -185,7 +212,8 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                 }
                 if (isolate && db_savepoint(in->db, e) != 0)
                         goto out;
-                if (in->apply(in->arg, in->db, &recs[i], &ae) == 0) {
+                if (in->apply(in->arg, in->db, &recs[i], &ae) == 0 &&
+                    (!isolate || flush(in, true, &ae) == 0)) {
                         if (isolate && db_release(in->db, e) != 0)
                                 goto out;
                         in->applied++;
@@ -202,12 +230,13 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
                         rc = 1;
                         goto out;
                 }
+                flush(in, false, NULL);
                 if (db_rollback_to(in->db, e) != 0 ||
                     settle(in, recs, i, waiting, &ae, e) != 0)
                         goto out;
                 waiting = waiting || recs[i].result == ERR_TRANSIENT;
         }
-        rc = 0;
+        rc = isolate ? 0 : flush_batch(in, e);
 out:
         free(used);
         PQclear(fresh);
@@ -223,6 +252,7 @@ attempt(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
         unsigned long a = in->applied, d = in->duplicates, v = in->invalid;
         int rc;
 
+        flush(in, false, NULL);
         if (db_ensure(in->db, 0, e) != 0 || db_begin(in->db, e) != 0)
                 return -1;
         rc = apply_all(in, recs, n, isolate, e);

@@ -11,6 +11,7 @@
 #ifndef SIGNPOST_INBOX_H
 #define SIGNPOST_INBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "db.h"
@@ -29,11 +30,24 @@
 typedef int (*inbox_apply_fn)(void *arg, struct db *db,
                               const struct kafka_record *rec, struct err *e);
 
+/* inbox_flush_fn: optional; for an apply function that buffers writes
+ * (several records' outbox events in one statement, say). With keep, it
+ * writes what was buffered, in the open transaction, and empties the
+ * buffer; without keep it only drops the buffer (no SQL). Called with keep
+ * once after the last record of a batch, before COMMIT (when records run
+ * one by one after a failure: after each applied record, inside its
+ * savepoint); without keep at the start of every pass and when a record
+ * fails (then e may be NULL). A failure with keep counts as the failure
+ * of those records. */
+typedef int (*inbox_flush_fn)(void *arg, struct db *db, bool keep,
+                              struct err *e);
+
 struct inbox {
         struct db *db;        /* borrowed */
         const char *consumer; /* borrowed; usually the consumer group */
         inbox_apply_fn apply;
         void *arg;
+        inbox_flush_fn flush;  /* may be NULL; gets arg */
         unsigned long applied; /* counters since start */
         unsigned long duplicates;
         unsigned long invalid;

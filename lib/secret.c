@@ -23,6 +23,7 @@
 _Static_assert(SECRET_BOX_PK_BYTES == crypto_box_PUBLICKEYBYTES, "box pk");
 _Static_assert(SECRET_BOX_SK_BYTES == crypto_box_SECRETKEYBYTES, "box sk");
 _Static_assert(SECRET_SEAL_OVERHEAD == crypto_box_SEALBYTES, "seal");
+_Static_assert(SECRET_HMAC_BYTES == crypto_auth_hmacsha256_BYTES, "hmac");
 _Static_assert(SECRET_SIGN_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "sig pk");
 _Static_assert(SECRET_SIGN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "sig sk");
 _Static_assert(SECRET_SIG_BYTES == crypto_sign_BYTES, "sig");
@@ -509,4 +510,28 @@ secret_equal(const char *a, const char *b)
         if (strlen(b) != n)
                 return false;
         return sodium_memcmp(a, b, n) == 0;
+}
+
+int
+secret_hmac_sha256(const struct secret_key *key, const void *msg, size_t len,
+                   unsigned char out[SECRET_HMAC_BYTES], struct err *e)
+{
+        crypto_auth_hmacsha256_state st;
+
+        if (secret_init(e) < 0)
+                return -1;
+        if (key == NULL || (msg == NULL && len > 0))
+                return err_set(e, ERR_INVALID, NULL, "no key or message");
+        crypto_auth_hmacsha256_init(&st, key->bytes, key->len);
+        crypto_auth_hmacsha256_update(&st, msg, len);
+        crypto_auth_hmacsha256_final(&st, out);
+        sodium_memzero(&st, sizeof(st));
+        return 0;
+}
+
+void
+secret_wipe(void *p, size_t len)
+{
+        if (p != NULL && len > 0)
+                sodium_memzero(p, len);
 }

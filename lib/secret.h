@@ -11,6 +11,8 @@
  *   index      keyed BLAKE2b blind index over a normalised email or phone
  *   token      API tokens "sp_<b64>" and their keyed hash
  *   sign       Ed25519 detached signatures
+ *   mac        HMAC-SHA-256, for outside interfaces that prescribe it
+ *   wipe       zeroing memory that held a secret or personal data
  *
  * Envelope encryption is in secret_dek.c, the blind index in
  * secret_index.c, the rest in secret.c. Key files are refused, not just
@@ -39,6 +41,7 @@
 #define SECRET_SIG_BYTES 64     /* crypto_sign_BYTES */
 #define SECRET_HEX_LEN 65       /* 32-byte hash as hex, and the NUL */
 #define SECRET_TOKEN_LEN 47     /* "sp_" + 43 base64 chars, and the NUL */
+#define SECRET_HMAC_BYTES 32    /* crypto_auth_hmacsha256_BYTES */
 
 /* A key in sodium_malloc memory, read-only once filled. */
 struct secret_key {
@@ -201,6 +204,19 @@ int secret_token_hash(const struct secret_key *key, const char *token,
 /* secret_equal: constant-time comparison of two strings (time depends
  * only on the length); false when lengths differ or either is NULL. */
 bool secret_equal(const char *a, const char *b);
+
+/* --- HMAC-SHA-256 and wiping ------------------------------------------ */
+
+/* secret_hmac_sha256: HMAC-SHA-256 (RFC 2104) of msg (len bytes) under
+ * key (any length) into out, for interfaces that prescribe it (HS256
+ * JWTs); signpost's own keyed hashes are BLAKE2b (secret_hash_hex). */
+int secret_hmac_sha256(const struct secret_key *key, const void *msg,
+                       size_t len, unsigned char out[SECRET_HMAC_BYTES],
+                       struct err *e);
+/* secret_wipe: zeroes len bytes at p in a way the compiler keeps (for
+ * buffers that held a secret, a plaintext or an address before they are
+ * freed or go out of scope). NULL is fine. */
+void secret_wipe(void *p, size_t len);
 
 /* --- Ed25519 ----------------------------------------------------------- */
 

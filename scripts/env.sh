@@ -24,4 +24,9 @@ daemon_env() {
   echo "SIGNPOST_PRINCIPAL_KEY_FILE=$secrets/principal.key"
   echo "SIGNPOST_SECRETS_DIR=$secrets"
   echo "SIGNPOST_MIGRATIONS_DIR=services/$d/migrations"
+  if [ "$d" = gateway ]; then # where the gateway forwards queries
+    for up in intake directory consent; do
+      echo "SIGNPOST_$(echo "$up" | tr a-z A-Z)_URL=http://127.0.0.1:$(daemon_port "$up")"
+    done
+  fi
 }

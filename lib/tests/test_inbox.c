@@ -235,6 +235,130 @@ test_lost_connection_undoes_the_batch(void **state)
         assert_int_equal(effects(""), 0);
 }
 
+/* A buffering apply: values are kept and written by flush in one
+ * statement; a value equal to flush_bad makes the flush fail INVALID. */
+struct buffered {
+        char vals[512];
+        int keeps;      /* flushes with keep */
+        int statements; /* flushes that wrote */
+        int flush_bad;
+};
+
+static int
+buffer_apply(void *arg, struct db *d, const struct kafka_record *rec,
+             struct err *e)
+{
+        struct buffered *b = arg;
+        size_t o = strlen(b->vals);
+
+        (void)d;
+        /* buffered before the verdict, so a failure must drop it */
+        snprintf(b->vals + o, sizeof(b->vals) - o, "%s%.*s", o ? "," : "",
+                 (int)rec->value_len, (const char *)rec->value);
+        if (atoi(rec->value) < 0)
+                return err_set(e, ERR_INVALID, "v", "must not be negative");
+        return 0;
+}
+
+static int
+buffer_flush(void *arg, struct db *d, bool keep, struct err *e)
+{
+        struct buffered *b = arg;
+        char arr[520], bad[16];
+        const char *p[1] = {arr};
+        int rc = 0;
+
+        snprintf(bad, sizeof(bad), "%d", b->flush_bad);
+        if (keep) {
+                b->keeps++;
+                if (strstr(b->vals, bad) != NULL)
+                        rc = err_set(e, ERR_INVALID, "v", "refused");
+                else if (b->vals[0] != '\0') {
+                        snprintf(arr, sizeof(arr), "{%s}", b->vals);
+                        b->statements++;
+                        rc = db_exec(d,
+                                     "INSERT INTO effects (v)"
+                                     " SELECT unnest($1::int[])",
+                                     1, p, NULL, e);
+                }
+        }
+        b->vals[0] = '\0';
+        return rc;
+}
+
+static void
+test_flush_writes_a_batch_once(void **state)
+{
+        struct buffered b = {.flush_bad = 1000000};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = buffer_apply,
+                           .arg = &b,
+                           .flush = buffer_flush};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "2");
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 3);
+        assert_int_equal(b.statements, 1);
+        /* redelivered: nothing applied, nothing written */
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(effects(""), 3);
+}
+
+static void
+test_flush_drops_what_an_invalid_record_buffered(void **state)
+{
+        struct buffered b = {.flush_bad = 1000000};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = buffer_apply,
+                           .arg = &b,
+                           .flush = buffer_flush};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "-5");
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(r[1].result, ERR_INVALID);
+        assert_int_equal(effects(""), 2);
+        assert_int_equal(effects("WHERE v = -5"), 0);
+        /* the first pass's buffer did not leak into the second */
+        assert_int_equal(effects("WHERE v = 1"), 1);
+}
+
+static void
+test_failed_flush_dead_letters_only_its_record(void **state)
+{
+        struct buffered b = {.flush_bad = 42};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = buffer_apply,
+                           .arg = &b,
+                           .flush = buffer_flush};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "42");
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(r[0].result, ERR_NONE);
+        assert_int_equal(r[1].result, ERR_INVALID);
+        assert_non_null(strstr(r[1].reason, "refused"));
+        assert_int_equal(r[2].result, ERR_NONE);
+        assert_int_equal(effects(""), 2);
+        assert_int_equal(effects("WHERE v = 42"), 0);
+}
+
 int
 main(void)
 {
@@ -248,6 +372,11 @@ main(void)
                 test_transient_record_waits_and_its_partition_stops, reset),
             cmocka_unit_test_setup(test_lost_connection_undoes_the_batch,
                                    reset),
+            cmocka_unit_test_setup(test_flush_writes_a_batch_once, reset),
+            cmocka_unit_test_setup(
+                test_flush_drops_what_an_invalid_record_buffered, reset),
+            cmocka_unit_test_setup(
+                test_failed_flush_dead_letters_only_its_record, reset),
         };
 
         log_init("test_inbox", LOG_ERROR);

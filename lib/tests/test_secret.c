@@ -447,6 +447,76 @@ test_sign_refuses_other_key(void **state)
         secret_key_free(boxsk);
 }
 
+/* hex: lower-case hex of len bytes into out (2 * len + 1). */
+static void
+hex(const unsigned char *b, size_t len, char *out)
+{
+        for (size_t i = 0; i < len; i++)
+                sprintf(out + 2 * i, "%02x", b[i]);
+}
+
+static void
+test_hmac_sha256_rfc4231_case_1(void **state)
+{
+        unsigned char key[20], mac[SECRET_HMAC_BYTES];
+        struct secret_key *k = NULL;
+        char h[2 * SECRET_HMAC_BYTES + 1];
+
+        (void)state;
+        memset(key, 0x0b, sizeof(key));
+        assert_int_equal(
+            secret_key_from_bytes(key, sizeof(key), NULL, &k, NULL), 0);
+        assert_int_equal(secret_hmac_sha256(k, "Hi There", 8, mac, NULL), 0);
+        hex(mac, sizeof(mac), h);
+        assert_string_equal(h, "b0344c61d8db38535ca8afceaf0bf12b"
+                               "881dc200c9833da726e9376c2e32cff7");
+        secret_key_free(k);
+}
+
+/* RFC 4231 case 2: a key shorter than the block. */
+static void
+test_hmac_sha256_rfc4231_case_2(void **state)
+{
+        const char *data = "what do ya want for nothing?";
+        unsigned char mac[SECRET_HMAC_BYTES];
+        struct secret_key *k = NULL;
+        char h[2 * SECRET_HMAC_BYTES + 1];
+
+        (void)state;
+        assert_int_equal(secret_key_from_bytes((const unsigned char *)"Jefe", 4,
+                                               NULL, &k, NULL),
+                         0);
+        assert_int_equal(secret_hmac_sha256(k, data, strlen(data), mac, NULL),
+                         0);
+        hex(mac, sizeof(mac), h);
+        assert_string_equal(h, "5bdcc146bf60754e6a042426089575c7"
+                               "5a003f089d2739839dec58b964ec3843");
+        secret_key_free(k);
+}
+
+static void
+test_hmac_sha256_needs_a_key(void **state)
+{
+        unsigned char mac[SECRET_HMAC_BYTES];
+        struct err e = {0};
+
+        (void)state;
+        assert_int_equal(secret_hmac_sha256(NULL, "x", 1, mac, &e), -1);
+        assert_int_equal(e.kind, ERR_INVALID);
+}
+
+static void
+test_wipe_zeroes(void **state)
+{
+        char buf[] = "person@example.org";
+        char zero[sizeof(buf)] = {0};
+
+        (void)state;
+        secret_wipe(buf, sizeof(buf));
+        assert_memory_equal(buf, zero, sizeof(buf));
+        secret_wipe(NULL, 10); /* no effect, no crash */
+}
+
 int
 main(void)
 {
@@ -468,6 +538,10 @@ main(void)
             cmocka_unit_test(test_token_hash_rejects_malformed),
             cmocka_unit_test(test_sign_verify),
             cmocka_unit_test(test_sign_refuses_other_key),
+            cmocka_unit_test(test_hmac_sha256_rfc4231_case_1),
+            cmocka_unit_test(test_hmac_sha256_rfc4231_case_2),
+            cmocka_unit_test(test_hmac_sha256_needs_a_key),
+            cmocka_unit_test(test_wipe_zeroes),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

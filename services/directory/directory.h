@@ -126,6 +126,12 @@ enum dir_child {
 };
 PGresult *dir_store_children(struct db *db, enum dir_child kind,
                              const char *ids_array, struct err *e);
+/* dir_store_children_batch: the n child queries kinds[i] over ids[i] in
+ * one round trip (libpq pipeline mode); on success out[i] are new results
+ * (PQclear each), on failure all stay NULL. n <= DIR_CHILD_COUNT. */
+int dir_store_children_batch(struct db *db, const enum dir_child *kinds,
+                             char *const *ids, int n, PGresult **out,
+                             struct err *e);
 PGresult *dir_store_organizations_page(struct db *db, const struct dir_query *q,
                                        struct err *e);
 PGresult *dir_store_organization(struct db *db, const char *id, struct err *e);
@@ -225,6 +231,11 @@ json_t *dir_render_page(const struct dir_query *q, long total,
  * the order of ids_array (with service_at_locations unless nested). */
 json_t *dir_render_services_full(struct db *db, const char *ids_array,
                                  bool with_sal, struct err *e);
+/* dir_render_services_brief: returns new array of the list form of the
+ * services in ids_array (one-to-one fields and the nested organization
+ * with its identifiers), in that order; two queries. */
+json_t *dir_render_services_brief(struct db *db, const char *ids_array,
+                                  struct err *e);
 json_t *dir_render_organization_full(struct db *db, const char *id,
                                      struct err *e);
 json_t *dir_render_sal_full(struct db *db, const char *id, struct err *e);

@@ -112,7 +112,7 @@ static json_t *
 services_page(struct dir_req *rq, bool at_locations)
 {
         struct dir_page pg = {0};
-        json_t *contents = NULL, *el;
+        json_t *contents = NULL;
         char *ids = NULL;
         size_t i;
 
@@ -122,21 +122,9 @@ services_page(struct dir_req *rq, bool at_locations)
         ids = dir_ids_array(pg.ids, pg.n);
         if (ids == NULL)
                 goto out;
-        if (!at_locations) {
-                contents = dir_render_services_full(rq->db, ids, false, &rq->e);
-                json_array_foreach(contents, i, el)
-                {
-                        json_object_del(el, "schedules");
-                        json_object_del(el, "service_areas");
-                        json_object_del(el, "languages");
-                        json_object_del(el, "funding");
-                        json_object_del(el, "cost_options");
-                        json_object_del(el, "contacts");
-                        json_object_del(el, "attributes");
-                }
-        } else {
-                contents = sal_contents(rq, ids);
-        }
+        contents = at_locations
+                       ? sal_contents(rq, ids)
+                       : dir_render_services_brief(rq->db, ids, &rq->e);
         if (contents == NULL)
                 goto out;
         for (i = 0; rq->q.has_point && i < json_array_size(contents); i++)

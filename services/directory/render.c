@@ -227,6 +227,105 @@ locations_fill(struct db *db, json_t *locs, struct err *e)
         return 0;
 }
 
+/* orgs_fill: the identifiers of each service's nested organization. */
+static int
+orgs_fill(struct db *db, json_t *svcs, struct err *e)
+{
+        json_t *orgs = json_object(), *el, *org;
+        size_t i;
+        int rc = 0;
+
+        json_array_foreach(svcs, i, el)
+        {
+                org = json_object_get(el, "organization");
+                if (org != NULL)
+                        json_object_set(
+                            orgs, json_string_value(json_object_get(org, "id")),
+                            org);
+        }
+        if (json_object_size(orgs) > 0)
+                rc = attach(db, orgs, DIR_CHILD_ORG_IDS,
+                            "organization_identifiers", e);
+        json_decref(orgs);
+        return rc;
+}
+
+/* A set of child queries run together: maps[i] (id -> object) receive
+ * the rows of kinds[i] as field fields[i]. */
+struct batch {
+        int n;
+        enum dir_child kinds[DIR_CHILD_COUNT];
+        json_t *maps[DIR_CHILD_COUNT];
+        const char *fields[DIR_CHILD_COUNT];
+};
+
+static void
+batch_add(struct batch *b, json_t *map, enum dir_child kind, const char *field)
+{
+        if (json_object_size(map) == 0)
+                return;
+        b->kinds[b->n] = kind;
+        b->maps[b->n] = map;
+        b->fields[b->n] = field;
+        b->n++;
+}
+
+/* batch_run: one round trip for every query of b, then attaches. */
+static int
+batch_run(struct db *db, struct batch *b, struct err *e)
+{
+        char *ids[DIR_CHILD_COUNT] = {0};
+        PGresult *r[DIR_CHILD_COUNT] = {0};
+        int i, rc = -1;
+
+        if (b->n == 0)
+                return 0;
+        for (i = 0; i < b->n; i++)
+                if ((ids[i] = ids_of(b->maps[i])) == NULL) {
+                        err_set(e, ERR_FATAL, NULL, "out of memory");
+                        goto out;
+                }
+        if (dir_store_children_batch(db, b->kinds, ids, b->n, r, e) < 0)
+                goto out;
+        for (i = 0; i < b->n; i++)
+                dir_render_attach(b->maps[i], r[i], b->fields[i]);
+        rc = 0;
+out:
+        for (i = 0; i < b->n; i++) {
+                free(ids[i]);
+                PQclear(r[i]);
+        }
+        return rc;
+}
+
+/* nested_maps: the locations of the services' service_at_locations and
+ * their contacts, id -> object. */
+static void
+nested_maps(json_t *svcs, json_t *locs, json_t *contacts)
+{
+        json_t *el, *c;
+        size_t i, j;
+
+        json_array_foreach(svcs, i, el)
+        {
+                json_array_foreach(json_object_get(el, "service_at_locations"),
+                                   j, c)
+                {
+                        json_t *l = json_object_get(c, "location");
+                        json_object_set(
+                            locs, json_string_value(json_object_get(l, "id")),
+                            l);
+                }
+                json_array_foreach(json_object_get(el, "contacts"), j, c)
+                    json_object_set(contacts,
+                                    json_string_value(json_object_get(c, "id")),
+                                    c);
+        }
+}
+
+/* services_fill: every nested part of svcs in two round trips: the
+ * services' children and organization identifiers, then the locations'
+ * addresses and accessibility and the contacts' phones. */
 static int
 services_fill(struct db *db, json_t *svcs, bool with_sal, struct err *e)
 {
@@ -243,58 +342,50 @@ services_fill(struct db *db, json_t *svcs, bool with_sal, struct err *e)
             {DIR_CHILD_CONTACTS, "contacts"},
             {DIR_CHILD_ATTRIBUTES, "attributes"},
         };
-        json_t *map = index_by_id(svcs, NULL), *orgs = json_object(), *el;
-        json_t *sub = NULL;
-        size_t i, j;
+        json_t *map = index_by_id(svcs, NULL),
+               *orgs = index_by_id(svcs, "organization");
+        json_t *locs = json_object(), *contacts = json_object();
+        struct batch b1 = {0}, b2 = {0};
+        size_t i;
         int rc = -1;
 
-        for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++) {
-                if (kids[i].kind == DIR_CHILD_SAL && !with_sal)
-                        continue;
-                if (attach(db, map, kids[i].kind, kids[i].field, e) < 0)
-                        goto out;
-        }
-        /* phones of contacts, locations of service_at_locations, and the
-         * identifiers of each nested organization */
-        sub = json_object();
-        json_array_foreach(svcs, i, el)
-        {
-                json_t *c, *sal = json_object_get(el, "service_at_locations");
-                json_t *org = json_object_get(el, "organization");
-                json_array_foreach(sal, j, c)
-                    json_object_set(sub,
-                                    json_string_value(json_object_get(
-                                        json_object_get(c, "location"), "id")),
-                                    json_object_get(c, "location"));
-                if (org != NULL)
-                        json_object_set(
-                            orgs, json_string_value(json_object_get(org, "id")),
-                            org);
-        }
-        if (locations_fill(db, sub, e) < 0)
+        for (i = 0; i < sizeof(kids) / sizeof(kids[0]); i++)
+                if (kids[i].kind != DIR_CHILD_SAL || with_sal)
+                        batch_add(&b1, map, kids[i].kind, kids[i].field);
+        batch_add(&b1, orgs, DIR_CHILD_ORG_IDS, "organization_identifiers");
+        if (batch_run(db, &b1, e) < 0)
                 goto out;
-        json_decref(sub);
-        sub = json_object();
-        json_array_foreach(svcs, i, el)
-        {
-                json_t *c;
-                json_array_foreach(json_object_get(el, "contacts"), j, c)
-                    json_object_set(
-                        sub, json_string_value(json_object_get(c, "id")), c);
-        }
-        if (json_object_size(sub) > 0 &&
-            attach(db, sub, DIR_CHILD_PHONES, "phones", e) < 0)
-                goto out;
-        if (json_object_size(orgs) > 0 &&
-            attach(db, orgs, DIR_CHILD_ORG_IDS, "organization_identifiers", e) <
-                0)
-                goto out;
-        rc = 0;
+        nested_maps(svcs, locs, contacts);
+        batch_add(&b2, locs, DIR_CHILD_ADDRESSES, "addresses");
+        batch_add(&b2, locs, DIR_CHILD_ACCESSIBILITY, "accessibility");
+        batch_add(&b2, contacts, DIR_CHILD_PHONES, "phones");
+        rc = batch_run(db, &b2, e);
 out:
-        json_decref(sub);
+        json_decref(contacts);
+        json_decref(locs);
         json_decref(orgs);
         json_decref(map);
         return rc;
+}
+
+json_t *
+dir_render_services_brief(struct db *db, const char *ids_array, struct err *e)
+{
+        PGresult *r = dir_store_services(db, ids_array, e);
+        json_t *arr;
+        int i;
+
+        if (r == NULL)
+                return NULL;
+        arr = json_array();
+        for (i = 0; i < PQntuples(r); i++)
+                json_array_append_new(arr, dir_render_row(r, i));
+        PQclear(r);
+        if (orgs_fill(db, arr, e) < 0) {
+                json_decref(arr);
+                return NULL;
+        }
+        return arr;
 }
 
 json_t *

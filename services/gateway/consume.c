@@ -173,6 +173,8 @@ gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                 return organisation(db, rec, e);
         if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
                 return submitted(db, rec, e);
+        if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0)
+                return gw_consume_received(db, rec, e);
         if (strcmp(rec->ev.type, "signpost.referral.status_changed.v1") == 0)
                 return status_changed(db, rec, e);
         return 0;

@@ -165,6 +165,8 @@ upstream_path(const struct gw_route *rt, const char *path, char *out,
 static const char *
 base_of(struct gw *g, const char *upstream)
 {
+        if (strcmp(upstream, "consent") == 0)
+                return g->set.consent_url;
         return strcmp(upstream, "intake") == 0 ? g->set.intake_url
                                                : g->set.directory_url;
 }

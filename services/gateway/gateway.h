@@ -61,6 +61,7 @@ struct gw_settings {
         const char *kafka;         /* bootstrap */
         const char *intake_url;    /* http://127.0.0.1:8091 */
         const char *directory_url; /* http://127.0.0.1:8092 */
+        const char *consent_url;   /* http://127.0.0.1:8093 */
         const char *principal_key_file;
         const char *token_key_file; /* token-hash.key */
         const char *intake_pk_file; /* intake.pk */
@@ -389,6 +390,64 @@ void gw_web_error(struct gw_call *call, int status, const char *title,
 struct kafka_record;
 int gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                      struct err *e);
+
+/* ---- store_referral.c: the referral-owner replica (SQL) ---- */
+struct gw_owner {
+        char org[UUID_STR_LEN]; /* "" when intake did not know it */
+        char subject[UUID_STR_LEN];
+        char notice[64]; /* privacy-notice version, "" when none */
+};
+int gw_store_owner_put(struct db *db, const char *referral_id, const char *org,
+                       const char *subject, const char *notice, struct err *e);
+/* gw_store_owner_get: ERR_NOT_FOUND when the referral is not (yet) known. */
+int gw_store_owner_get(struct db *db, const char *referral_id,
+                       struct gw_owner *out, struct err *e);
+
+/* ---- command.c: JSON command bodies and producing commands ---- */
+/* gw_command_body: the request's body as a JSON object with only the
+ * allowed fields. Returns new object (json_decref()), or NULL with the
+ * answer filled (415, 400). */
+json_t *gw_command_body(struct gw_call *call, const char *const allowed[]);
+/* gw_command_send: produces data as a CloudEvent of type to topic keyed
+ * by key and waits for the broker's acknowledgement; 0 only when
+ * acknowledged, else -1 ERR_TRANSIENT. */
+int gw_command_send(struct gw *g, const char *topic, const char *key,
+                    const char *type, const json_t *data, struct err *e);
+/* gw_command_unavailable: the 503 (Retry-After) answer; logs e->msg. */
+void gw_command_unavailable(struct gw_call *call, const struct err *e);
+
+/* ---- provider.c: the owner replica and POST /v1/referrals/{id}/status -- */
+/* gw_consume_received: signpost.referral.received.v1 into referral_owner. */
+int gw_consume_received(struct db *db, const struct kafka_record *rec,
+                        struct err *e);
+void gw_referral_status_post(struct gw_call *call);
+
+/* ---- consents.c: consent commands on consent.commands ---- */
+struct gw_consent {
+        char subject[UUID_STR_LEN];
+        char purpose[40];
+        char action[16]; /* withdrawn | granted */
+        const char *via; /* web_form | api | admin (static text) */
+        char notice[64];
+        char recorded_by[160];
+};
+bool gw_consent_purpose_valid(const char *purpose);
+/* gw_consent_person: a person's consent change through the status link
+ * (referral id and its secret key); c carries purpose, action and via,
+ * the rest is filled from the replica. Returns 0 with *receipt (new
+ * json) after the broker acknowledged, else the HTTP status (404 unknown
+ * referral or wrong key, 422 bad purpose/action, 503) with e. */
+int gw_consent_person(struct gw *g, const char *referral_id, const char *key,
+                      struct gw_consent *c, json_t **receipt, struct err *e);
+void gw_referral_consent_post(struct gw_call *call);
+void gw_consent_post(struct gw_call *call);
+
+/* ---- web_consent.c: the consent form on the status page ---- */
+/* gw_web_consent_form: appends the withdraw / opt-out form for referral
+ * id (key: its status secret) to h, with a fresh CSRF token. */
+void gw_web_consent_form(struct gw_call *call, struct gw_html *h,
+                         const char *id, const char *key);
+void gw_web_consent_post(struct gw_call *call);
 
 /* time helper */
 double gw_now(void);

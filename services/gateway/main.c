@@ -35,6 +35,8 @@ static const struct cfg_entry gateway_cfg[] = {
      "intake's internal HTTP port"},
     {"SIGNPOST_DIRECTORY_URL", CFG_STR, "http://127.0.0.1:8092", false,
      "directory's internal HTTP port"},
+    {"SIGNPOST_CONSENT_URL", CFG_STR, "http://127.0.0.1:8093", false,
+     "consent's internal HTTP port"},
     {"SIGNPOST_GATEWAY_OPENAPI", CFG_PATH, "docs/api/gateway.openapi.json",
      false, "the OpenAPI document served at /openapi.json"},
     {"SIGNPOST_GATEWAY_ASSETS", CFG_PATH,
@@ -135,6 +137,7 @@ settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
             .kafka = cfg_str(cfg, "SIGNPOST_KAFKA"),
             .intake_url = cfg_str(cfg, "SIGNPOST_INTAKE_URL"),
             .directory_url = cfg_str(cfg, "SIGNPOST_DIRECTORY_URL"),
+            .consent_url = cfg_str(cfg, "SIGNPOST_CONSENT_URL"),
             .principal_key_file = cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
             .token_key_file = cfg_isset(cfg, "SIGNPOST_TOKEN_KEY_FILE")
                                   ? cfg_str(cfg, "SIGNPOST_TOKEN_KEY_FILE")

@@ -378,6 +378,7 @@ gw_web_status(struct gw_call *call)
                   "class=\"govuk-summary-list__key\">Last change</dt><dd "
                   "class=\"govuk-summary-list__value\">%s</dd></div></dl>",
                   ref, status_words(st), upd);
+        gw_web_consent_form(call, &h, id, key);
         m = gw_html_take(&h, NULL);
         gw_web_page(call, 200, "Your referral", m ? m : "");
         free(m);

@@ -3,7 +3,8 @@
  * with a fresh CSRF token; POST checks the token and the honeypot, turns
  * the fields into the API's JSON and hands it to gw_submit, then shows
  * the confirmation (reference and status link) or the form again with
- * the error beside its field and everything typed kept. The CSRF token is
+ * every error at once (GOV.UK error summary, and each beside its field)
+ * and everything typed kept. The CSRF token is
  * the Idempotency-Key, so a double click makes one referral.
  */
 #include <stdio.h>
@@ -68,6 +69,57 @@ kind_of(const char *k)
             (strcmp(k, "on_behalf") == 0 || strcmp(k, "professional") == 0))
                 return k;
         return "self";
+}
+
+/* What the form shows when the answers are not acceptable: every field
+ * error at once, in the order of the form. */
+#define MAX_ERRORS 16
+struct form_errors {
+        size_t n;
+        const char *field[MAX_ERRORS]; /* form field names */
+        const char *text[MAX_ERRORS];  /* static text */
+};
+
+/* error_for: the message for form field name, NULL when none. */
+static const char *
+error_for(const struct form_errors *es, const char *name)
+{
+        for (size_t i = 0; es != NULL && i < es->n; i++)
+                if (strcmp(es->field[i], name) == 0)
+                        return es->text[i];
+        return NULL;
+}
+
+/* form_order: position of a form field on the page (consent last). */
+static int
+form_order(const char *name)
+{
+        int i = 0;
+
+        for (const struct field *f = fields; f->name; f++, i++)
+                if (strcmp(f->name, name) == 0)
+                        return i;
+        return i;
+}
+
+/* errors_add: keeps es in page order; false when name is already there
+ * or es is full. */
+static bool
+errors_add(struct form_errors *es, const char *name, const char *text)
+{
+        size_t i;
+
+        if (es->n == MAX_ERRORS || error_for(es, name) != NULL)
+                return false;
+        for (i = es->n; i > 0 && form_order(es->field[i - 1]) >
+                                     form_order(name); i--) {
+                es->field[i] = es->field[i - 1];
+                es->text[i] = es->text[i - 1];
+        }
+        es->field[i] = name;
+        es->text[i] = text;
+        es->n++;
+        return true;
 }
 
 /* error_field: the form field an API error names. */
@@ -170,10 +222,11 @@ checkbox(struct gw_html *h, const char *name, const char *label, bool on,
 }
 
 static void
-consents(struct gw_html *h, const struct gw_form *f, const char *ef,
-         const char *err)
+consents(struct gw_html *h, const struct gw_form *f,
+         const struct form_errors *es)
 {
-        bool bad = ef != NULL && strcmp(ef, "consent_share") == 0;
+        const char *err = error_for(es, "consent_share");
+        bool bad = err != NULL;
 
         gw_html_raw(h, bad ? "<div class=\"govuk-form-group "
                              "govuk-form-group--error\">"
@@ -215,29 +268,36 @@ title_of(const char *kind)
                    : "Refer yourself";
 }
 
-/* render_form: the form for kind, filled from f (may be NULL), with err
- * shown beside the form field ef (both may be NULL). */
+/* error_summary: the GOV.UK error summary linking to every field. */
+static void
+error_summary(struct gw_html *h, const struct form_errors *es)
+{
+        gw_html_raw(h, "<div class=\"govuk-error-summary\" "
+                       "data-module=\"govuk-error-summary\"><div "
+                       "role=\"alert\"><h2 class=\"govuk-error-"
+                       "summary__title\">There is a problem</h2><div "
+                       "class=\"govuk-error-summary__body\"><ul "
+                       "class=\"govuk-list govuk-error-summary__list\">");
+        for (size_t i = 0; i < es->n; i++)
+                gw_html_f(h, "<li><a href=\"#%s\">%s</a></li>", es->field[i],
+                          es->text[i]);
+        gw_html_raw(h, "</ul></div></div></div>");
+}
+
+/* render_form: the form for kind, filled from f (may be NULL), with the
+ * errors in es (may be NULL) in the summary and beside their fields. */
 static void
 render_form(struct gw_call *call, int status, const struct gw_service *s,
-            const char *kind, const struct gw_form *f, const char *ef,
-            const char *err)
+            const char *kind, const struct gw_form *f,
+            const struct form_errors *es)
 {
         struct gw_html h = {0};
         char csrf[128] = "", *m;
         const char *k = kind_letter(kind);
 
         gw_csrf_new(call->g->token_key, (int64_t)time(NULL), csrf);
-        if (err != NULL)
-                gw_html_f(&h,
-                          "<div class=\"govuk-error-summary\" "
-                          "data-module=\"govuk-error-summary\"><div "
-                          "role=\"alert\"><h2 class=\"govuk-error-"
-                          "summary__title\">There is a problem</h2><div "
-                          "class=\"govuk-error-summary__body\"><ul "
-                          "class=\"govuk-list govuk-error-summary__list\">"
-                          "<li><a href=\"#%s\">%s</a></li></ul></div></div>"
-                          "</div>",
-                          ef, err);
+        if (es != NULL && es->n > 0)
+                error_summary(&h, es);
         gw_html_f(&h,
                   "<span class=\"govuk-caption-l\">%s</span><h1 "
                   "class=\"govuk-heading-l\">%s</h1><form method=\"post\" "
@@ -260,9 +320,9 @@ render_form(struct gw_call *call, int status, const struct gw_service *s,
                                               "The person you are referring"
                                               "</h2>");
                 input(&h, fd, f ? gw_form_get(f, fd->name) : NULL,
-                      ef && strcmp(ef, fd->name) == 0 ? err : NULL);
+                      error_for(es, fd->name));
         }
-        consents(&h, f, ef, err);
+        consents(&h, f, es);
         gw_html_raw(&h, "<button type=\"submit\" class=\"govuk-button\">"
                         "Send referral</button></form>");
         m = gw_html_take(&h, NULL);
@@ -297,7 +357,7 @@ gw_web_refer_get(struct gw_call *call)
         if (open_service(call, &s))
                 render_form(call, 200, &s,
                             kind_of(http_req_query(call->req, "kind")), NULL,
-                            NULL, NULL);
+                            NULL);
 }
 
 /* set_path: body[a][b] = v for json path "a.b" (v non-empty). */
@@ -372,32 +432,86 @@ confirmation(struct gw_call *call, const struct gw_service *s, const char *id,
         free(m);
 }
 
+/* stand_in: puts an acceptable value where the check found a problem,
+ * so the next check finds the next problem (the body is only looked
+ * at, never sent). */
+static void
+stand_in(json_t *b, const char *json_field)
+{
+        const char *last = strrchr(json_field, '.');
+
+        last = last ? last + 1 : json_field;
+        if (strncmp(json_field, "consents", 8) == 0)
+                json_object_set_new(
+                    b, "consents",
+                    json_pack("{s:b}", "share_with_provider", 1));
+        else if (strcmp(json_field, "person") == 0)
+                set_path(b, "person.address", "x");
+        else if (strcmp(json_field, "referrer") == 0)
+                set_path(b, "referrer.phone", "07700900000");
+        else if (strcmp(last, "email") == 0)
+                set_path(b, json_field, "a@example.org");
+        else if (strcmp(last, "phone") == 0)
+                set_path(b, json_field, "07700900000");
+        else if (strcmp(last, "postcode") == 0)
+                set_path(b, json_field, "KT1 1EU");
+        else
+                set_path(b, json_field, "x");
+}
+
+/* find_errors: every problem the contract finds in b, not only the
+ * first. Returns how many. */
+static size_t
+find_errors(const json_t *b, struct form_errors *es)
+{
+        json_t *probe = json_deep_copy(b);
+
+        for (int i = 0; probe != NULL && i < MAX_ERRORS; i++) {
+                struct err e = {0};
+
+                if (gw_referral_check(probe, &e) == 0)
+                        break;
+                if (!errors_add(es, error_field(e.field), error_text(&e)) ||
+                    e.kind != ERR_CONFLICT)
+                        break; /* no progress, or a shape error */
+                stand_in(probe, e.field);
+        }
+        json_decref(probe);
+        return es->n;
+}
+
 static void
 submit_form(struct gw_call *call, const struct gw_service *s, const char *kind,
             const struct gw_form *f)
 {
         char id[UUID_STR_LEN], ref[GW_REFERENCE_LEN];
         char secret[GW_STATUS_SECRET_LEN];
+        struct form_errors es = {0};
         struct err e = {0};
         json_t *b = to_json(s, kind, f);
         char *text = b ? jsonx_dump(b) : NULL;
         int st;
 
-        st = text == NULL ? 503
-                          : gw_submit(call->g, b, "web", gw_form_get(f, "csrf"),
-                                      text, strlen(text), id, ref, secret, &e);
+        if (text != NULL && find_errors(b, &es) > 0)
+                st = 422;
+        else
+                st = text == NULL
+                         ? 503
+                         : gw_submit(call->g, b, "web", gw_form_get(f, "csrf"),
+                                     text, strlen(text), id, ref, secret, &e);
         json_decref(b);
         free(text);
         if (st == 0) {
                 confirmation(call, s, id, ref, secret);
-        } else if (st == 503) {
-                render_form(call, 503, s, kind, f, "person_name",
-                            "Sorry, we could not send your referral just "
-                            "now. Please try again in a minute.");
-        } else {
-                render_form(call, st == 400 ? 400 : 422, s, kind, f,
-                            error_field(e.field), error_text(&e));
+                return;
         }
+        if (st == 503)
+                errors_add(&es, "person_name",
+                           "Sorry, we could not send your referral just "
+                           "now. Please try again in a minute.");
+        else if (es.n == 0)
+                errors_add(&es, error_field(e.field), error_text(&e));
+        render_form(call, st == 400 ? 400 : st, s, kind, f, &es);
 }
 
 void

@@ -2,7 +2,9 @@
  * emit: intake's events into the outbox, in the caller's transaction. A
  * notification request carries its recipient and values sealed to the
  * notification daemon's key; everything else emitted here holds no
- * personal data. Does not decide which events a change produces.
+ * personal data. On the consumer thread events are queued and written
+ * once per batch (intake_outq_*). Does not decide which events a change
+ * produces.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -12,6 +14,103 @@
 #include "event.h"
 #include "intake.h"
 #include "outbox.h"
+
+/* The consumer thread's queue: while on, intake_emit appends here and
+ * intake_outq_flush writes everything with one statement. */
+struct qitem {
+        char *topic;
+        char *key;
+        char *value;
+        size_t len;
+        struct event ev;
+};
+
+static _Thread_local struct {
+        bool on;
+        size_t n, cap;
+        struct qitem *items;
+} outq;
+
+void
+intake_outq_start(void)
+{
+        outq.on = true;
+}
+
+/* outq_drop: frees every queued item. */
+static void
+outq_drop(void)
+{
+        for (size_t i = 0; i < outq.n; i++) {
+                free(outq.items[i].topic);
+                free(outq.items[i].key);
+                free(outq.items[i].value);
+        }
+        outq.n = 0;
+}
+
+void
+intake_outq_stop(void)
+{
+        outq_drop();
+        free(outq.items);
+        memset(&outq, 0, sizeof(outq));
+}
+
+/* outq_push: queues one event; takes ownership of text. */
+static int
+outq_push(const char *topic, const char *key, const struct event *ev,
+          char *text, struct err *e)
+{
+        struct qitem *q;
+
+        if (outq.n == outq.cap) {
+                size_t cap = outq.cap ? outq.cap * 2 : 256;
+                q = realloc(outq.items, cap * sizeof(*q));
+                if (q == NULL) {
+                        free(text);
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+                }
+                outq.items = q;
+                outq.cap = cap;
+        }
+        q = &outq.items[outq.n];
+        q->topic = strdup(topic);
+        q->key = strdup(key);
+        q->value = text;
+        q->len = strlen(text);
+        q->ev = *ev;
+        outq.n++;
+        if (q->topic == NULL || q->key == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        return 0;
+}
+
+int
+intake_outq_flush(void *arg, struct db *db, bool keep, struct err *e)
+{
+        struct outbox_item *items = NULL;
+        int rc = 0;
+
+        (void)arg;
+        if (keep && outq.n > 0) {
+                items = calloc(outq.n, sizeof(*items));
+                if (items == NULL)
+                        rc = err_set(e, ERR_FATAL, NULL, "out of memory");
+                for (size_t i = 0; items != NULL && i < outq.n; i++)
+                        items[i] = (struct outbox_item){
+                            .topic = outq.items[i].topic,
+                            .key = outq.items[i].key,
+                            .ev = &outq.items[i].ev,
+                            .value = outq.items[i].value,
+                            .value_len = outq.items[i].len};
+                if (items != NULL)
+                        rc = outbox_add_many(db, items, outq.n, e);
+        }
+        free(items);
+        outq_drop();
+        return rc;
+}
 
 int
 intake_emit(struct db *db, const char *topic, const char *key, const char *type,
@@ -28,6 +127,8 @@ intake_emit(struct db *db, const char *topic, const char *key, const char *type,
         if (text == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         event_init(&ev, INTAKE_SOURCE, type, key);
+        if (outq.on)
+                return outq_push(topic, key, &ev, text, e);
         rc = outbox_add(db, topic, key, &ev, text, strlen(text), e);
         free(text);
         return rc;

@@ -171,6 +171,11 @@ int intake_submit_apply(struct intake *in, struct db *db, const char *value,
 int intake_route(struct intake *in, struct db *db,
                  const struct intake_referral *r, const json_t *payload,
                  const struct intake_service *svc, struct err *e);
+/* intake_route_emit: intake_route without marking the referral routed
+ * (for a referral inserted with routed_at already set). */
+int intake_route_emit(struct intake *in, struct db *db,
+                      const struct intake_referral *r, const json_t *payload,
+                      const struct intake_service *svc, struct err *e);
 /* intake_route_held: routes every referral of org held for a missing
  * partner key, now that the key is known. */
 int intake_route_held(struct intake *in, struct db *db, const char *org_id,
@@ -182,9 +187,19 @@ json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
 
 /* ---- emit.c ---- */
 /* intake_emit: queues data (takes ownership) as ce_type on topic, keyed
- * by key, in the caller's transaction. */
+ * by key, in the caller's transaction (or on the thread's queue, see
+ * intake_outq_start). */
 int intake_emit(struct db *db, const char *topic, const char *key,
                 const char *type, json_t *data, struct err *e);
+/* intake_outq_start: from now on intake_emit on the calling thread only
+ * queues its events (in order); intake_outq_flush writes them. Used by
+ * the consumer thread; stop (dropping the queue) with intake_outq_stop. */
+void intake_outq_start(void);
+void intake_outq_stop(void);
+/* intake_outq_flush: an inbox_flush_fn (arg unused): with keep, writes
+ * the calling thread's queued events with one outbox_add_many; either way
+ * empties the queue. */
+int intake_outq_flush(void *arg, struct db *db, bool keep, struct err *e);
 /* intake_emit_notify: a notification request; content (takes ownership)
  * is sealed to notification. subject_id and purpose may be NULL. */
 int intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
@@ -258,21 +273,25 @@ const struct http_route *intake_routes(void);
 
 /* ---- store.c (the only file with SQL) ---- */
 /* Writes run inside the caller's transaction. */
-/* intake_store_subject_find: *found and, when found, id and new wrapped
- * DEK text in *wrapped (free with free()). Either index may be NULL. */
-int intake_store_subject_find(struct db *db, const char *email_index,
-                              const char *phone_index, char id[UUID_STR_LEN],
-                              char **wrapped, bool *found, struct err *e);
-int intake_store_subject_add(struct db *db, const char *id, const char *wrapped,
-                             const char *email_index, const char *phone_index,
-                             struct err *e);
-/* intake_store_referral_exists: *found if a referral has id. */
-int intake_store_referral_exists(struct db *db, const char *id, bool *found,
-                                 struct err *e);
+/* intake_store_subject_resolve: the subject found through either index
+ * (either may be NULL): *found, id and new wrapped DEK text in *wrapped
+ * (free with free()); when none is found, inserts subject id with
+ * new_wrapped and the indexes (*found false, *wrapped NULL). */
+int intake_store_subject_resolve(struct db *db, const char *email_index,
+                                 const char *phone_index, char id[UUID_STR_LEN],
+                                 const char *new_wrapped, char **wrapped,
+                                 bool *found, struct err *e);
+/* intake_store_submit_lookup: in one round trip, *dup if a referral has
+ * id, and service_id as intake_store_service_get() gives it (*known). */
+int intake_store_submit_lookup(struct db *db, const char *id,
+                               const char *service_id, bool *dup,
+                               struct intake_service *svc, bool *known,
+                               struct err *e);
 /* intake_store_referral_add: inserts r (status received) with the given
- * columns; p is the parameter array documented in store.c. */
+ * columns and its first history row; p is the parameter array documented
+ * in store.c; routed sets routed_at. */
 int intake_store_referral_add(struct db *db, const char *const p[19],
-                              struct err *e);
+                              bool routed, struct err *e);
 /* intake_store_referral_get: fills r (release with
  * intake_referral_fini()); *found false when there is none. With lock,
  * the row is locked FOR UPDATE. */

@@ -42,7 +42,7 @@ static const struct cfg_entry intake_cfg[] = {
      "where escalations go (notification resolves admins when empty)"},
     {"SIGNPOST_INTAKE_DB_POOL", CFG_INT, "4", false,
      "database connections for HTTP"},
-    {"SIGNPOST_INTAKE_BATCH", CFG_INT, "200", false,
+    {"SIGNPOST_INTAKE_BATCH", CFG_INT, "500", false,
      "records per consumer transaction"},
     {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
     {NULL, 0, NULL, false, NULL},
@@ -66,7 +66,8 @@ consume(void *arg)
         struct inbox in = {.db = db,
                            .consumer = "intake",
                            .apply = intake_consume_apply,
-                           .arg = c->in};
+                           .arg = c->in,
+                           .flush = intake_outq_flush};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
 
@@ -78,6 +79,7 @@ consume(void *arg)
                 goto out;
         }
         svc_ready_set("consumer", true);
+        intake_outq_start(); /* events go out once per batch */
         c->rc =
             kafka_consumer_run(kc, inbox_handle_batch, &in,
                                (size_t)cfg_int(c->cfg, "SIGNPOST_INTAKE_BATCH"),
@@ -85,6 +87,7 @@ consume(void *arg)
         if (c->rc < 0)
                 log_error("consumer stopped", "why=\"%s\"", e.msg);
 out:
+        intake_outq_stop();
         kafka_consumer_free(kc);
         db_free(db);
         if (c->rc < 0)

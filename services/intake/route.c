@@ -104,7 +104,7 @@ provider_notice(struct intake *in, struct db *db,
                 return 0;
         intake_initials(name, initials, sizeof(initials));
         return intake_emit_notify(
-            in, db, "referral_new_provider", "provider", NULL, NULL, r->id,
+            in, db, "new_referral_provider", "provider", NULL, NULL, r->id,
             r->service_id,
             json_pack("{ss s{ss ss ss}}", "email", svc->notice_email, "values",
                       "reference", r->reference, "service_name", svc->name,
@@ -116,6 +116,16 @@ int
 intake_route(struct intake *in, struct db *db, const struct intake_referral *r,
              const json_t *payload, const struct intake_service *svc,
              struct err *e)
+{
+        if (intake_route_emit(in, db, r, payload, svc, e) < 0)
+                return -1;
+        return intake_store_routed(db, r->id, "partner_key_missing", e);
+}
+
+int
+intake_route_emit(struct intake *in, struct db *db,
+                  const struct intake_referral *r, const json_t *payload,
+                  const struct intake_service *svc, struct err *e)
 {
         unsigned char pk[SECRET_BOX_PK_BYTES];
         char topic[UUID_STR_LEN + 32];
@@ -138,8 +148,7 @@ intake_route(struct intake *in, struct db *db, const struct intake_referral *r,
                                   "kind", r->kind, "received_at",
                                   r->received_at, "sealed", sealed),
                         e) < 0 ||
-            provider_notice(in, db, r, payload, svc, e) < 0 ||
-            intake_store_routed(db, r->id, "partner_key_missing", e) < 0)
+            provider_notice(in, db, r, payload, svc, e) < 0)
                 goto out;
         rc = 0;
 out:

@@ -48,12 +48,12 @@ request(struct intake *in, struct db *db, const PGresult *r, int row,
                 if (in->admin_email != NULL && in->admin_email[0] != '\0')
                         json_object_set_new(c, "email",
                                             json_string(in->admin_email));
-                rc = intake_emit_notify(in, db, "referral_stale_admin", "admin",
-                                        NULL, NULL, id, PQgetvalue(r, row, 2),
-                                        c, e);
+                rc = intake_emit_notify(in, db, "referral_escalation_admin",
+                                        "admin", NULL, NULL, id,
+                                        PQgetvalue(r, row, 2), c, e);
         } else if (known && svc.notice_email[0] != '\0') {
                 json_object_set_new(c, "email", json_string(svc.notice_email));
-                rc = intake_emit_notify(in, db, "referral_stale_provider",
+                rc = intake_emit_notify(in, db, "referral_reminder_provider",
                                         "provider", NULL, NULL, id,
                                         PQgetvalue(r, row, 2), c, e);
         } else {

@@ -41,73 +41,70 @@ one_row(struct db *db, const char *sql, int n, const char *const *p,
 }
 
 int
-intake_store_subject_find(struct db *db, const char *email_index,
-                          const char *phone_index, char id[UUID_STR_LEN],
-                          char **wrapped, bool *found, struct err *e)
+intake_store_subject_resolve(struct db *db, const char *email_index,
+                             const char *phone_index, char id[UUID_STR_LEN],
+                             const char *new_wrapped, char **wrapped,
+                             bool *found, struct err *e)
 {
-        const char *p[2] = {email_index, phone_index};
+        const char *p[4] = {email_index, phone_index, id, new_wrapped};
         PGresult *r;
+        bool any = false;
 
         *wrapped = NULL;
-        r = one_row(db,
-                    "SELECT id, wrapped_dek FROM subjects"
-                    " WHERE ($1::text IS NOT NULL AND email_index = $1)"
-                    " OR ($2::text IS NOT NULL AND phone_index = $2)"
-                    " ORDER BY created_at, id LIMIT 1",
-                    2, p, found, e);
+        r = one_row(
+            db,
+            "WITH f AS (SELECT id, wrapped_dek FROM subjects"
+            " WHERE ($1::text IS NOT NULL AND email_index = $1)"
+            " OR ($2::text IS NOT NULL AND phone_index = $2)"
+            " ORDER BY created_at, id LIMIT 1),"
+            " i AS (INSERT INTO subjects (id, wrapped_dek,"
+            " email_index, phone_index) SELECT $3::uuid, $4::text, $1, $2"
+            " WHERE NOT EXISTS (SELECT 1 FROM f) RETURNING id)"
+            " SELECT id, wrapped_dek, true AS found FROM f"
+            " UNION ALL SELECT id, NULL, false FROM i",
+            4, p, &any, e);
         if (r == NULL)
                 return -1;
+        *found = any && PQgetvalue(r, 0, 2)[0] == 't';
         if (*found) {
                 copy_col(r, 0, "id", id, UUID_STR_LEN);
                 *wrapped = dup_col(r, 0, "wrapped_dek");
         }
         PQclear(r);
+        if (!any)
+                return err_set(e, ERR_FATAL, NULL, "subject not stored");
         return 0;
-}
-
-int
-intake_store_subject_add(struct db *db, const char *id, const char *wrapped,
-                         const char *email_index, const char *phone_index,
-                         struct err *e)
-{
-        const char *p[4] = {id, wrapped, email_index, phone_index};
-
-        return db_exec(db,
-                       "INSERT INTO subjects (id, wrapped_dek, email_index,"
-                       " phone_index) VALUES ($1, $2, $3, $4)",
-                       4, p, NULL, e);
-}
-
-int
-intake_store_referral_exists(struct db *db, const char *id, bool *found,
-                             struct err *e)
-{
-        const char *p[1] = {id};
-        PGresult *r = one_row(db, "SELECT 1 FROM referrals WHERE id = $1", 1, p,
-                              found, e);
-
-        PQclear(r);
-        return r == NULL ? -1 : 0;
 }
 
 /* p: id, reference, service_id, organisation_id, subject_id, kind, flags
  * (array literal), consents (JSON), privacy_notice_version,
  * status_secret_hash, postcode_district, taxonomy_terms (JSON),
  * personal_blob, referrer_blob, special_blob, referrer_email_index,
- * referrer_phone_index, submitted_at, received_at. */
+ * referrer_phone_index, submitted_at, received_at. With routed, routed_at
+ * is set too. The first history row (received, by intake) goes in with
+ * it. */
 int
-intake_store_referral_add(struct db *db, const char *const p[19], struct err *e)
+intake_store_referral_add(struct db *db, const char *const p[19], bool routed,
+                          struct err *e)
 {
+        const char *q[20];
+
+        memcpy(q, p, sizeof(*q) * 19);
+        q[19] = routed ? "t" : "f";
         return db_exec(
             db,
-            "INSERT INTO referrals (id, reference, service_id,"
+            "WITH r AS (INSERT INTO referrals (id, reference, service_id,"
             " organisation_id, subject_id, kind, flags, consents,"
             " privacy_notice_version, status_secret_hash, postcode_district,"
             " taxonomy_terms, personal_blob, referrer_blob, special_blob,"
             " referrer_email_index, referrer_phone_index, submitted_at,"
-            " received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-            " $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-            19, p, NULL, e);
+            " received_at, routed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
+            " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
+            " CASE WHEN $20::boolean THEN now() END) RETURNING id)"
+            " INSERT INTO status_history (referral_id, from_status,"
+            " to_status, by_sub, by_role) SELECT id, NULL, 'received',"
+            " 'intake', 'system' FROM r",
+            20, q, NULL, e);
 }
 
 static void
@@ -235,6 +232,32 @@ intake_store_held(struct db *db, const char *org_id, struct err *e)
                         1, p, e);
 }
 
+#define SERVICE_SELECT                                                         \
+        "SELECT s.id, coalesce(s.organisation_id::text, '')"                   \
+        " AS organisation_id, s.name,"                                         \
+        " coalesce(s.notice_email, '') AS notice_email,"                       \
+        " coalesce(o.partner_public_key, '') AS partner_key,"                  \
+        " s.taxonomy_terms::text AS taxonomy_terms,"                           \
+        " (s.status = 'active' AND s.accepts_referrals AND NOT"                \
+        " s.deleted AND NOT coalesce(o.deleted, false)) AS open"               \
+        " FROM services s LEFT JOIN organisations o"                           \
+        " ON o.id = s.organisation_id"
+
+static void
+service_fill(const PGresult *r, struct intake_service *svc)
+{
+        copy_col(r, 0, "id", svc->id, sizeof(svc->id));
+        copy_col(r, 0, "organisation_id", svc->organisation_id,
+                 sizeof(svc->organisation_id));
+        copy_col(r, 0, "name", svc->name, sizeof(svc->name));
+        copy_col(r, 0, "notice_email", svc->notice_email,
+                 sizeof(svc->notice_email));
+        copy_col(r, 0, "partner_key", svc->partner_key,
+                 sizeof(svc->partner_key));
+        svc->taxonomy_terms = dup_col(r, 0, "taxonomy_terms");
+        svc->open = PQgetvalue(r, 0, PQfnumber(r, "open"))[0] == 't';
+}
+
 int
 intake_store_service_get(struct db *db, const char *id,
                          struct intake_service *svc, bool *found, struct err *e)
@@ -243,31 +266,36 @@ intake_store_service_get(struct db *db, const char *id,
         PGresult *r;
 
         memset(svc, 0, sizeof(*svc));
-        r = one_row(db,
-                    "SELECT s.id, coalesce(s.organisation_id::text, '')"
-                    " AS organisation_id, s.name,"
-                    " coalesce(s.notice_email, '') AS notice_email,"
-                    " coalesce(o.partner_public_key, '') AS partner_key,"
-                    " s.taxonomy_terms::text AS taxonomy_terms,"
-                    " (s.status = 'active' AND s.accepts_referrals AND NOT"
-                    " s.deleted AND NOT coalesce(o.deleted, false)) AS open"
-                    " FROM services s LEFT JOIN organisations o"
-                    " ON o.id = s.organisation_id WHERE s.id = $1",
-                    1, p, found, e);
+        r = one_row(db, SERVICE_SELECT " WHERE s.id = $1", 1, p, found, e);
         if (r == NULL)
                 return -1;
-        if (*found) {
-                copy_col(r, 0, "id", svc->id, sizeof(svc->id));
-                copy_col(r, 0, "organisation_id", svc->organisation_id,
-                         sizeof(svc->organisation_id));
-                copy_col(r, 0, "name", svc->name, sizeof(svc->name));
-                copy_col(r, 0, "notice_email", svc->notice_email,
-                         sizeof(svc->notice_email));
-                copy_col(r, 0, "partner_key", svc->partner_key,
-                         sizeof(svc->partner_key));
-                svc->taxonomy_terms = dup_col(r, 0, "taxonomy_terms");
-                svc->open = PQgetvalue(r, 0, PQfnumber(r, "open"))[0] == 't';
-        }
+        if (*found)
+                service_fill(r, svc);
+        PQclear(r);
+        return 0;
+}
+
+int
+intake_store_submit_lookup(struct db *db, const char *id,
+                           const char *service_id, bool *dup,
+                           struct intake_service *svc, bool *known,
+                           struct err *e)
+{
+        const char *p[2] = {id, service_id};
+        PGresult *r;
+
+        memset(svc, 0, sizeof(*svc));
+        r = db_query(db,
+                     "SELECT EXISTS (SELECT 1 FROM referrals WHERE id = $1)"
+                     " AS dup, x.* FROM (VALUES (1)) v LEFT JOIN LATERAL"
+                     " (" SERVICE_SELECT " WHERE s.id = $2::uuid) x ON true",
+                     2, p, e);
+        if (r == NULL)
+                return -1;
+        *dup = PQgetvalue(r, 0, 0)[0] == 't';
+        *known = !PQgetisnull(r, 0, PQfnumber(r, "id"));
+        if (*known)
+                service_fill(r, svc);
         PQclear(r);
         return 0;
 }

@@ -59,27 +59,30 @@ static int
 subject_resolve(struct intake *in, struct db *db, struct sub *s, struct err *e)
 {
         const json_t *person = json_object_get(s->payload, "person");
-        char *wrapped = NULL;
+        char *wrapped = NULL, *fresh = NULL;
         bool found = false;
         int rc = -1;
 
         if (index_of(in, person, "email", s->email_idx, e) < 0 ||
             index_of(in, person, "phone", s->phone_idx, e) < 0)
                 return -1;
-        if ((s->email_idx[0] || s->phone_idx[0]) &&
-            intake_store_subject_find(db, nz(s->email_idx), nz(s->phone_idx),
-                                      s->subject_id, &wrapped, &found, e) < 0)
-                return -1;
-        if (found) {
-                rc = secret_dek_unwrap(in->keys.keyring, wrapped, &s->dek, e);
-                goto out;
-        }
+        /* A new data key is made before the look-up so finding or adding
+         * the subject is one round trip; it is dropped when one is found. */
         uuid_v4(s->subject_id);
-        if (secret_dek_new(in->keys.keyring, &s->dek, &wrapped, e) < 0)
+        if (secret_dek_new(in->keys.keyring, &s->dek, &fresh, e) < 0)
+                return -1;
+        if (intake_store_subject_resolve(db, nz(s->email_idx), nz(s->phone_idx),
+                                         s->subject_id, fresh, &wrapped, &found,
+                                         e) < 0)
                 goto out;
-        rc = intake_store_subject_add(db, s->subject_id, wrapped,
-                                      nz(s->email_idx), nz(s->phone_idx), e);
+        rc = 0;
+        if (found) {
+                secret_key_free(s->dek);
+                s->dek = NULL;
+                rc = secret_dek_unwrap(in->keys.keyring, wrapped, &s->dek, e);
+        }
 out:
+        free(fresh);
         free(wrapped);
         return rc;
 }
@@ -153,11 +156,7 @@ store(struct db *db, struct sub *s, struct err *e)
             nz(s->ref_phone_idx),
             json_string_value(json_object_get(d, "submitted_at")),
             s->received_at};
-        if (intake_store_referral_add(db, p, e) < 0)
-                goto out;
-        struct intake_actor by = {.sub = "intake", .role = "system"};
-        rc =
-            intake_store_history_add(db, s->id, NULL, "received", NULL, &by, e);
+        rc = intake_store_referral_add(db, p, strcmp(s->flags, "{}") == 0, e);
 out:
         free(personal);
         free(referrer);
@@ -275,15 +274,14 @@ prepare(struct intake *in, struct db *db, struct sub *s, const char *value,
         s->kind = json_string_value(json_object_get(s->doc, "kind"));
         s->service_id =
             json_string_value(json_object_get(s->doc, "service_id"));
-        if (intake_store_referral_exists(db, s->id, dup, e) < 0 || *dup)
+        if (intake_store_submit_lookup(db, s->id, s->service_id, dup, &s->svc,
+                                       &s->svc_known, e) < 0 ||
+            *dup)
                 return *dup ? 0 : -1;
         s->payload = intake_unseal_json(
             &in->keys, json_string_value(json_object_get(s->doc, "sealed")), e);
         if (s->payload == NULL ||
             intake_validate_personal(s->payload, s->kind, e) < 0)
-                return -1;
-        if (intake_store_service_get(db, s->service_id, &s->svc, &s->svc_known,
-                                     e) < 0)
                 return -1;
         if (!s->svc_known)
                 return err_set(e, ERR_INVALID, "service_id",
@@ -311,7 +309,8 @@ route_now(struct intake *in, struct db *db, struct sub *s, struct err *e)
         snprintf(r.service_id, sizeof(r.service_id), "%s", s->service_id);
         snprintf(r.kind, sizeof(r.kind), "%s", s->kind);
         snprintf(r.received_at, sizeof(r.received_at), "%s", s->received_at);
-        return intake_route(in, db, &r, s->payload, &s->svc, e);
+        /* routed_at went in with the referral */
+        return intake_route_emit(in, db, &r, s->payload, &s->svc, e);
 }
 
 int

@@ -3,14 +3,10 @@
  * SMTP). The channels themselves are in spool.c, channel_smtp.c and
  * channel_api.c. Does not decide what is sent (sender.c).
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "notification.h"
 

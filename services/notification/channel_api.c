@@ -9,7 +9,8 @@
  * before the request; a crash leaves it 'sending' and reconcile asks
  * GET /v2/notifications?reference=<message_id> whether it arrived.
  *
- * Uses libsodium's HMAC-SHA-256 directly (lib/secret has no HMAC yet).
+ * The key's secret part is held as a struct secret_key (sodium_malloc
+ * memory) and only used through lib/secret's HMAC-SHA-256.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-#include <sodium.h>
 
 #include "notification.h"
 
@@ -26,7 +26,7 @@ struct api {
         char base[512];
         char template_id[64];
         char iss[40];
-        char *secret; /* sodium_malloc */
+        struct secret_key *secret; /* the HS256 key: the secret uuid */
 };
 
 struct reply {
@@ -53,7 +53,7 @@ static int
 bearer(const struct api *a, char *out, size_t outsz)
 {
         char payload[128], signing[512];
-        unsigned char mac[crypto_auth_hmacsha256_BYTES];
+        unsigned char mac[SECRET_HMAC_BYTES];
         const char *hdr = "{\"typ\":\"JWT\",\"alg\":\"HS256\"}";
         char *h, *p, *sig;
         int rc = -1;
@@ -64,13 +64,11 @@ bearer(const struct api *a, char *out, size_t outsz)
         p = secret_b64_encode((const unsigned char *)payload, strlen(payload));
         if (h != NULL && p != NULL) {
                 snprintf(signing, sizeof(signing), "%s.%s", h, p);
-                crypto_auth_hmacsha256_state st;
-                crypto_auth_hmacsha256_init(
-                    &st, (const unsigned char *)a->secret, strlen(a->secret));
-                crypto_auth_hmacsha256_update(
-                    &st, (const unsigned char *)signing, strlen(signing));
-                crypto_auth_hmacsha256_final(&st, mac);
-                sig = secret_b64_encode(mac, sizeof(mac));
+                sig = secret_hmac_sha256(a->secret, signing, strlen(signing),
+                                         mac, NULL) == 0
+                          ? secret_b64_encode(mac, sizeof(mac))
+                          : NULL;
+                secret_wipe(mac, sizeof(mac));
                 if (sig != NULL) {
                         snprintf(out, outsz, "Authorization: Bearer %s.%s",
                                  signing, sig);
@@ -138,7 +136,7 @@ api_send(struct notify_channel *ch, const struct notify_msg *m,
         status = request(
             a, sms ? "/v2/notifications/sms" : "/v2/notifications/email", body,
             &r);
-        sodium_memzero(body, strlen(body));
+        secret_wipe(body, strlen(body));
         free(body);
         if (status == 201 || status == 200)
                 return 0;
@@ -189,8 +187,7 @@ api_free(struct notify_channel *ch)
         if (a != NULL) {
                 if (a->curl != NULL)
                         curl_easy_cleanup(a->curl);
-                if (a->secret != NULL)
-                        sodium_free(a->secret);
+                secret_key_free(a->secret);
         }
         free(a);
         free(ch);
@@ -203,6 +200,7 @@ load_key(struct api *a, const char *path, struct err *e)
         FILE *f = fopen(path, "r");
         char line[256] = "";
         size_t len;
+        int rc;
 
         if (f == NULL)
                 return err_set(e, ERR_FATAL, "SIGNPOST_NOTIFY_API_KEY_FILE",
@@ -213,18 +211,15 @@ load_key(struct api *a, const char *path, struct err *e)
         len = strcspn(line, "\r\n");
         line[len] = '\0';
         if (len < 74) {
-                sodium_memzero(line, sizeof(line));
+                secret_wipe(line, sizeof(line));
                 return err_set(e, ERR_FATAL, "SIGNPOST_NOTIFY_API_KEY_FILE",
                                "not a Notify API key");
         }
-        a->secret = sodium_malloc(37);
-        if (a->secret == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        memcpy(a->secret, line + len - 36, 36);
-        a->secret[36] = '\0';
+        rc = secret_key_from_bytes((const unsigned char *)line + len - 36, 36,
+                                   NULL, &a->secret, e);
         snprintf(a->iss, sizeof(a->iss), "%.36s", line + len - 73);
-        sodium_memzero(line, sizeof(line));
-        return 0;
+        secret_wipe(line, sizeof(line));
+        return rc;
 }
 
 struct notify_channel *
@@ -234,7 +229,7 @@ notify_channel_api(const char *base_url, const char *key_file,
         struct notify_channel *ch = calloc(1, sizeof(*ch));
         struct api *a = calloc(1, sizeof(*a));
 
-        if (ch == NULL || a == NULL || sodium_init() < 0 ||
+        if (ch == NULL || a == NULL || secret_init(NULL) < 0 ||
             curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
             (a->curl = curl_easy_init()) == NULL) {
                 err_set(e, ERR_FATAL, NULL, "api channel init failed");

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include <sodium.h>
-
 #include "notification.h"
 
 #define CODE_DOMAIN "signpost:one-time-code:"
@@ -40,7 +38,7 @@ code_hash(const struct notify_ctx *ctx, const char *id, const char *code,
         snprintf(text, sizeof(text), "%s:%s", id, code);
         rc = secret_hash_hex(ctx->code_key, CODE_DOMAIN, text, strlen(text),
                              out, e);
-        sodium_memzero(text, sizeof(text));
+        secret_wipe(text, sizeof(text));
         return rc;
 }
 
@@ -65,7 +63,7 @@ seal_message(const struct notify_ctx *ctx, json_t *opened, const char *code,
         if (secret_seal(ctx->box_pk, (const unsigned char *)plain,
                         strlen(plain), &box, &boxlen, e) == 0)
                 out = secret_b64_encode(box, boxlen);
-        sodium_memzero(plain, strlen(plain));
+        secret_wipe(plain, strlen(plain));
         free(plain);
         free(box);
         return out;
@@ -110,7 +108,7 @@ notify_code_issue(struct notify_ctx *ctx, struct db *db, const char *subject,
         }
         rc = 0;
 out:
-        sodium_memzero(code, sizeof(code));
+        secret_wipe(code, sizeof(code));
         json_decref(req);
         free(body);
         json_decref(opened);

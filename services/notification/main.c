@@ -87,6 +87,7 @@ consume(void *arg)
         struct inbox in = {.db = db,
                            .consumer = "notification",
                            .apply = notify_batch_apply,
+                           .flush = notify_batch_flush,
                            .arg = &batch};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
@@ -101,8 +102,7 @@ consume(void *arg)
                 goto out;
         }
         svc_ready_set("consumer", true);
-        batch.in = &in;
-        rc = kafka_consumer_run(kc, notify_batch_handle, &batch, CONSUME_BATCH,
+        rc = kafka_consumer_run(kc, inbox_handle_batch, &in, CONSUME_BATCH,
                                 svc_stop_flag(), &e);
         if (rc < 0)
                 log_error("consumer stopped", "why=\"%s\"", e.msg);

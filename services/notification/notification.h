@@ -145,9 +145,11 @@ struct notify_channel {
 };
 
 /* notify_channel_spool: writes <dir>/<message_id>.eml (email) or .json
- * (sms) atomically (temp file, rename); an existing file means already
- * delivered. fsync: fsync each file before the rename. dir is copied.
- * Returns new channel, free with ch->free(ch). */
+ * (sms); a file appears whole or not at all and never replaces one already
+ * there (which means already delivered). fsync: send stages each file and
+ * flush makes the batch durable (one syncfs, the renames, one directory
+ * fsync) before the sender records it. dir is copied. Returns new
+ * channel, free with ch->free(ch). */
 struct notify_channel *notify_channel_spool(const char *dir, bool fsync,
                                             struct err *e);
 /* notify_channel_smtp: email through an SMTP server (libcurl) at url
@@ -234,12 +236,11 @@ int notify_store_message_add(struct db *db, const json_t *req,
                              const char *status, const char *reason,
                              bool *added, struct err *e);
 /* notify_store_messages_add: records rows (JSON array text of objects
- * with the message columns, "ce_id" and "ord") as pending messages in
- * "ord" order, in one statement. Skips a message_id seen before and a row
- * whose ce_id the inbox `consumer` did not claim in the current
- * transaction (an inbox duplicate). *added (if not NULL) gets the count. */
-int notify_store_messages_add(struct db *db, const char *consumer,
-                              const char *rows, long *added, struct err *e);
+ * with the message columns) as pending messages, in array order, in one
+ * statement; a message_id seen before is left alone. *added (if not NULL)
+ * gets the count. */
+int notify_store_messages_add(struct db *db, const char *rows, long *added,
+                              struct err *e);
 /* notify_store_claim: leases up to max due pending messages for
  * instance. Returns new array in *out (free with notify_claims_free()). */
 int notify_store_claim(struct db *db, const char *instance, int max,
@@ -323,7 +324,7 @@ int notify_store_code_attempt(struct db *db, const char *id, bool success,
 int notify_requests_apply(void *arg, struct db *db,
                           const struct kafka_record *rec, struct err *e);
 /* notify_request_prepare: what notify_requests_apply would record as a
- * pending message, worked out before the transaction. For a well-formed
+ * pending message, without recording it. For a well-formed
  * request whose recipient opens, returns new request object (free with
  * json_decref()) with *channel and index filled; NULL for any other record
  * (it takes notify_requests_apply's per-record path). */
@@ -341,37 +342,20 @@ json_t *notify_open(const struct notify_ctx *ctx, const char *sealed,
 
 /* ---- batch.c ---- */
 
-/* A record of the batch in flight, as notify_request_prepare saw it. */
-struct notify_prepared {
-        json_t *req; /* NULL: per-record path */
-        const char *channel;
-        char index[SECRET_HEX_LEN];
-        bool recorded; /* its row was written in the current pass */
-};
-
-/* The consumer's batch state. Set ctx and in (in->apply =
- * notify_batch_apply, in->arg = this); the rest is the handler's own. */
+/* The consumer's inbox apply and flush pair (struct inbox .apply, .flush,
+ * .arg = a struct notify_batch with ctx set): requests that will be
+ * recorded as pending are buffered and written by the flush in one
+ * multi-row INSERT; every other record goes to notify_requests_apply.
+ * Effects and guarantees are those of notify_requests_apply per record. */
 struct notify_batch {
         struct notify_ctx *ctx; /* borrowed */
-        struct inbox *in;       /* borrowed */
-        struct kafka_record *recs;
-        size_t n, cap, last;
-        bool started;
-        struct notify_prepared *prep;
+        json_t *rows;           /* buffered message rows; handler's own */
 };
 
-/* notify_batch_handle: a kafka_batch_fn (arg is a struct notify_batch *):
- * prepares the batch's requests (parse, check, unseal, blind index)
- * outside the transaction, then runs it through inbox_handle_batch, whose
- * apply (notify_batch_apply) records each run of prepared requests with
- * one multi-row INSERT and hands every other record to
- * notify_requests_apply. Effects and guarantees are those of applying
- * each record with notify_requests_apply. */
-int notify_batch_handle(void *arg, struct kafka_record *recs, size_t n,
-                        struct err *e);
 int notify_batch_apply(void *arg, struct db *db, const struct kafka_record *rec,
                        struct err *e);
-/* notify_batch_fini: frees what the handler holds. */
+int notify_batch_flush(void *arg, struct db *db, bool keep, struct err *e);
+/* notify_batch_fini: frees the buffer. */
 void notify_batch_fini(struct notify_batch *b);
 
 /* ---- sender.c ---- */

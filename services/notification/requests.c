@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "json.h"
 #include "notification.h"
 
@@ -106,7 +104,7 @@ notify_open(const struct notify_ctx *ctx, const char *sealed,
                 err_set(e, ERR_INVALID, "sealed", "no email or phone");
 out:
         if (plain != NULL) {
-                sodium_memzero(plain, plainlen);
+                secret_wipe(plain, plainlen);
                 free(plain);
         }
         free(box);

@@ -18,8 +18,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "log.h"
 #include "metrics.h"
 #include "notification.h"
@@ -224,12 +222,9 @@ record_all(struct notify_ctx *ctx, struct db *db, struct notify_claim *c,
         return 0;
 }
 
-#include <time.h>
-static double nowms(void){struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec*1e3+t.tv_nsec/1e6;}
 int
 notify_sender_once(struct notify_ctx *ctx, struct db *db, struct err *e)
 {
-        double t0 = nowms(), t1 = 0, t2 = 0, t3 = 0;
         struct notify_template *tpls = NULL;
         struct notify_claim *c = NULL;
         struct notify_result *r = NULL;
@@ -242,17 +237,13 @@ notify_sender_once(struct notify_ctx *ctx, struct db *db, struct err *e)
                 rc = 0;
                 goto out;
         }
-        t1 = nowms();
         r = calloc((size_t)n, sizeof(*r));
         if (r == NULL || notify_store_templates(db, &tpls, &ntpl, e) < 0)
                 goto out;
-        t2 = nowms();
         for (i = 0; i < n; i++)
                 deliver(ctx, db, &c[i], tpls, ntpl, &r[i]);
-        t3 = nowms();
         if (record_all(ctx, db, c, r, n, e) == 0)
                 rc = n;
-        fprintf(stderr, "ROUND n=%d claim=%.1f tpl=%.1f deliver=%.1f record=%.1f\n", n, t1-t0, t2-t1, t3-t2, nowms()-t3);
 out:
         for (i = 0; i < ntpl; i++)
                 notify_template_fini(&tpls[i]);

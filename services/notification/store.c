@@ -62,26 +62,23 @@ notify_store_message_add(struct db *db, const json_t *req, const char *channel,
 }
 
 int
-notify_store_messages_add(struct db *db, const char *consumer,
-                          const char *rows, long *added, struct err *e)
+notify_store_messages_add(struct db *db, const char *rows, long *added,
+                          struct err *e)
 {
-        const char *p[2] = {rows, consumer};
+        const char *p[1] = {rows};
 
         return db_exec(
             db,
             "INSERT INTO message (message_id, template, audience,"
             " subject_id, purpose, referral_id, service_id, channel,"
-            " recipient_index, sealed, status) SELECT r.message_id,"
-            " r.template, r.audience, r.subject_id, r.purpose,"
-            " r.referral_id, r.service_id, r.channel, r.recipient_index,"
-            " r.sealed, 'pending' FROM json_to_recordset($1::json) AS"
-            " r(message_id uuid, template text, audience text, subject_id"
-            " uuid, purpose text, referral_id uuid, service_id uuid, channel"
-            " text, recipient_index text, sealed text, ce_id uuid, ord int)"
-            " JOIN inbox i ON i.consumer = $2 AND i.ce_id = r.ce_id AND"
-            " i.xmin = pg_current_xact_id()::xid ORDER BY r.ord"
+            " recipient_index, sealed, status) SELECT (r->>'message_id')::uuid,"
+            " r->>'template', r->>'audience', (r->>'subject_id')::uuid,"
+            " r->>'purpose', (r->>'referral_id')::uuid,"
+            " (r->>'service_id')::uuid, r->>'channel', r->>'recipient_index',"
+            " r->>'sealed', 'pending' FROM json_array_elements($1::json) WITH"
+            " ORDINALITY AS x(r, i) ORDER BY x.i"
             " ON CONFLICT (message_id) DO NOTHING",
-            2, p, added, e);
+            1, p, added, e);
 }
 
 static void

@@ -1,8 +1,9 @@
 // Browser test of the resident pages: headless Debian chromium driven by
-// playwright-core. Searches, opens a service, sees the validation error
-// for a bad phone number (with what was typed kept), submits a self and
-// an on-behalf referral, gets references, opens the status page, and runs
-// axe-core on every page: no serious or critical violations.
+// playwright-core. Searches, opens a service, sees every validation
+// error at once (bad phone, bad postcode, no consent; what was typed
+// kept), submits a self and an on-behalf referral, gets references,
+// opens the status page, and runs axe-core on every page: no serious
+// or critical violations.
 // usage: node tests/e2e/gateway.mjs GATEWAY_URL   (prints "ok - ..." lines)
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
@@ -52,14 +53,24 @@ try {
   await axe(page, "the referral form");
   await page.fill("#person_name", "Zelda Browser");
   await page.fill("#person_phone", "12345");
-  await page.check("#consent_share");
+  await page.fill("#person_postcode", "KT1");
   await page.click("button:has-text('Send referral')");
   report(await page.isVisible(".govuk-error-summary:has-text('Enter a UK phone number')"),
     "a bad phone number shows the error summary");
-  report(await page.isVisible("#person_phone-error"), "the error is beside the phone field");
-  report(await page.inputValue("#person_name") === "Zelda Browser", "what was typed is kept");
-  await axe(page, "the form with an error");
+  report(await page.isVisible(".govuk-error-summary:has-text('Enter a real postcode')") &&
+    await page.isVisible(".govuk-error-summary:has-text('Tick the box')"),
+    "every other error is in the summary at the same time (postcode, consent)");
+  report(await page.locator(".govuk-error-summary__list li").count() === 3,
+    "the summary lists exactly the three problems");
+  report(await page.isVisible("#person_phone-error") && await page.isVisible("#person_postcode-error") &&
+    await page.isVisible("#consent_share-error"), "each error is beside its field");
+  report(await page.inputValue("#person_name") === "Zelda Browser" &&
+    await page.inputValue("#person_phone") === "12345" && await page.inputValue("#person_postcode") === "KT1",
+    "what was typed is kept");
+  await axe(page, "the form with errors");
   await page.fill("#person_phone", "07700 900123");
+  await page.fill("#person_postcode", "KT1 1EU");
+  await page.check("#consent_share");
   await page.click("button:has-text('Send referral')");
   const ref = (await page.textContent("#reference").catch(() => "")) || "";
   report(/^SP-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}$/.test(ref.trim()), `self referral gets a reference (${ref.trim()})`);

@@ -398,6 +398,30 @@ test_inactive_never_in_search(void **state)
         json_decref(j);
 }
 
+/* Typo tolerance works per word: each misspelt word of a multi-word
+ * search is corrected to a word some service uses, and a search of
+ * unknown words still finds nothing. */
+static void
+test_search_corrects_each_misspelt_word(void **state)
+{
+        char got[512];
+        json_t *j;
+
+        (void)state;
+        j = get("/services", "search=debt advise", 200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        assert_string_equal(got, "Debt advice clinic|Food bank");
+        j = get("/services", "search=fod bank", 200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        assert_string_equal(got, "Food bank");
+        j = get("/services", "search=xylophone", 200);
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         0);
+        json_decref(j);
+}
+
 static void
 test_distance_search_sorted_by_distance(void **state)
 {
@@ -584,6 +608,7 @@ main(void)
             cmocka_unit_test(test_sql_in_search_is_text),
             cmocka_unit_test(test_search_ranks_name_first_and_tolerates_typos),
             cmocka_unit_test(test_inactive_never_in_search),
+            cmocka_unit_test(test_search_corrects_each_misspelt_word),
             cmocka_unit_test(test_distance_search_sorted_by_distance),
             cmocka_unit_test(test_nearest_explains_its_choice),
             cmocka_unit_test(test_commands_validate_and_emit),

@@ -153,6 +153,7 @@ setup(void **state)
             .kafka = testenv_kafka(),
             .intake_url = upurl,
             .directory_url = upurl,
+            .consent_url = upurl,
             .principal_key_file = paths[0],
             .token_key_file = paths[1],
             .intake_pk_file = paths[2],
@@ -226,6 +227,17 @@ static const struct row matrix[] = {
      {401, 200, 200, 200, 401}},
     {"GET", "/v1/referrals/{id}/status", "/v1/referrals/" RID "/status",
      PUB(404)},
+    {"POST",
+     "/v1/referrals/{id}/status",
+     "/v1/referrals/" RID "/status",
+     {401, 422, 422, 403, 401}},
+    {"POST", "/v1/referrals/{id}/consents", "/v1/referrals/" RID "/consents",
+     PUB(404)},
+    {"POST", "/v1/consents", "/v1/consents", {401, 403, 422, 403, 401}},
+    {"GET",
+     "/v1/consents/{subject}",
+     "/v1/consents/" RID,
+     {401, 403, 200, 403, 401}},
     {"GET",
      "/v1/admin/update_requests",
      "/v1/admin/update_requests",
@@ -270,6 +282,7 @@ static const struct row matrix[] = {
     {"GET", "/services/{id}/refer", "/services/" RID "/refer", PUB(404)},
     {"POST", "/services/{id}/refer", "/services/" RID "/refer", PUB(404)},
     {"GET", "/status/{id}", "/status/" RID, PUB(404)},
+    {"POST", "/status/{id}/consent", "/status/" RID "/consent", PUB(403)},
     {"GET", "/privacy", "/privacy", PUB(200)},
     {"GET", "/assets/{file}", "/assets/govuk-frontend.min.css", PUB(200)},
     {"GET", "/assets/{dir}/{file}", "/assets/fonts/bold-b542beb274-v2.woff2",
@@ -406,10 +419,9 @@ test_cors_preflight_lets_any_origin_read_oruk(void **state)
         assert_string_equal(
             testhttp_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)),
             "*");
-        assert_non_null(strstr(testhttp_header(&r,
-                                               "Access-Control-Allow-Methods",
-                                               v, sizeof(v)),
-                               "GET"));
+        assert_non_null(strstr(
+            testhttp_header(&r, "Access-Control-Allow-Methods", v, sizeof(v)),
+            "GET"));
         assert_int_equal(r.len, 0);
         /* the JSON API is not offered to other origins */
         assert_int_equal(testhttp_request(base, "OPTIONS", "/v1/referrals",
@@ -435,8 +447,9 @@ test_security_headers_on_every_answer(void **state)
         assert_string_equal(
             testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
             "default-src 'none'; frame-ancestors 'none'");
-        assert_string_equal(testhttp_header(&r, "Referrer-Policy", v, sizeof(v)),
-                            "no-referrer");
+        assert_string_equal(
+            testhttp_header(&r, "Referrer-Policy", v, sizeof(v)),
+            "no-referrer");
         assert_null(
             testhttp_header(&r, "Strict-Transport-Security", v, sizeof(v)));
         assert_int_equal(
@@ -450,13 +463,13 @@ test_security_headers_on_every_answer(void **state)
         assert_non_null(testhttp_header(&r, "Referrer-Policy", v, sizeof(v)));
         assert_int_equal(
             testhttp_request(base, "GET", "/privacy", NULL, NULL, 0, &r), 200);
-        assert_non_null(strstr(
-            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
-            "default-src 'self'"));
+        assert_non_null(
+            strstr(testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
+                   "default-src 'self'"));
         assert_non_null(
             testhttp_header(&r, "X-Content-Type-Options", v, sizeof(v)));
-        assert_non_null(strstr(gw_server_headers(true)[6],
-                               "Strict-Transport-Security"));
+        assert_non_null(
+            strstr(gw_server_headers(true)[6], "Strict-Transport-Security"));
 }
 
 int

@@ -1,0 +1,35 @@
+/*
+ * db_pool: a fixed set of database connections shared by a daemon's HTTP
+ * threads. A struct db is used by one thread at a time, so a handler
+ * borrows one for the length of a request and gives it back.
+ */
+#ifndef SIGNPOST_DB_POOL_H
+#define SIGNPOST_DB_POOL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "db.h"
+#include "err.h"
+
+struct db_pool {
+        pthread_mutex_t mu;
+        pthread_cond_t cv;
+        int n;
+        struct db **dbs;
+        bool *busy;
+};
+
+/* db_pool_init: n connections, opened lazily (db_open) with conninfo;
+ * each sets search_path to schema if not NULL. Release with
+ * db_pool_fini(). */
+int db_pool_init(struct db_pool *p, const char *conninfo, const char *schema,
+                 int n, struct err *e);
+/* db_pool_fini: closes every connection; safe on a zeroed pool. */
+void db_pool_fini(struct db_pool *p);
+/* db_pool_get: returns borrowed db, blocking until one is free; give it
+ * back with db_pool_put(). */
+struct db *db_pool_get(struct db_pool *p);
+void db_pool_put(struct db_pool *p, struct db *db);
+
+#endif
