@@ -7,8 +7,7 @@
 #include <stdlib.h>
 
 int
-db_pool_init(struct db_pool *p, const char *conninfo, const char *schema,
-             int n, struct err *e)
+db_pool_init(struct db_pool *p, const char *conninfo, int n, struct err *e)
 {
         p->n = 0;
         p->dbs = calloc((size_t)n, sizeof(*p->dbs));
@@ -21,7 +20,6 @@ db_pool_init(struct db_pool *p, const char *conninfo, const char *schema,
                 p->dbs[p->n] = db_open(conninfo);
                 if (p->dbs[p->n] == NULL)
                         return err_set(e, ERR_FATAL, NULL, "out of memory");
-                db_set_schema(p->dbs[p->n], schema);
         }
         return 0;
 }

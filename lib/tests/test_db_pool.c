@@ -45,8 +45,7 @@ test_never_lends_more_than_it_has(void **state)
 
         (void)state;
         /* no database needed: connections open lazily */
-        assert_int_equal(db_pool_init(&pool, "host=127.0.0.1 port=1", NULL,
-                                      2, &e),
+        assert_int_equal(db_pool_init(&pool, "host=127.0.0.1 port=1", 2, &e),
                          0);
         for (int i = 0; i < 6; i++)
                 pthread_create(&t[i], NULL, borrower, NULL);
@@ -65,8 +64,7 @@ test_each_connection_lent_once(void **state)
         struct db *a, *b;
 
         (void)state;
-        assert_int_equal(db_pool_init(&pool, "host=127.0.0.1 port=1", "s", 2,
-                                      &e),
+        assert_int_equal(db_pool_init(&pool, "host=127.0.0.1 port=1", 2, &e),
                          0);
         a = db_pool_get(&pool);
         b = db_pool_get(&pool);

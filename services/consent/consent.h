@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "kafka.h"
 #include "secret.h"
@@ -54,18 +55,9 @@ struct consent_entry {
         char hash[SECRET_HEX_LEN];
 };
 
-/* A pool of connections for the HTTP threads. */
-struct consent_pool {
-        pthread_mutex_t mu;
-        pthread_cond_t cv;
-        int n;
-        struct db **dbs;
-        bool *busy;
-};
-
 /* What the HTTP routes and the consumer share (borrowed pointers). */
 struct consent_ctx {
-        struct consent_pool *pool;
+        struct db_pool *pool;
         const struct secret_key *chain_key; /* keys the ledger hashes */
 };
 
@@ -158,13 +150,5 @@ struct http_route;
  * arg is a struct consent_ctx *. */
 const struct http_route *consent_routes(void);
 
-/* ---- pool.c ---- */
-int consent_pool_init(struct consent_pool *p, const char *conninfo, int n,
-                      struct err *e);
-void consent_pool_fini(struct consent_pool *p);
-/* consent_pool_get: returns borrowed db (blocks until one is free); give
- * it back with consent_pool_put(). */
-struct db *consent_pool_get(struct consent_pool *p);
-void consent_pool_put(struct consent_pool *p, struct db *db);
 
 #endif

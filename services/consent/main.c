@@ -120,7 +120,7 @@ main(int argc, char **argv)
         struct secret_key *key = NULL, *chain = NULL;
         struct outbox_relay *relay = NULL;
         struct http_server *srv = NULL;
-        struct consent_pool pool = {0};
+        struct db_pool pool = {0};
         struct consent_ctx ctx = {.pool = &pool};
         struct consumer cons = {.ctx = &ctx};
         struct err e = {0};
@@ -140,7 +140,7 @@ main(int argc, char **argv)
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), CONSENT_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
-            consent_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
+            db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
                               (int)cfg_int(cfg, "SIGNPOST_CONSENT_DB_POOL"),
                               &e) < 0)
                 goto out;
@@ -169,7 +169,7 @@ out:
         if (consuming)
                 pthread_join(cons.thread, NULL);
         outbox_relay_stop(relay);
-        consent_pool_fini(&pool);
+        db_pool_fini(&pool);
         secret_key_free(chain);
         secret_key_free(key);
         cfg_free(cfg);

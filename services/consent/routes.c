@@ -100,11 +100,11 @@ consent_get(struct http_req *req, struct http_resp *resp)
                 http_resp_error(resp, 400, "invalid", "subject", "not a UUID");
                 return;
         }
-        db = consent_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         state = consent_store_state_get(db, subject, &e);
         if (state != NULL)
                 hist = history_json(db, ctx->chain_key, subject, &e);
-        consent_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         if (state == NULL || hist == NULL) {
                 json_decref(state);
                 fail(resp, &e);
@@ -159,7 +159,7 @@ static int
 record_in_tx(struct consent_ctx *ctx, struct consent_entry *r, json_t **state,
              struct err *e)
 {
-        struct db *db = consent_pool_get(ctx->pool);
+        struct db *db = db_pool_get(ctx->pool);
         int rc = -1;
 
         if (db_ensure(db, 0, e) == 0 && db_begin(db, e) == 0) {
@@ -169,7 +169,7 @@ record_in_tx(struct consent_ctx *ctx, struct consent_entry *r, json_t **state,
                 else
                         db_rollback(db);
         }
-        consent_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         return rc;
 }
 
@@ -214,10 +214,10 @@ notices_get(struct http_req *req, struct http_resp *resp)
 {
         struct consent_ctx *ctx = req->arg;
         struct err e = {0};
-        struct db *db = consent_pool_get(ctx->pool);
+        struct db *db = db_pool_get(ctx->pool);
         json_t *j = consent_store_notices(db, &e);
 
-        consent_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         if (j == NULL) {
                 fail(resp, &e);
                 return;
@@ -251,12 +251,12 @@ notices_post(struct http_req *req, struct http_resp *resp)
                 json_decref(body);
                 return;
         }
-        db = consent_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         if (v[0] == '\0' || strlen(v) > 64)
                 err_set(&e, ERR_INVALID, "version", "1-64 characters");
         else
                 consent_store_notice_put(db, v, at, url, sum, &e);
-        consent_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         if (e.kind != ERR_NONE)
                 fail(resp, &e);
         else

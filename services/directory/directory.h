@@ -18,6 +18,7 @@
 #include <stdbool.h>
 
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "kafka.h"
 #include "uuid.h"
@@ -74,25 +75,6 @@ struct dir_nearest {
         char area[64];
 };
 
-/* A pool of connections for the HTTP threads (each db is used by one
- * thread at a time). */
-struct dir_pool {
-        pthread_mutex_t mu;
-        pthread_cond_t cv;
-        int n;
-        struct db **dbs;
-        bool *busy;
-};
-
-/* ---- pool.c ---- */
-/* dir_pool_init: opens n connections lazily (db_open) with conninfo. */
-int dir_pool_init(struct dir_pool *p, const char *conninfo, int n,
-                  struct err *e);
-void dir_pool_fini(struct dir_pool *p);
-/* dir_pool_get: returns borrowed db, blocks until one is free; give it
- * back with dir_pool_put(). */
-struct db *dir_pool_get(struct dir_pool *p);
-void dir_pool_put(struct dir_pool *p, struct db *db);
 
 /* ---- store.c (the only file with SQL) ---- */
 /* Reads. Every PGresult returned is new, free with PQclear(). */
@@ -288,7 +270,7 @@ bool dir_postcode_normalise(const char *in, char out[16]);
 /* ---- routes.c ---- */
 struct http_route;
 /* dir_routes: returns the borrowed static route table; the server's arg
- * is a struct dir_pool *. */
+ * is a struct db_pool *. */
 const struct http_route *dir_routes(void);
 
 /* ---- emit.c ---- */

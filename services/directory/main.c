@@ -99,7 +99,7 @@ main(int argc, char **argv)
         struct secret_key *key = NULL;
         struct outbox_relay *relay = NULL;
         struct http_server *srv = NULL;
-        struct dir_pool pool = {0};
+        struct db_pool pool = {0};
         struct consumer cons = {0};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
@@ -119,7 +119,7 @@ main(int argc, char **argv)
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
-            dir_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
+            db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
                           (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_DB_POOL"),
                           &e) < 0)
                 goto out;
@@ -148,7 +148,7 @@ out:
         if (consuming)
                 pthread_join(cons.thread, NULL);
         outbox_relay_stop(relay);
-        dir_pool_fini(&pool);
+        db_pool_fini(&pool);
         secret_key_free(key);
         cfg_free(cfg);
         log_info("stopped", "rc=%d", rc);

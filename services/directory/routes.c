@@ -20,12 +20,12 @@ query(void *req, const char *name)
 static void
 answer(struct http_req *req, struct http_resp *resp)
 {
-        struct dir_pool *pool = req->arg;
+        struct db_pool *pool = req->arg;
         struct dir_answer a = {0};
-        struct db *db = dir_pool_get(pool);
+        struct db *db = db_pool_get(pool);
 
         dir_oruk_get(db, req->path, query, req, &a);
-        dir_pool_put(pool, db);
+        db_pool_put(pool, db);
         if (a.body == NULL) {
                 http_resp_error(resp, 500, "internal", NULL, "out of memory");
                 return;

@@ -24,7 +24,7 @@
 #define ORG_ID "88888888-8888-4888-8888-888888888888"
 
 static unsigned char key[HTTP_PRINCIPAL_KEY_BYTES];
-static struct dir_pool pool;
+static struct db_pool pool;
 static struct http_server *srv;
 static char base[64];
 static char principal[1024]; /* "X-Signpost-Principal: ..." */
@@ -98,7 +98,7 @@ setup(void **state)
         db_free(su);
         snprintf(conninfo, sizeof(conninfo),
                  "%s options='-c search_path=directory'", admin);
-        if (load(conninfo) < 0 || dir_pool_init(&pool, conninfo, 2, &e) < 0)
+        if (load(conninfo) < 0 || db_pool_init(&pool, conninfo, 2, &e) < 0)
                 return -1;
         memset(key, 7, sizeof(key));
         struct http_opts o = {.principal_key = key, .threads = 2};
@@ -122,7 +122,7 @@ teardown(void **state)
 {
         (void)state;
         http_server_stop(srv);
-        dir_pool_fini(&pool);
+        db_pool_fini(&pool);
         return 0;
 }
 
