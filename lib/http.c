@@ -166,6 +166,10 @@ http_queue(struct http_req_ctx *ctx, struct http_resp *resp)
         MHD_destroy_response(r);
         ctx->status = resp->status;
         ctx->answered = true;
+        /* counted now, not at completion: a client that got its answer
+         * then reads /metrics sees it counted */
+        if (ret == MHD_YES && ctx->status >= 100 && ctx->status < 600)
+                metrics_counter_inc(ctx->ent->by_class[ctx->status / 100 - 1]);
         http_resp_fini(resp);
         return ret;
 }
@@ -362,10 +366,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         if (ctx == NULL)
                 return;
         secs = seconds_since(&ctx->start);
-        if (ctx->answered && ctx->status >= 100 && ctx->status < 600) {
-                metrics_counter_inc(ctx->ent->by_class[ctx->status / 100 - 1]);
+        if (ctx->answered && ctx->status >= 100 && ctx->status < 600)
                 metrics_histogram_observe(ctx->ent->latency, secs);
-        }
         log_debug(
             "http request", "request_id=%s route=%s status=%d ms=%.3f%s",
             ctx->request_id, ctx->ent->r.pattern, ctx->status, secs * 1000,

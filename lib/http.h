@@ -99,8 +99,7 @@ const char *http_req_peer(const struct http_req *req, char *out, size_t outsz);
 /* http_query_fn: one decoded query parameter, in the order sent; value is
  * NULL for "?flag" without "=". Return false to stop. Both borrowed,
  * valid during the call. */
-typedef bool (*http_query_fn)(void *arg, const char *name,
-                              const char *value);
+typedef bool (*http_query_fn)(void *arg, const char *name, const char *value);
 /* http_req_query_each: calls fn for every query parameter; returns how
  * many it was called for. */
 size_t http_req_query_each(const struct http_req *req, http_query_fn fn,

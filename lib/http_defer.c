@@ -139,7 +139,7 @@ http_defer_step(struct http_req_ctx *ctx, struct http_req *req,
 
         pthread_mutex_lock(&d->mu);
         if (d->state == HTTP_DEFER_RUNNING)
-                return suspend(d); /* unlocks */
+                return suspend(d);          /* unlocks */
         if (d->state != HTTP_DEFER_READY) { /* woken early: wait on */
                 pthread_mutex_unlock(&d->mu);
                 return MHD_YES;

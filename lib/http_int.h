@@ -32,7 +32,7 @@ struct http_server {
         atomic_int in_flight;
         uint16_t port;
         char **headers; /* opts.headers copied: name, value, ..., NULL */
-        pthread_mutex_t defer_mu; /* guards deferred */
+        pthread_mutex_t defer_mu;    /* guards deferred */
         struct http_defer *deferred; /* requests waiting for an answer */
 };
 
@@ -57,8 +57,8 @@ struct http_defer {
         bool detached;  /* the connection is gone */
         http_resume_fn fn;
         void *arg;
-        struct http_resp resp;               /* when fn is NULL */
-        struct http_defer *prev, *next;      /* srv->deferred */
+        struct http_resp resp;          /* when fn is NULL */
+        struct http_defer *prev, *next; /* srv->deferred */
 };
 
 struct http_param {

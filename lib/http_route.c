@@ -182,7 +182,8 @@ http_req_peer(const struct http_req *req, char *out, size_t outsz)
         const void *addr = NULL;
 
         if (sa != NULL && sa->sa_family == AF_INET)
-                addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+                addr =
+                    &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
         else if (sa != NULL && sa->sa_family == AF_INET6)
                 addr =
                     &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;

@@ -103,8 +103,7 @@ h_peer(struct http_req *req, struct http_resp *resp)
 static bool
 query_collect(void *arg, const char *name, const char *value)
 {
-        json_array_append_new(arg,
-                              json_pack("[s, s?]", name, value));
+        json_array_append_new(arg, json_pack("[s, s?]", name, value));
         return true;
 }
 
@@ -149,8 +148,8 @@ resumed(struct http_req *req, struct http_resp *resp, void *arg)
                 return;
         }
         t = http_req_header(req, "X-Test");
-        snprintf(text, sizeof(text), "resumed %s %s %s", req->path,
-                 t ? t : "-", l->what);
+        snprintf(text, sizeof(text), "resumed %s %s %s", req->path, t ? t : "-",
+                 l->what);
         http_resp_text(resp, 200, "text/plain", text);
         free(l);
 }
@@ -736,9 +735,9 @@ test_server_headers_on_every_response(void **state)
         (void)state;
         memset(big, 'x', sizeof(big));
         assert_int_equal(request("GET", "/nope", NULL, NULL, 0, &r), 404);
-        assert_string_equal(testhttp_header(&r, "Content-Security-Policy", v,
-                                            sizeof(v)),
-                            "default-src 'none'");
+        assert_string_equal(
+            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
+            "default-src 'none'");
         assert_int_equal(request("DELETE", "/echo", NULL, NULL, 0, &r), 405);
         assert_string_equal(
             testhttp_header(&r, "Referrer-Policy", v, sizeof(v)),
@@ -762,9 +761,9 @@ test_handler_header_overrides_server_header(void **state)
 
         (void)state;
         assert_int_equal(request("GET", "/own-csp", NULL, NULL, 0, &r), 200);
-        assert_string_equal(testhttp_header(&r, "Content-Security-Policy", v,
-                                            sizeof(v)),
-                            "default-src 'self'");
+        assert_string_equal(
+            testhttp_header(&r, "Content-Security-Policy", v, sizeof(v)),
+            "default-src 'self'");
         assert_null(strstr(r.headers, "default-src 'none'")); /* not twice */
 }
 
@@ -806,9 +805,9 @@ test_deferred_answer_comes_from_another_thread(void **state)
         assert_string_equal(r.body, "later 50");
         assert_string_equal(testhttp_header(&r, "X-Later", v, sizeof(v)),
                             "yes");
-        assert_string_equal(testhttp_header(&r, "Referrer-Policy", v,
-                                            sizeof(v)),
-                            "no-referrer");
+        assert_string_equal(
+            testhttp_header(&r, "Referrer-Policy", v, sizeof(v)),
+            "no-referrer");
         assert_non_null(testhttp_header(&r, "X-Request-Id", v, sizeof(v)));
 }
 
@@ -832,9 +831,8 @@ test_resumed_request_is_answered_on_server_thread(void **state)
         struct testhttp_reply r;
 
         (void)state;
-        assert_int_equal(request("POST", "/defer?ms=20&resume=1", hdrs, "b",
-                                 1, &r),
-                         200);
+        assert_int_equal(
+            request("POST", "/defer?ms=20&resume=1", hdrs, "b", 1, &r), 200);
         assert_string_equal(r.body, "resumed /defer kept later 20");
 }
 
@@ -960,7 +958,8 @@ main(void)
             cmocka_unit_test(test_deferred_answer_before_handler_returns),
             cmocka_unit_test(test_resumed_request_is_answered_on_server_thread),
             cmocka_unit_test(test_waiting_requests_hold_no_thread),
-            cmocka_unit_test(test_stop_answers_503_when_deferred_answer_is_late),
+            cmocka_unit_test(
+                test_stop_answers_503_when_deferred_answer_is_late),
         };
 
         return cmocka_run_group_tests(tests, group_setup, group_teardown);

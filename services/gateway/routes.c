@@ -16,10 +16,12 @@
 
 /* each ORUK path: the forwarded GET and its CORS preflight */
 #define ORUK(p)                                                                \
-        {"GET", "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS,            \
+        {"GET",       "/oruk" p, gw_forward_handler, GW_R_ANY, GW_F_CORS,      \
          "directory", "/oruk"},                                                \
-            {"OPTIONS", "/oruk" p, gw_cors_preflight, GW_R_ANY, GW_F_CORS,     \
-             NULL, NULL}
+        {                                                                      \
+                "OPTIONS", "/oruk" p, gw_cors_preflight, GW_R_ANY, GW_F_CORS,  \
+                    NULL, NULL                                                 \
+        }
 
 static const struct gw_route routes[] = {
     /* JSON API */
@@ -234,7 +236,8 @@ gw_cors_preflight(struct gw_call *call)
         struct http_resp *r = call->resp;
 
         http_resp_take(r, 204, NULL, NULL, 0);
-        http_resp_header(r, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+        http_resp_header(r, "Access-Control-Allow-Methods",
+                         "GET, HEAD, OPTIONS");
         http_resp_header(r, "Access-Control-Allow-Headers",
                          "Accept, Accept-Language, Content-Type, X-Request-Id");
         http_resp_header(r, "Access-Control-Max-Age", "86400");

@@ -34,10 +34,10 @@ outcomes_register(void)
                                                      "rejected", "unavailable"};
 
         for (int i = 0; i < NOUTCOMES; i++)
-                outcomes[i] = metrics_counter_register(
-                    "signpost_gateway_referrals_total",
-                    "Referral submissions by outcome.", "outcome", names[i],
-                    METRICS_END);
+                outcomes[i] =
+                    metrics_counter_register("signpost_gateway_referrals_total",
+                                             "Referral submissions by outcome.",
+                                             "outcome", names[i], METRICS_END);
 }
 
 static void
@@ -162,9 +162,9 @@ prepare(struct gw *g, const json_t *body, const char *scope,
         if (!s->send)
                 return s;
         gw_status_secret_hash(s->secret, hash);
-        s->msg = gw_referral_message(body, s->id, s->reference, hash,
-                                     g->set.privacy_notice_version,
-                                     g->intake_pk, e);
+        s->msg =
+            gw_referral_message(body, s->id, s->reference, hash,
+                                g->set.privacy_notice_version, g->intake_pk, e);
         if (s->msg != NULL)
                 return s;
 transient:

@@ -111,8 +111,8 @@ errors_add(struct form_errors *es, const char *name, const char *text)
 
         if (es->n == MAX_ERRORS || error_for(es, name) != NULL)
                 return false;
-        for (i = es->n; i > 0 && form_order(es->field[i - 1]) >
-                                     form_order(name); i--) {
+        for (i = es->n;
+             i > 0 && form_order(es->field[i - 1]) > form_order(name); i--) {
                 es->field[i] = es->field[i - 1];
                 es->text[i] = es->text[i - 1];
         }

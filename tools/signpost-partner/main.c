@@ -44,7 +44,16 @@ struct opts {
         bool ack;
 };
 
+/* The ce_ids this run has delivered: Kafka delivery is at least once, so
+ * a record can arrive again after the platform recovers from a crash; the
+ * partner's output gets each referral message once. */
+struct seen {
+        char (*ids)[UUID_STR_LEN];
+        size_t cap, n;
+};
+
 struct receiver {
+        struct seen seen;
         struct opts *o;
         unsigned char pk[SECRET_BOX_PK_BYTES];
         struct secret_key *sk;
@@ -270,6 +279,53 @@ out:
         return line;
 }
 
+static size_t
+slot_of(const struct seen *s, const char *id)
+{
+        size_t h = 5381;
+
+        for (const char *c = id; *c; c++)
+                h = h * 33 + (unsigned char)*c;
+        for (h %= s->cap; s->ids[h][0] != '\0' && strcmp(s->ids[h], id) != 0;
+             h = (h + 1) % s->cap)
+                ;
+        return h;
+}
+
+static bool
+seen_has(const struct seen *s, const char *id)
+{
+        return s->cap > 0 && s->ids[slot_of(s, id)][0] != '\0';
+}
+
+/* seen_add: true if id is new (and now remembered). */
+static bool
+seen_add(struct seen *s, const char *id)
+{
+        size_t h;
+
+        if (s->n * 2 >= s->cap) {
+                struct seen bigger = {.cap = s->cap ? s->cap * 2 : 1024};
+
+                bigger.ids = calloc(bigger.cap, UUID_STR_LEN);
+                if (bigger.ids == NULL)
+                        return true; /* forget, rather than drop messages */
+                for (size_t i = 0; i < s->cap; i++)
+                        if (s->ids[i][0] != '\0')
+                                memcpy(bigger.ids[slot_of(&bigger, s->ids[i])],
+                                       s->ids[i], UUID_STR_LEN);
+                bigger.n = s->n;
+                free(s->ids);
+                *s = bigger;
+        }
+        h = slot_of(s, id);
+        if (s->ids[h][0] != '\0')
+                return false;
+        snprintf(s->ids[h], UUID_STR_LEN, "%s", id);
+        s->n++;
+        return true;
+}
+
 static int
 on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
 {
@@ -278,8 +334,12 @@ on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
         size_t i;
 
         for (i = 0; i < n; i++) {
-                char *line = open_line(r, &recs[i], id);
+                char *line;
+
                 recs[i].result = ERR_NONE;
+                if (seen_has(&r->seen, recs[i].ev.id))
+                        continue; /* a redelivery: already written */
+                line = open_line(r, &recs[i], id);
                 if (line == NULL) {
                         recs[i].result = ERR_INVALID;
                         snprintf(recs[i].reason, sizeof(recs[i].reason),
@@ -293,6 +353,7 @@ on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                         recs[i].result = ERR_TRANSIENT;
                         return 0; /* this one and the rest again later */
                 }
+                seen_add(&r->seen, recs[i].ev.id);
                 if (r->prod != NULL && id[0] != '\0')
                         update_send(r->prod, r->o->org, r->o->sub, id,
                                     "delivered", NULL);
@@ -366,6 +427,7 @@ out:
         if (r.out != NULL && r.out != stdout)
                 fclose(r.out);
         secret_key_free(r.sk);
+        free(r.seen.ids);
         return rc;
 }
 

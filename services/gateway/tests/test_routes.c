@@ -472,6 +472,53 @@ test_security_headers_on_every_answer(void **state)
             strstr(gw_server_headers(true)[6], "Strict-Transport-Security"));
 }
 
+/* The referral API answers 202 only once Kafka acknowledged (the answer
+ * is deferred, not waited for on an HTTP thread); concurrent submissions
+ * each get their own id. */
+static void
+test_referral_is_answered_after_kafka_ack(void **state)
+{
+        static struct testhttp_reply r;
+        const char *hdrs[] = {"Content-Type: application/json", NULL};
+        struct gw_service svc = {.id = "6f0c6c3e-2f7a-4d6b-9a57-0c1f0e7a0010",
+                                 .org = ORG,
+                                 .status = "active",
+                                 .accepts_referrals = true,
+                                 .name = "Debt advice"};
+        const char *body =
+            "{\"service_id\":\"6f0c6c3e-2f7a-4d6b-9a57-0c1f0e7a0010\","
+            "\"kind\":\"self\",\"person\":{\"name\":\"Ann\","
+            "\"phone\":\"07700 900123\"},\"consents\":"
+            "{\"share_with_provider\":true}}";
+        char loc[256], first[64] = "";
+        json_t *j;
+
+        (void)state;
+        assert_int_equal(gw_catalogue_put(g.cat, &svc), 0);
+        for (int i = 0; i < 2; i++) {
+                assert_int_equal(testhttp_request(base, "POST", "/v1/referrals",
+                                                  hdrs, body, strlen(body), &r),
+                                 202);
+                j = json_loads(r.body, 0, NULL);
+                assert_true(gw_reference_valid(
+                    json_string_value(json_object_get(j, "reference"))));
+                assert_non_null(
+                    testhttp_header(&r, "Location", loc, sizeof(loc)));
+                assert_non_null(
+                    strstr(loc, json_string_value(json_object_get(j, "id"))));
+                assert_string_not_equal(
+                    first, json_string_value(json_object_get(j, "id")));
+                snprintf(first, sizeof(first), "%s",
+                         json_string_value(json_object_get(j, "id")));
+                assert_string_equal(
+                    testhttp_header(&r, "Cache-Control", loc, sizeof(loc)),
+                    "no-store");
+                assert_non_null(testhttp_header(&r, "Content-Security-Policy",
+                                                loc, sizeof(loc)));
+                json_decref(j);
+        }
+}
+
 int
 main(void)
 {
@@ -483,6 +530,7 @@ main(void)
             cmocka_unit_test(test_openapi_documents_every_route_and_no_other),
             cmocka_unit_test(test_cors_preflight_lets_any_origin_read_oruk),
             cmocka_unit_test(test_security_headers_on_every_answer),
+            cmocka_unit_test(test_referral_is_answered_after_kafka_ack),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
