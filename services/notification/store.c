@@ -115,6 +115,18 @@ notify_store_claim(struct db *db, const char *instance, int max,
         snprintf(maxs, sizeof(maxs), "%d", max);
         *out = NULL;
         *n = 0;
+        /* A plain index scan of message_due in next_attempt_at order stops
+         * at max rows and marks the entries of rows no longer pending as
+         * dead as it passes them; the bitmap scan the planner picks from
+         * stale statistics during a burst revisits every one of them on
+         * every claim, which grows with the burst. */
+        if (db_begin(db, e) < 0)
+                return -1;
+        if (db_exec(db, "SET LOCAL enable_bitmapscan = off", 0, NULL, NULL, e) <
+            0) {
+                db_rollback(db);
+                return -1;
+        }
         r = db_query(
             db,
             "WITH due AS (SELECT message_id FROM message WHERE status ="
@@ -135,8 +147,14 @@ notify_store_claim(struct db *db, const char *instance, int max,
             " c.service_id LEFT JOIN catalogue_org o ON o.id ="
             " s.organisation_id ORDER BY c.next_attempt_at",
             2, p, e);
-        if (r == NULL)
+        if (r == NULL) {
+                db_rollback(db);
                 return -1;
+        }
+        if (db_commit(db, e) < 0) {
+                PQclear(r);
+                return -1;
+        }
         *n = PQntuples(r);
         *out = calloc((size_t)*n + 1, sizeof(**out));
         if (*out == NULL) {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A stand-in for intake's internal HTTP port in the gateway's tests:
-answers GET /referrals and /referrals/<id> with made-up ids (no personal
+answers GET /v1/referrals and /v1/referrals/<id> (intake's paths) with made-up ids (no personal
 data) when the request carries X-Signpost-Principal, else 401.
 usage: fake_intake.py PORT"""
 import http.server
@@ -16,10 +16,10 @@ class H(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if not self.headers.get("X-Signpost-Principal"):
             code, body = 401, {"error": {"code": "unauthorized"}}
-        elif path == "/referrals":
+        elif path == "/v1/referrals":
             code, body = 200, {"items": [{"referral_id": i} for i in IDS]}
-        elif path.startswith("/referrals/") and path[11:] in IDS:
-            code, body = 200, {"referral_id": path[11:]}
+        elif path.startswith("/v1/referrals/") and path[14:] in IDS:
+            code, body = 200, {"referral_id": path[14:]}
         else:
             code, body = 404, {"error": {"code": "not_found"}}
         data = json.dumps(body).encode()

@@ -20,12 +20,14 @@ JSON
   "$SIGNPOST_TEST_BUILD/bin/directory-load" "$SIGNPOST_TEST_KAFKA" "$f" >/dev/null 2>&1
 }
 
-# gw_catalogue_wait N: until the gateway's replica holds N services (30 s).
+# gw_catalogue_wait N: until the gateway's replica holds the N fixture
+# services (60 s). Other tests share the broker, so the fixture's own ids
+# are counted, not the table.
 gw_catalogue_wait() {
   local n=0
-  for _ in $(seq 150); do
-    n=$(psql "$SIGNPOST_TEST_PG dbname=signpost" -X -tAc "SELECT count(*) FROM gateway.catalogue_services" 2>/dev/null || echo 0)
-    [ "${n:-0}" -ge "$1" ] && return 0
+  for _ in $(seq 300); do
+    n=$(psql "$SIGNPOST_TEST_PG dbname=signpost" -X -tAc "SELECT count(*) FROM gateway.catalogue_services WHERE id IN ('$GW_SVC', '$GW_SVC_CLOSED', '$GW_SVC_INACTIVE')" 2>/dev/null || echo 0)
+    [ "${n:-0}" -ge "$1" ] && { sleep 0.5; return 0; }
     sleep 0.2
   done
   return 1
