@@ -54,11 +54,11 @@ reason_ok(const char *r)
 static int
 lookup(struct gw_call *call, const char *hash, struct gw_token *t)
 {
-        struct db *db = gw_pool_get(&call->g->pool);
+        struct db *db = db_pool_get(&call->g->pool);
         struct err e = {0};
         int rc = gw_store_token_find(db, hash, t, &e);
 
-        gw_pool_put(&call->g->pool, db);
+        db_pool_put(&call->g->pool, db);
         if (rc == 0)
                 return 0;
         if (e.kind == ERR_NOT_FOUND)

@@ -91,11 +91,11 @@ gw_consent_person(struct gw *g, const char *referral_id, const char *key,
                 return 404;
         }
         gw_status_secret_hash(key, hash);
-        db = gw_pool_get(&g->pool);
+        db = db_pool_get(&g->pool);
         rc = gw_store_status_get(db, referral_id, hash, st, ref, upd, e);
         if (rc == 0)
                 rc = gw_store_owner_get(db, referral_id, &o, e);
-        gw_pool_put(&g->pool, db);
+        db_pool_put(&g->pool, db);
         if (rc < 0)
                 return e->kind == ERR_NOT_FOUND ? 404 : 503;
         if (!gw_consent_purpose_valid(c->purpose) || !action_valid(c->action)) {

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "http.h"
 #include "json.h"
@@ -76,20 +77,6 @@ struct gw_settings {
         bool tls;                       /* behind TLS: send HSTS */
 };
 
-/* ---- pool.c ---- */
-struct gw_pool {
-        pthread_mutex_t mu;
-        pthread_cond_t cv;
-        int n;
-        struct db **dbs;
-        bool *busy;
-};
-int gw_pool_init(struct gw_pool *p, const char *conninfo, int n, struct err *e);
-void gw_pool_fini(struct gw_pool *p);
-/* gw_pool_get: returns borrowed db, blocks until one is free; give it back
- * with gw_pool_put(). */
-struct db *gw_pool_get(struct gw_pool *p);
-void gw_pool_put(struct gw_pool *p, struct db *db);
 
 /* ---- catalogue.c: the in-memory copy of the service replica ---- */
 struct gw_service {
@@ -233,7 +220,7 @@ struct gw {
         struct secret_key *principal_key;
         struct secret_key *token_key;
         unsigned char intake_pk[SECRET_BOX_PK_BYTES];
-        struct gw_pool pool;
+        struct db_pool pool;
         struct gw_producer *prod;
         struct gw_catalogue *cat;
         struct gw_limiter *lim_ip, *lim_token, *lim_form;

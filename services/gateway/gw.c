@@ -66,12 +66,12 @@ load_pk(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES], struct err *e)
 static int
 load_catalogue(struct gw *g, struct err *e)
 {
-        struct db *db = gw_pool_get(&g->pool);
+        struct db *db = db_pool_get(&g->pool);
         int rc = db_ensure(db, 30000, e) < 0
                      ? -1
                      : gw_store_services_load(db, g->cat, e);
 
-        gw_pool_put(&g->pool, db);
+        db_pool_put(&g->pool, db);
         if (rc == 0)
                 log_info("catalogue loaded", "services=%zu",
                          gw_catalogue_count(g->cat));
@@ -100,7 +100,7 @@ gw_init(struct gw *g, const struct gw_settings *set, struct err *e)
         if (g->cat == NULL || g->lim_ip == NULL || g->lim_token == NULL ||
             g->lim_form == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        if (gw_pool_init(&g->pool, set->db, set->db_pool, e) < 0)
+        if (db_pool_init(&g->pool, set->db, set->db_pool, e) < 0)
                 return -1;
         for (int i = 0; i < g->pool.n; i++)
                 db_set_schema(g->pool.dbs[i], GW_SCHEMA);
@@ -114,7 +114,7 @@ void
 gw_fini(struct gw *g)
 {
         gw_producer_free(g->prod);
-        gw_pool_fini(&g->pool);
+        db_pool_fini(&g->pool);
         gw_catalogue_free(g->cat);
         gw_limiter_free(g->lim_ip);
         gw_limiter_free(g->lim_token);

@@ -99,10 +99,10 @@ owned(struct gw_call *call, const char *id)
 {
         struct gw_owner o;
         struct err e = {0};
-        struct db *db = gw_pool_get(&call->g->pool);
+        struct db *db = db_pool_get(&call->g->pool);
         int rc = gw_store_owner_get(db, id, &o, &e);
 
-        gw_pool_put(&call->g->pool, db);
+        db_pool_put(&call->g->pool, db);
         if (rc < 0 && e.kind != ERR_NOT_FOUND) {
                 gw_command_unavailable(call, &e);
                 return false;

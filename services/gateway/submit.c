@@ -118,10 +118,10 @@ claim(struct submission *s, const char *text, size_t len, struct err *e)
         if (secret_hash_hex(g->token_key, "signpost:idempotency-body:", text,
                             len, hash, e) < 0)
                 return -1;
-        db = gw_pool_get(&g->pool);
+        db = db_pool_get(&g->pool);
         rc = gw_store_idem_claim(db, s->scope, s->idem_key, hash, s->id,
                                  s->reference, &fresh, &same, &acked, e);
-        gw_pool_put(&g->pool, db);
+        db_pool_put(&g->pool, db);
         if (rc < 0)
                 return err_set(e, ERR_TRANSIENT, NULL,
                                "cannot record the Idempotency-Key now");
@@ -183,11 +183,11 @@ settle(struct submission *s, bool ok)
         struct db *db;
 
         if (ok && s->send && s->idem_key[0] != '\0') {
-                db = gw_pool_get(&s->g->pool);
+                db = db_pool_get(&s->g->pool);
                 if (gw_store_idem_acked(db, s->scope, s->idem_key, &e) < 0)
                         log_warnx("idempotency key not marked", "kind=%s",
                                   err_kind_name(e.kind));
-                gw_pool_put(&s->g->pool, db);
+                db_pool_put(&s->g->pool, db);
         }
         count(!ok ? UNAVAILABLE : s->send ? ACCEPTED : REPLAYED);
 }
@@ -426,9 +426,9 @@ gw_status_handler(struct gw_call *call)
                 return;
         }
         gw_status_secret_hash(key, hash);
-        db = gw_pool_get(&call->g->pool);
+        db = db_pool_get(&call->g->pool);
         rc = gw_store_status_get(db, id, hash, status, ref, updated, &e);
-        gw_pool_put(&call->g->pool, db);
+        db_pool_put(&call->g->pool, db);
         if (rc < 0 && e.kind == ERR_NOT_FOUND) {
                 http_resp_error(call->resp, 404, "not_found", NULL,
                                 "no such referral (a new one shows here "

@@ -353,9 +353,9 @@ gw_web_status(struct gw_call *call)
         if (uuid_valid(id) && key != NULL &&
             strlen(key) == GW_STATUS_SECRET_LEN - 1) {
                 gw_status_secret_hash(key, hash);
-                db = gw_pool_get(&call->g->pool);
+                db = db_pool_get(&call->g->pool);
                 rc = gw_store_status_get(db, id, hash, st, ref, upd, &e);
-                gw_pool_put(&call->g->pool, db);
+                db_pool_put(&call->g->pool, db);
         }
         if (rc < 0) {
                 gw_web_error(call,

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "kafka.h"
 #include "secret.h"
@@ -56,15 +57,6 @@ struct intake_holidays {
         int32_t *days;
 };
 
-/* A pool of connections for the HTTP threads. */
-struct intake_pool {
-        pthread_mutex_t mu;
-        pthread_cond_t cv;
-        int n;
-        struct db **dbs;
-        bool *busy;
-};
-
 /* The daemon's shared state: read-only once main() has filled it. */
 struct intake {
         struct intake_keys keys;
@@ -72,7 +64,7 @@ struct intake {
         int remind_days;         /* working days before the provider reminder */
         int escalate_days;       /* working days before the admin escalation */
         const char *admin_email; /* borrowed; "" when none */
-        struct intake_pool pool;
+        struct db_pool pool;
 };
 
 /* A catalogue service with its organisation, as the replica holds it. */
@@ -256,14 +248,6 @@ struct intake_stale *intake_stale_start(struct intake *in, const char *conninfo,
                                         int64_t interval_ms, struct err *e);
 void intake_stale_stop(struct intake_stale *s);
 
-/* ---- pool.c ---- */
-int intake_pool_init(struct intake_pool *p, const char *conninfo, int n,
-                     struct err *e);
-void intake_pool_fini(struct intake_pool *p);
-/* intake_pool_get: returns borrowed db, blocks until one is free; give it
- * back with intake_pool_put(). */
-struct db *intake_pool_get(struct intake_pool *p);
-void intake_pool_put(struct intake_pool *p, struct db *db);
 
 /* ---- routes.c ---- */
 struct http_route;

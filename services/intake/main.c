@@ -155,7 +155,7 @@ main(int argc, char **argv)
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
-            intake_pool_init(&in.pool, cfg_str(cfg, "SIGNPOST_DB"),
+            db_pool_init(&in.pool, cfg_str(cfg, "SIGNPOST_DB"),
                              (int)cfg_int(cfg, "SIGNPOST_INTAKE_DB_POOL"),
                              &e) < 0)
                 goto out;
@@ -191,7 +191,7 @@ out:
         if (consuming)
                 pthread_join(cons.thread, NULL);
         outbox_relay_stop(relay);
-        intake_pool_fini(&in.pool);
+        db_pool_fini(&in.pool);
         intake_holidays_fini(&in.holidays);
         intake_keys_fini(&in.keys);
         secret_key_free(key);

@@ -135,9 +135,9 @@ list(struct http_req *req, struct http_resp *resp)
                             http_req_query(req, "to"),
                             lim,
                             off};
-        db = intake_pool_get(&in->pool);
+        db = db_pool_get(&in->pool);
         r = intake_store_list(db, f, &e);
-        intake_pool_put(&in->pool, db);
+        db_pool_put(&in->pool, db);
         if (r == NULL) {
                 answer_err(resp, &e);
                 return;
@@ -260,7 +260,7 @@ get_one(struct http_req *req, struct http_resp *resp)
                                 "no such referral");
                 return;
         }
-        db = intake_pool_get(&in->pool);
+        db = db_pool_get(&in->pool);
         if (intake_store_referral_get(db, id, false, &r, &found, &e) < 0)
                 goto out;
         if (!found || (p->role == HTTP_ROLE_PROVIDER &&
@@ -276,7 +276,7 @@ get_one(struct http_req *req, struct http_resp *resp)
                          "referral_id=%s role=%s request_id=%s", r.id,
                          http_role_name(p->role), req->request_id);
 out:
-        intake_pool_put(&in->pool, db);
+        db_pool_put(&in->pool, db);
         if (found)
                 intake_referral_fini(&r);
         if (o != NULL)
@@ -313,7 +313,7 @@ post_status(struct http_req *req, struct http_resp *resp)
         snprintf(by.sub, sizeof(by.sub), "%s", p->sub);
         snprintf(by.role, sizeof(by.role), "%s", http_role_name(p->role));
         snprintf(by.org, sizeof(by.org), "%s", p->org);
-        db = intake_pool_get(&in->pool);
+        db = db_pool_get(&in->pool);
         if (db_begin(db, &e) == 0) {
                 rc = intake_status_change(in, db, http_req_param(req, "id"),
                                           status, reason, &by, &e);
@@ -322,7 +322,7 @@ post_status(struct http_req *req, struct http_resp *resp)
                 else
                         db_rollback(db);
         }
-        intake_pool_put(&in->pool, db);
+        db_pool_put(&in->pool, db);
         if (rc == 0)
                 http_resp_json(resp, 200,
                                json_pack("{ss ss}", "id",
@@ -355,9 +355,9 @@ public_status(struct http_req *req, struct http_resp *resp)
         crypto_generichash(h, sizeof(h), (const unsigned char *)secret,
                            strlen(secret), NULL, 0);
         sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        db = intake_pool_get(&in->pool);
+        db = db_pool_get(&in->pool);
         r = intake_store_by_reference(db, ref, &e);
-        intake_pool_put(&in->pool, db);
+        db_pool_put(&in->pool, db);
         if (r == NULL) {
                 answer_err(resp, &e);
                 return;
