@@ -77,8 +77,14 @@ list_files(const char *dir, size_t *n)
                     de->d_name[3] != '_')
                         continue;
                 if (*n == cap) {
+                        char **more;
+
                         cap = cap ? cap * 2 : 16;
-                        names = realloc(names, cap * sizeof(*names));
+                        more = realloc(names, cap * sizeof(*names));
+                        if (more == NULL)
+                                break; /* apply what was listed; the rest
+                                        * shows as not applied in /readyz */
+                        names = more;
                 }
                 names[(*n)++] = strdup(de->d_name);
         }

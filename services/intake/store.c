@@ -89,6 +89,7 @@ intake_store_referral_add(struct db *db, const char *const p[19], bool routed,
 {
         const char *q[20];
 
+        // cppcheck-suppress bufferAccessOutOfBounds ; p has 19 entries
         memcpy(q, p, sizeof(*q) * 19);
         q[19] = routed ? "t" : "f";
         return db_exec(

@@ -91,6 +91,8 @@ main(int argc, char **argv)
         p = kafka_producer_new(argv[1], conf, &e);
         if (p == NULL) {
                 fprintf(stderr, "producer: %s\n", e.msg);
+                if (in != stdin)
+                        fclose(in);
                 return 1;
         }
         while (getline(&line, &cap, in) > 0) {

@@ -374,7 +374,7 @@ test_openapi_documents_every_route_and_no_other(void **state)
         assert_non_null(paths);
         for (const struct gw_route *r = gw_routes(); r->method; r++) {
                 size_t i;
-                for (i = 0; r->method[i] && i < sizeof(lower) - 1; i++)
+                for (i = 0; i < sizeof(lower) - 1 && r->method[i]; i++)
                         lower[i] = (char)(r->method[i] | 0x20);
                 lower[i] = '\0';
                 if (json_object_get(json_object_get(paths, r->pattern),
