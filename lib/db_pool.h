@@ -23,8 +23,7 @@ struct db_pool {
 /* db_pool_init: n connections, opened lazily (db_open) with conninfo
  * (each daemon's role carries its own search_path). Release with
  * db_pool_fini(). */
-int db_pool_init(struct db_pool *p, const char *conninfo, int n,
-                 struct err *e);
+int db_pool_init(struct db_pool *p, const char *conninfo, int n, struct err *e);
 /* db_pool_fini: closes every connection; safe on a zeroed pool. */
 void db_pool_fini(struct db_pool *p);
 /* db_pool_get: returns borrowed db, blocking until one is free; give it

@@ -78,8 +78,8 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_never_lends_more_than_it_has),
-                cmocka_unit_test(test_each_connection_lent_once),
+            cmocka_unit_test(test_never_lends_more_than_it_has),
+            cmocka_unit_test(test_each_connection_lent_once),
         };
 
         log_init("test_db_pool", LOG_ERROR);

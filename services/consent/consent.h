@@ -150,5 +150,4 @@ struct http_route;
  * arg is a struct consent_ctx *. */
 const struct http_route *consent_routes(void);
 
-
 #endif

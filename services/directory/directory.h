@@ -75,7 +75,6 @@ struct dir_nearest {
         char area[64];
 };
 
-
 /* ---- store.c (the only file with SQL) ---- */
 /* Reads. Every PGresult returned is new, free with PQclear(). */
 int dir_store_services_page(struct db *db, const struct dir_query *q,

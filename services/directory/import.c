@@ -201,18 +201,17 @@ static bool
 key_ok(const json_t *k)
 {
         static const int variants[] = {
-                sodium_base64_VARIANT_ORIGINAL,
-                sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-                sodium_base64_VARIANT_URLSAFE,
-                sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+            sodium_base64_VARIANT_ORIGINAL,
+            sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+            sodium_base64_VARIANT_URLSAFE,
+            sodium_base64_VARIANT_URLSAFE_NO_PADDING};
         unsigned char bin[32];
         size_t len = 0;
         const char *s = json_string_value(k);
 
         if (k == NULL || json_is_null(k))
                 return true;
-        for (size_t i = 0; s != NULL && i < sizeof(variants) / sizeof(int);
-             i++)
+        for (size_t i = 0; s != NULL && i < sizeof(variants) / sizeof(int); i++)
                 if (sodium_base642bin(bin, sizeof(bin), s, strlen(s), NULL,
                                       &len, NULL, variants[i]) == 0 &&
                     len == sizeof(bin))

@@ -120,8 +120,8 @@ main(int argc, char **argv)
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
             db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
-                          (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_DB_POOL"),
-                          &e) < 0)
+                         (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_DB_POOL"),
+                         &e) < 0)
                 goto out;
         cons.cfg = cfg;
         svc_ready_set("consumer", false);

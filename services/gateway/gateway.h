@@ -77,7 +77,6 @@ struct gw_settings {
         bool tls;                       /* behind TLS: send HSTS */
 };
 
-
 /* ---- catalogue.c: the in-memory copy of the service replica ---- */
 struct gw_service {
         char id[UUID_STR_LEN];

@@ -248,7 +248,6 @@ struct intake_stale *intake_stale_start(struct intake *in, const char *conninfo,
                                         int64_t interval_ms, struct err *e);
 void intake_stale_stop(struct intake_stale *s);
 
-
 /* ---- routes.c ---- */
 struct http_route;
 /* intake_routes: returns the borrowed static route table; the server's

@@ -156,8 +156,7 @@ main(int argc, char **argv)
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
             db_pool_init(&in.pool, cfg_str(cfg, "SIGNPOST_DB"),
-                             (int)cfg_int(cfg, "SIGNPOST_INTAKE_DB_POOL"),
-                             &e) < 0)
+                         (int)cfg_int(cfg, "SIGNPOST_INTAKE_DB_POOL"), &e) < 0)
                 goto out;
         cons.cfg = cfg;
         cons.in = &in;

@@ -262,7 +262,7 @@ main(int argc, char **argv)
         struct secret_key *key = NULL;
         struct outbox_relay *relay = NULL;
         struct http_server *srv = NULL;
-        struct notify_pool pool = {0};
+        struct db_pool pool = {0};
         struct notify_ctx ctx = {.pool = &pool};
         struct worker w = {.ctx = &ctx};
         struct err e = {0};
@@ -286,9 +286,9 @@ main(int argc, char **argv)
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), NOTIFY_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
-            notify_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
-                             (int)cfg_int(cfg, "SIGNPOST_NOTIFICATION_DB_POOL"),
-                             &e) < 0)
+            db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
+                         (int)cfg_int(cfg, "SIGNPOST_NOTIFICATION_DB_POOL"),
+                         &e) < 0)
                 goto out;
         w.cfg = cfg;
         svc_ready_set("consumer", false);
@@ -321,7 +321,7 @@ out:
         if (threads > 1)
                 pthread_join(w.sender, NULL);
         outbox_relay_stop(relay);
-        notify_pool_fini(&pool);
+        db_pool_fini(&pool);
         ctx_fini(&ctx);
         secret_key_free(key);
         cfg_free(cfg);

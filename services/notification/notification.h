@@ -5,12 +5,12 @@
  * sealed request only until a final outcome), one-time codes, and replicas
  * of consent.state and the service catalogue.
  *
- * Data flow: requests.c (Kafka, inbox transaction) records intent as a
- * pending message -> sender.c claims due messages, decides with policy.c
- * (consent, backoff), renders with render.c, delivers through a channel
- * (channel.c spool, channel_smtp.c, channel_api.c) and records the outcome
- * with an event on notification.events. routes.c and codes.c are the HTTP
- * face. store.c holds every SQL statement.
+ * Data flow: batch.c and requests.c (Kafka, inbox transaction) record
+ * intent as a pending message -> sender.c claims due messages, decides
+ * with policy.c (consent, backoff), renders with render.c, delivers
+ * through a channel (spool.c, channel_smtp.c, channel_api.c) and records
+ * the outcome with an event on notification.events. routes.c and codes.c are
+ * the HTTP face. store.c holds every SQL statement.
  */
 #ifndef SIGNPOST_NOTIFICATION_H
 #define SIGNPOST_NOTIFICATION_H
@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "db.h"
+#include "db_pool.h"
 #include "err.h"
 #include "inbox.h"
 #include "kafka.h"
@@ -166,18 +167,8 @@ struct notify_channel *notify_channel_api(const char *base_url,
  * when there is HTML). Returns new string, free with free(). */
 char *notify_mime(const struct notify_msg *m);
 
-/* ---- context shared by the threads ---- */
-
-struct notify_pool {
-        pthread_mutex_t mu;
-        pthread_cond_t cv;
-        int n;
-        struct db **dbs;
-        bool *busy;
-};
-
 struct notify_ctx {
-        struct notify_pool *pool;
+        struct db_pool *pool;
         struct secret_key *box_sk; /* notification.sk */
         unsigned char box_pk[SECRET_BOX_PK_BYTES];
         struct secret_key *index_key; /* blind-index.key */
@@ -388,12 +379,5 @@ int notify_code_verify(struct notify_ctx *ctx, struct db *db, const char *id,
 /* ---- routes.c ---- */
 struct http_route;
 const struct http_route *notify_routes(void);
-
-/* ---- pool.c ---- */
-int notify_pool_init(struct notify_pool *p, const char *conninfo, int n,
-                     struct err *e);
-void notify_pool_fini(struct notify_pool *p);
-struct db *notify_pool_get(struct notify_pool *p);
-void notify_pool_put(struct notify_pool *p, struct db *db);
 
 #endif

@@ -85,9 +85,9 @@ answer_get(struct http_req *req, struct http_resp *resp, getter_fn fn,
                 http_resp_error(resp, 400, "invalid", NULL, "not a UUID");
                 return;
         }
-        db = notify_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         j = fn(db, a, b, &e);
-        notify_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         if (j == NULL)
                 fail(resp, &e);
         else
@@ -162,14 +162,14 @@ template_put(struct http_req *req, struct http_resp *resp)
                 json_decref(body);
                 return;
         }
-        db = notify_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         notify_store_template_put(db, kind, channel, subject, text, html,
                                   req->principal->sub, &e);
         json_decref(body);
         body = e.kind == ERR_NONE
                    ? notify_store_template_get(db, kind, channel, &e)
                    : NULL;
-        notify_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         if (body == NULL)
                 fail(resp, &e);
         else
@@ -196,9 +196,9 @@ code_post(struct http_req *req, struct http_resp *resp)
                 json_decref(body);
                 return;
         }
-        db = notify_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         notify_code_issue(ctx, db, subject, sealed, id, expires, &e);
-        notify_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         json_decref(body);
         if (e.kind != ERR_NONE) {
                 fail(resp, &e);
@@ -229,9 +229,9 @@ code_verify(struct http_req *req, struct http_resp *resp)
                 json_decref(body);
                 return;
         }
-        db = notify_pool_get(ctx->pool);
+        db = db_pool_get(ctx->pool);
         notify_code_verify(ctx, db, id, code, subject, &e);
-        notify_pool_put(ctx->pool, db);
+        db_pool_put(ctx->pool, db);
         json_decref(body);
         if (e.kind != ERR_NONE) {
                 fail(resp, &e);
