@@ -16,6 +16,8 @@ throwaway_start() {
   THROWAWAY_DIR=$(mktemp -d /tmp/signpost-test.XXXXXX)
   chmod 755 "$THROWAWAY_DIR"
   trap throwaway_stop EXIT
+  trap 'throwaway_stop; trap - EXIT; exit 143' TERM
+  trap 'throwaway_stop; trap - EXIT; exit 130' INT
   local port=$(( 56000 + RANDOM % 4000 ))
   # daemons started by tests listen on their usual port + this offset, so
   # concurrent runs (and a `make run`) on one machine do not collide
