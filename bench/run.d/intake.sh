@@ -14,7 +14,7 @@ echo "== intake: submission -> sealed partner message (produced directly, not vi
   ORG=$(uuid) SVC=$(uuid)
   "$B/signpost-partner" keygen "$T/intake_bench/org" >"$T/intake_bench/org.b64"
   catalogue "$ORG" "$SVC" "$(cat "$T/intake_bench/org.b64")" active
-  replica_has "$SVC" || { echo "intake bench: replica not ready"; exit 0; }
+  replica_has "$SVC" 300 || { echo "intake bench: replica not ready"; exit 0; }
   common=(--brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" --service "$SVC" --org "$ORG")
   echo "-- steady 1000/s for 5 s"
   steady=$("$B/intake-load" bench "${common[@]}" --rate 1000 --seconds 5 2>/dev/null)

@@ -32,8 +32,10 @@ catalogue() {
 }
 
 # replica_has SVC: waits (30 s) until intake's replica knows the service.
+# replica_has SVC [SECONDS]: until intake's replica holds the service (a
+# broker already holding a large catalogue takes a while to read through).
 replica_has() {
-  wait_for 30 "SELECT count(*) FROM intake.services WHERE id = '$1'" 1
+  wait_for "${2:-30}" "SELECT count(*) FROM intake.services WHERE id = '$1'" 1
 }
 
 # dlq_has TOPIC A B: waits (15 s) for a record on TOPIC whose line has
