@@ -217,7 +217,7 @@ add_three(const char *topic, char ids[3][UUID_STR_LEN])
         struct err e = {0};
 
         for (int i = 0; i < 3; i++) {
-                event_init(&ev[i], "test", "signpost.test.happened.v1",
+                event_init(&ev[i], "test", "signpost.test.raw.v1",
                            i == 2 ? "subj" : NULL);
                 strcpy(ids[i], ev[i].id);
                 it[i] = (struct outbox_item){

@@ -78,7 +78,7 @@ try {
 
   await page.click("#status-link");
   let seen = false;
-  for (let i = 0; i < 20 && !seen; i++) {
+  for (let i = 0; i < 60 && !seen; i++) {
     seen = await page.isVisible("#status:has-text('Received')");
     if (!seen) { await page.waitForTimeout(500); await page.reload(); }
   }
