@@ -19,8 +19,13 @@ pgbench_insert_tps() { # single-row INSERT transactions/s, 2 clients, 10 s
     awk '/^tps/ {print int($3)}'
 }
 
-echo "== 1. outbox -> Kafka -> inbox pipeline vs pgbench single-row INSERT"
+# BENCH_ONLY=NAME[,NAME…] runs only those sections (pipeline, directory,
+# gateway, intake, notification); pgbench's insert TPS is always measured.
+bench_wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; }
+
 tps=$(pgbench_insert_tps)
+if bench_wanted pipeline; then
+echo "== 1. outbox -> Kafka -> inbox pipeline vs pgbench single-row INSERT"
 out=$("$BUILD/bench/pipeline" 50000)
 eps=$(echo "$out" | awk -F= '/pipeline_events_per_s/ {print $2}')
 echo "$out"
@@ -28,7 +33,8 @@ echo "pgbench_single_row_insert_tps=$tps"
 if [ -n "$eps" ] && [ -n "$tps" ] && [ "$tps" -gt 0 ]; then
   awk -v a="$eps" -v b="$tps" 'BEGIN {printf "pipeline_vs_pgbench_ratio=%.2f (target >= 1.0)\n", a / b}'
 fi
+fi
 
 for extra in bench/run.d/*.sh; do
-  [ -f "$extra" ] && . "$extra"
+  [ -f "$extra" ] && bench_wanted "$(basename "$extra" .sh)" && . "$extra"
 done

@@ -13,10 +13,24 @@
 
 #include "log.h"
 
+/* With db_set_prepare on, each distinct statement text is prepared once
+ * per connection (parse and analysis saved on every later run). */
+#define DB_STMT_MAX 64
+
+struct db_stmt {
+        char *sql;          /* copy of the text; NULL = free slot */
+        unsigned long hash; /* FNV-1a of sql */
+        char name[12];      /* "sp_<n>" on this connection */
+};
+
 struct db {
         char *conninfo;
         char *schema;
         PGconn *conn;
+        bool prepare;
+        PGconn *stmts_conn; /* the connection the cache belongs to */
+        unsigned nstmts;
+        struct db_stmt stmts[DB_STMT_MAX];
 };
 
 struct db *
@@ -34,16 +48,33 @@ db_open(const char *conninfo)
         return db;
 }
 
+/* stmts_reset: forgets every prepared statement (new connection). */
+static void
+stmts_reset(struct db *db)
+{
+        for (unsigned i = 0; i < db->nstmts; i++)
+                free(db->stmts[i].sql);
+        db->nstmts = 0;
+        db->stmts_conn = db->conn;
+}
+
 void
 db_free(struct db *db)
 {
         if (db == NULL)
                 return;
+        stmts_reset(db);
         if (db->conn != NULL)
                 PQfinish(db->conn);
         free(db->conninfo);
         free(db->schema);
         free(db);
+}
+
+void
+db_set_prepare(struct db *db, bool on)
+{
+        db->prepare = on;
 }
 
 void
@@ -175,17 +206,71 @@ check(struct db *db, PGresult *r, ExecStatusType want, struct err *e)
         return -1;
 }
 
+static unsigned long
+fnv1a(const char *s)
+{
+        unsigned long h = 14695981039346656037UL;
+
+        for (; *s != '\0'; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211UL;
+        return h;
+}
+
+/* stmt_for: the name sql is prepared under on this connection, preparing
+ * it now if needed; NULL when it is not to be prepared (caching off, cache
+ * full, or PREPARE failed: then the plain path reports any error). */
+static const char *
+stmt_for(struct db *db, const char *sql, int nparams)
+{
+        unsigned long h;
+        struct db_stmt *st;
+        PGresult *r;
+
+        if (!db->prepare)
+                return NULL;
+        if (db->stmts_conn != db->conn)
+                stmts_reset(db);
+        h = fnv1a(sql);
+        for (unsigned i = 0; i < db->nstmts; i++)
+                if (db->stmts[i].hash == h &&
+                    strcmp(db->stmts[i].sql, sql) == 0)
+                        return db->stmts[i].name;
+        if (db->nstmts == DB_STMT_MAX)
+                return NULL;
+        st = &db->stmts[db->nstmts];
+        snprintf(st->name, sizeof(st->name), "sp_%u", db->nstmts);
+        r = PQprepare(db->conn, st->name, sql, nparams, NULL);
+        if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+                PQclear(r);
+                return NULL;
+        }
+        PQclear(r);
+        st->sql = strdup(sql);
+        if (st->sql == NULL) { /* prepared but unrecorded: reconnect clears */
+                return NULL;
+        }
+        st->hash = h;
+        db->nstmts++;
+        return st->name;
+}
+
 PGresult *
 db_query_bin(struct db *db, const char *sql, int nparams,
              const char *const *params, const int *lengths, const int *formats,
              struct err *e)
 {
+        const char *name;
         PGresult *r;
 
         if (db->conn == NULL && db_ensure(db, 0, e) != 0)
                 return NULL;
-        r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths, formats,
-                         0);
+        name = stmt_for(db, sql, nparams);
+        if (name != NULL)
+                r = PQexecPrepared(db->conn, name, nparams, params, lengths,
+                                   formats, 0);
+        else
+                r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
+                                 formats, 0);
         if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK)
                 return r;
         if (check(db, r, PGRES_TUPLES_OK, e) != 0)

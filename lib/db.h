@@ -22,6 +22,13 @@ struct db;
  * statement (or db_ensure) does. conninfo is copied. */
 struct db *db_open(const char *conninfo);
 void db_free(struct db *db);
+/* db_set_prepare: with on, every statement text run through db_query /
+ * db_exec is prepared once per connection and then executed by name (up
+ * to 64 texts; later ones run unprepared). For a connection that runs the
+ * same few statements many times (a consumer); not for statements whose
+ * plan should depend on the values (optional filters folded at planning).
+ * PostgreSQL may switch a prepared statement to a generic plan. */
+void db_set_prepare(struct db *db, bool on);
 /* db_set_schema: every (re)connect sets search_path to schema (copied).
  * Call before the first statement. */
 void db_set_schema(struct db *db, const char *schema);

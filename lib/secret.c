@@ -7,6 +7,7 @@
  * error message either.
  */
 #include "secret.h"
+#include "secret_int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -95,8 +96,35 @@ key_lock(struct secret_key *k)
 void
 secret_key_free(struct secret_key *k)
 {
-        if (k != NULL)
+        if (k != NULL && secret_pool_owns(k))
+                secret_pool_give(k); /* wipes */
+        else if (k != NULL)
                 sodium_free(k); /* makes it writable, wipes, unmaps */
+}
+
+int
+secret_key_short(const unsigned char *bytes, size_t len,
+                 struct secret_key **out, struct err *e)
+{
+        struct secret_key *k;
+
+        if (len == 0 || len > SECRET_KEY_MAX)
+                return err_set(e, ERR_INVALID, NULL,
+                               "key length %zu out of range", len);
+        if (secret_init(e) < 0)
+                return -1;
+        k = secret_pool_take();
+        if (k == NULL) /* pool exhausted: a key of its own */
+                return bytes != NULL
+                           ? secret_key_from_bytes(bytes, len, NULL, out, e)
+                           : secret_key_random(len, NULL, out, e);
+        k->len = len;
+        if (bytes != NULL)
+                memcpy(k->bytes, bytes, len);
+        else
+                randombytes_buf(k->bytes, len);
+        *out = k;
+        return 0;
 }
 
 int
@@ -388,10 +416,17 @@ secret_unseal(const unsigned char pk[SECRET_BOX_PK_BYTES],
                 return err_set(e, ERR_FATAL, NULL, "not a box secret key");
         if (len < crypto_box_SEALBYTES)
                 return err_set(e, ERR_INVALID, NULL, "sealed box too short");
-        n = len - crypto_box_SEALBYTES;
-        msg = malloc(n + 1);
+        msg = malloc(len + 1);
         if (msg == NULL)
                 return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        if (secret_sender_open(pk, sk, box, len, msg) == 0) {
+                n = len - SECRET_SENDER_OVERHEAD;
+                msg[n] = '\0';
+                *out = msg;
+                *outlen = n;
+                return 0;
+        }
+        n = len - crypto_box_SEALBYTES;
         if (crypto_box_seal_open(msg, box, len, pk, sk->bytes) != 0) {
                 free(msg);
                 return err_set(e, ERR_INVALID, NULL,

@@ -104,9 +104,30 @@ int secret_box_keypair(unsigned char pk[SECRET_BOX_PK_BYTES],
 int secret_seal(const unsigned char pk[SECRET_BOX_PK_BYTES],
                 const unsigned char *msg, size_t len, unsigned char **out,
                 size_t *outlen, struct err *e);
-/* secret_unseal: opens a sealed box; ERR_INVALID when it was tampered with
- * or sealed to another key. Returns new buffer in *out, NUL-terminated one
- * byte past *outlen, free with free(). */
+/* A sender: for a process that seals many messages to one recipient
+ * (gateway -> intake, intake -> notification). It keeps an ephemeral key
+ * pair for at most rotate_s seconds (<= 0: SECRET_SENDER_ROTATE_S) with
+ * the shared key precomputed, so sealing costs no public-key operation;
+ * secret_unseal opens its boxes (the recipient caches the shared key per
+ * ephemeral key). Thread-safe. Boxes are SECRET_SENDER_OVERHEAD bytes
+ * longer than the message. Partners get classic sealed boxes
+ * (secret_seal), which any libsodium opens. */
+#define SECRET_SENDER_OVERHEAD 73 /* tag, ephemeral pk, nonce, MAC */
+#define SECRET_SENDER_ROTATE_S 300
+struct secret_sender;
+/* secret_sender_new: returns new sender for recipient pk in *out, free
+ * with secret_sender_free() (wipes its keys). */
+int secret_sender_new(const unsigned char pk[SECRET_BOX_PK_BYTES], int rotate_s,
+                      struct secret_sender **out, struct err *e);
+void secret_sender_free(struct secret_sender *s);
+/* secret_sender_seal: returns new buffer in *out of len +
+ * SECRET_SENDER_OVERHEAD bytes, free with free(). */
+int secret_sender_seal(struct secret_sender *s, const unsigned char *msg,
+                       size_t len, unsigned char **out, size_t *outlen,
+                       struct err *e);
+/* secret_unseal: opens a sealed box or a sender's box; ERR_INVALID when it was
+ * tampered with or sealed to another key. Returns new buffer in *out,
+ * NUL-terminated one byte past *outlen, free with free(). */
 int secret_unseal(const unsigned char pk[SECRET_BOX_PK_BYTES],
                   const struct secret_key *sk, const unsigned char *box,
                   size_t len, unsigned char **out, size_t *outlen,

@@ -10,6 +10,7 @@
  * Where the wrapped DEKs are stored, and when to rewrap, is the caller's.
  */
 #include "secret.h"
+#include "secret_int.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -184,7 +185,7 @@ secret_dek_new(const struct secret_keyring *kr, struct secret_key **dek,
 
         if (secret_keyring_current(kr) == NULL)
                 return err_set(e, ERR_FATAL, NULL, "keyring is empty");
-        if (secret_key_random(SECRET_KEY_BYTES, NULL, &k, e) < 0)
+        if (secret_key_short(NULL, SECRET_KEY_BYTES, &k, e) < 0)
                 return -1;
         if (dek_wrap(kr->keks[kr->current], k, wrapped, e) < 0) {
                 secret_key_free(k);
@@ -245,7 +246,7 @@ secret_dek_unwrap(const struct secret_keyring *kr, const char *wrapped,
                         "wrapped key fails authentication");
                 goto out;
         }
-        rc = secret_key_from_bytes(raw, sizeof(raw), NULL, dek, e);
+        rc = secret_key_short(raw, sizeof(raw), dek, e);
 out:
         sodium_memzero(raw, sizeof(raw));
         free(blob);

@@ -5,7 +5,6 @@
  * server, waits for SIGTERM and stops them in reverse order. Everything
  * else lives in the files named in consent.h.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,10 +12,10 @@
 #include "cfg.h"
 #include "consent.h"
 #include "http.h"
-#include "inbox.h"
 #include "log.h"
 #include "outbox.h"
 #include "svc.h"
+#include "svc_consumer.h"
 
 static const struct cfg_entry consent_cfg[] = {
     {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -37,63 +36,6 @@ static const struct cfg_entry consent_cfg[] = {
      "database connections for HTTP"},
     {NULL, 0, NULL, false, NULL},
 };
-
-struct consumer {
-        struct cfg *cfg;
-        struct consent_ctx *ctx;
-        pthread_t thread;
-        int rc;
-};
-
-static void *
-consume(void *arg)
-{
-        struct consumer *c = arg;
-        const char *topics[] = {CONSENT_TOPIC_REFERRALS, CONSENT_TOPIC_COMMANDS,
-                                NULL};
-        struct db *db = db_open(cfg_str(c->cfg, "SIGNPOST_DB"));
-        struct inbox in = {.db = db,
-                           .consumer = "consent",
-                           .apply = consent_commands_apply,
-                           .arg = c->ctx};
-        struct kafka_consumer *kc = NULL;
-        struct err e = {0};
-
-        c->rc = -1;
-        if (db != NULL)
-                db_set_schema(db, CONSENT_SCHEMA);
-        kc = kafka_consumer_new(cfg_str(c->cfg, "SIGNPOST_KAFKA"), "consent",
-                                topics, NULL, &e);
-        if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "why=\"%s\"", e.msg);
-                goto out;
-        }
-        svc_ready_set("consumer", true);
-        c->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 100,
-                                   svc_stop_flag(), &e);
-        if (c->rc < 0)
-                log_error("consumer stopped", "why=\"%s\"", e.msg);
-out:
-        kafka_consumer_free(kc);
-        db_free(db);
-        if (c->rc < 0)
-                svc_request_stop();
-        return NULL;
-}
-
-static int
-migrate(struct cfg *cfg, struct err *e)
-{
-        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
-        int rc = -1;
-
-        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
-            db_migrate(db, CONSENT_SCHEMA,
-                       cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), e) == 0)
-                rc = 0;
-        db_free(db);
-        return rc;
-}
 
 static int
 load_keys(struct cfg *cfg, struct secret_key **principal,
@@ -122,10 +64,11 @@ main(int argc, char **argv)
         struct http_server *srv = NULL;
         struct db_pool pool = {0};
         struct consent_ctx ctx = {.pool = &pool};
-        struct consumer cons = {.ctx = &ctx};
+        struct svc_consumers *cons = NULL;
+        const char *topics[] = {CONSENT_TOPIC_REFERRALS, CONSENT_TOPIC_COMMANDS,
+                                NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
-        bool consuming = false;
         int rc = cfg_main_check(argc, argv, consent_cfg, &cfg);
 
         if (rc != CFG_MAIN_RUN)
@@ -134,7 +77,8 @@ main(int argc, char **argv)
         log_init("consent", lvl);
         rc = 1;
         if (svc_signals_install() < 0 || load_keys(cfg, &key, &chain, &e) < 0 ||
-            migrate(cfg, &e) < 0)
+            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), CONSENT_SCHEMA,
+                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
                 goto out;
         ctx.chain_key = chain;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), CONSENT_SCHEMA,
@@ -143,11 +87,20 @@ main(int argc, char **argv)
             db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
                          (int)cfg_int(cfg, "SIGNPOST_CONSENT_DB_POOL"), &e) < 0)
                 goto out;
-        cons.cfg = cfg;
-        svc_ready_set("consumer", false);
-        if (pthread_create(&cons.thread, NULL, consume, &cons) != 0)
+        struct svc_consumer_spec spec = {
+            .conninfo = cfg_str(cfg, "SIGNPOST_DB"),
+            .schema = CONSENT_SCHEMA,
+            .brokers = cfg_str(cfg, "SIGNPOST_KAFKA"),
+            .group = "consent",
+            .topics = topics,
+            .apply = consent_commands_apply,
+            .arg = &ctx,
+            .batch = 100,
+            .threads = 1,
+            .prepare = true};
+        cons = svc_consumers_start(&spec, &e);
+        if (cons == NULL)
                 goto out;
-        consuming = true;
         struct http_opts opts = {.principal_key = key->bytes,
                                  .threads = (unsigned)pool.n};
         srv = http_server_start(cfg_str(cfg, "SIGNPOST_CONSENT_LISTEN"),
@@ -165,8 +118,8 @@ out:
                           err_kind_name(e.kind), e.msg);
         svc_request_stop();
         http_server_stop(srv);
-        if (consuming)
-                pthread_join(cons.thread, NULL);
+        if (svc_consumers_join(cons) < 0)
+                rc = 1;
         outbox_relay_stop(relay);
         db_pool_fini(&pool);
         secret_key_free(chain);

@@ -164,13 +164,12 @@ int gw_status_secret(const struct secret_key *key, const char *referral_id,
                      char out[GW_STATUS_SECRET_LEN], struct err *e);
 void gw_status_secret_hash(const char *secret, char out[SECRET_HEX_LEN]);
 /* gw_referral_message: the signpost.referral.submitted.v1 data for body
- * (already checked), sealed to intake_pk. Returns new text, free with
- * free(); NULL with e. */
+ * (already checked), its personal part boxed to intake through to_intake.
+ * Returns new text, free with free(); NULL with e. */
 char *gw_referral_message(const json_t *body, const char *referral_id,
                           const char *reference, const char *secret_hash,
                           const char *notice_version,
-                          const unsigned char intake_pk[SECRET_BOX_PK_BYTES],
-                          struct err *e);
+                          struct secret_sender *to_intake, struct err *e);
 /* gw_valid_email / gw_valid_uk_phone / gw_valid_postcode: value checks. */
 bool gw_valid_email(const char *s);
 bool gw_valid_uk_phone(const char *s);
@@ -219,6 +218,7 @@ struct gw {
         struct secret_key *principal_key;
         struct secret_key *token_key;
         unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+        struct secret_sender *to_intake; /* boxes to intake_pk */
         struct db_pool pool;
         struct gw_producer *prod;
         struct gw_catalogue *cat;

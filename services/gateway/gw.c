@@ -87,7 +87,8 @@ gw_init(struct gw *g, const struct gw_settings *set, struct err *e)
                             NULL, &g->principal_key, e) < 0 ||
             secret_key_load(set->token_key_file, SECRET_KEY_BYTES, NULL,
                             &g->token_key, e) < 0 ||
-            load_pk(set->intake_pk_file, g->intake_pk, e) < 0)
+            load_pk(set->intake_pk_file, g->intake_pk, e) < 0 ||
+            secret_sender_new(g->intake_pk, 0, &g->to_intake, e) < 0)
                 return -1;
         g->openapi = read_text(set->openapi_file, 1024 * 1024, &g->openapi_len);
         if (g->openapi == NULL)
@@ -121,6 +122,7 @@ gw_fini(struct gw *g)
         gw_limiter_free(g->lim_form);
         secret_key_free(g->principal_key);
         secret_key_free(g->token_key);
+        secret_sender_free(g->to_intake);
         free(g->openapi);
         memset(g, 0, sizeof(*g));
 }

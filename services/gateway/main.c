@@ -11,9 +11,9 @@
 
 #include "cfg.h"
 #include "gateway.h"
-#include "inbox.h"
 #include "log.h"
 #include "svc.h"
+#include "svc_consumer.h"
 
 static const struct cfg_entry gateway_cfg[] = {
     {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -62,61 +62,6 @@ static const struct cfg_entry gateway_cfg[] = {
      "privacy notice version recorded with each consent"},
     {NULL, 0, NULL, false, NULL},
 };
-
-struct consumer {
-        struct gw *g;
-        pthread_t thread;
-        int rc;
-};
-
-static void *
-consume(void *arg)
-{
-        struct consumer *c = arg;
-        const char *topics[] = {GW_TOPIC_SERVICES, GW_TOPIC_ORGS,
-                                GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS, NULL};
-        struct db *db = db_open(c->g->set.db);
-        struct inbox in = {.db = db,
-                           .consumer = "gateway",
-                           .apply = gw_consume_apply,
-                           .arg = c->g};
-        struct kafka_consumer *kc = NULL;
-        struct err e = {0};
-
-        c->rc = -1;
-        if (db != NULL)
-                db_set_schema(db, GW_SCHEMA);
-        kc = kafka_consumer_new(c->g->set.kafka, "gateway", topics, NULL, &e);
-        if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "why=\"%s\"", e.msg);
-                goto out;
-        }
-        svc_ready_set("consumer", true);
-        c->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 200,
-                                   svc_stop_flag(), &e);
-        if (c->rc < 0)
-                log_error("consumer stopped", "why=\"%s\"", e.msg);
-out:
-        kafka_consumer_free(kc);
-        db_free(db);
-        if (c->rc < 0)
-                svc_request_stop();
-        return NULL;
-}
-
-static int
-migrate(const struct cfg *cfg, struct err *e)
-{
-        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
-        int rc = -1;
-
-        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
-            db_migrate(db, GW_SCHEMA, cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"),
-                       e) == 0)
-                rc = 0;
-        db_free(db);
-        return rc;
-}
 
 static double
 num(const struct cfg *cfg, const char *name)
@@ -170,11 +115,12 @@ main(int argc, char **argv)
         struct http_server *srv = NULL;
         struct gw_settings set;
         struct gw g = {0};
-        struct consumer cons = {.g = &g};
+        struct svc_consumers *cons = NULL;
+        const char *topics[] = {GW_TOPIC_SERVICES, GW_TOPIC_ORGS,
+                                GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS, NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
         char paths[2][1024];
-        bool consuming = false;
         int rc = cfg_main_check(argc, argv, gateway_cfg, &cfg);
 
         if (rc != CFG_MAIN_RUN)
@@ -184,13 +130,26 @@ main(int argc, char **argv)
         curl_global_init(CURL_GLOBAL_DEFAULT);
         settings(cfg, &set, paths);
         rc = 1;
-        if (svc_signals_install() < 0 || migrate(cfg, &e) < 0 ||
+        if (svc_signals_install() < 0 ||
+            svc_migrate(set.db, GW_SCHEMA,
+                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0 ||
             gw_init(&g, &set, &e) < 0)
                 goto out;
-        svc_ready_set("consumer", false);
-        if (pthread_create(&cons.thread, NULL, consume, &cons) != 0)
+        /* the catalogue and status replicas; the same few statements
+         * over and over, so prepared once per connection */
+        struct svc_consumer_spec spec = {.conninfo = set.db,
+                                         .schema = GW_SCHEMA,
+                                         .brokers = set.kafka,
+                                         .group = "gateway",
+                                         .topics = topics,
+                                         .apply = gw_consume_apply,
+                                         .arg = &g,
+                                         .batch = 200,
+                                         .threads = 1,
+                                         .prepare = true};
+        cons = svc_consumers_start(&spec, &e);
+        if (cons == NULL)
                 goto out;
-        consuming = true;
         struct http_opts opts = {
             .threads = (unsigned)cfg_int(cfg, "SIGNPOST_GATEWAY_THREADS"),
             .max_body = GW_MAX_BODY,
@@ -210,8 +169,8 @@ out:
                           err_kind_name(e.kind), e.msg);
         svc_request_stop();
         http_server_stop(srv);
-        if (consuming)
-                pthread_join(cons.thread, NULL);
+        if (svc_consumers_join(cons) < 0)
+                rc = 1;
         gw_fini(&g);
         cfg_free(cfg);
         curl_global_cleanup();

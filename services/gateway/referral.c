@@ -396,7 +396,7 @@ gw_status_secret(const struct secret_key *key, const char *referral_id,
                             strlen(referral_id), hex, e) < 0)
                 return -1;
         snprintf(out, GW_STATUS_SECRET_LEN, "%.32s", hex);
-        sodium_memzero(hex, sizeof(hex));
+        secret_wipe(hex, sizeof(hex));
         return 0;
 }
 
@@ -429,8 +429,7 @@ personal(const json_t *b)
 }
 
 static char *
-seal(const json_t *b, const unsigned char pk[SECRET_BOX_PK_BYTES],
-     struct err *e)
+seal(const json_t *b, struct secret_sender *to, struct err *e)
 {
         json_t *p = personal(b);
         char *text = p ? jsonx_dump(p) : NULL;
@@ -443,10 +442,10 @@ seal(const json_t *b, const unsigned char pk[SECRET_BOX_PK_BYTES],
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 return NULL;
         }
-        if (secret_seal(pk, (unsigned char *)text, strlen(text), &box, &boxlen,
-                        e) == 0)
+        if (secret_sender_seal(to, (unsigned char *)text, strlen(text), &box,
+                               &boxlen, e) == 0)
                 out = secret_b64_encode(box, boxlen);
-        sodium_memzero(text, strlen(text));
+        secret_wipe(text, strlen(text));
         free(text);
         free(box);
         if (out == NULL && e != NULL && e->kind == ERR_NONE)
@@ -475,11 +474,10 @@ consents(const json_t *b)
 char *
 gw_referral_message(const json_t *b, const char *referral_id,
                     const char *reference, const char *secret_hash,
-                    const char *notice_version,
-                    const unsigned char intake_pk[SECRET_BOX_PK_BYTES],
+                    const char *notice_version, struct secret_sender *to_intake,
                     struct err *e)
 {
-        char now[40], *sealed = seal(b, intake_pk, e), *text = NULL;
+        char now[40], *sealed = seal(b, to_intake, e), *text = NULL;
         json_t *m;
 
         if (sealed == NULL)

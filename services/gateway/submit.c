@@ -11,7 +11,6 @@
  * new. The web form uses the same core, waiting (gw_submit). Nothing here
  * logs a field value.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +83,7 @@ submission_free(struct submission *s)
         if (s == NULL)
                 return;
         free(s->msg);
-        sodium_memzero(s->secret, sizeof(s->secret));
+        secret_wipe(s->secret, sizeof(s->secret));
         free(s);
 }
 
@@ -164,7 +163,7 @@ prepare(struct gw *g, const json_t *body, const char *scope,
         gw_status_secret_hash(s->secret, hash);
         s->msg =
             gw_referral_message(body, s->id, s->reference, hash,
-                                g->set.privacy_notice_version, g->intake_pk, e);
+                                g->set.privacy_notice_version, g->to_intake, e);
         if (s->msg != NULL)
                 return s;
 transient:

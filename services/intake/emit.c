@@ -154,7 +154,8 @@ intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
 
         if (content == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        rc = intake_seal_json(in->keys.notification_pk, content, &sealed, e);
+        rc = intake_seal_json(in->keys.notification_pk,
+                              in->keys.to_notification, content, &sealed, e);
         json_decref(content);
         if (rc < 0)
                 return -1;

@@ -46,6 +46,7 @@ struct intake_keys {
         unsigned char intake_pk[SECRET_BOX_PK_BYTES];
         struct secret_key *intake_sk;
         unsigned char notification_pk[SECRET_BOX_PK_BYTES];
+        struct secret_sender *to_notification; /* boxes to notification */
         struct secret_keyring *keyring; /* KEKs wrapping subjects' DEKs */
         struct secret_key *index_key;   /* blind index */
 };
@@ -115,10 +116,13 @@ void intake_keys_fini(struct intake_keys *k);
 /* intake_pk_decode: base64 of 32 bytes in any variant (padded or not,
  * standard or URL-safe) into pk; -1 when it is not. */
 int intake_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES]);
-/* intake_seal_json: compact JSON of j sealed to pk, as base64url. Returns
- * new text in *out, free with free(). */
+/* intake_seal_json: compact JSON of j sealed to pk, as base64url: through
+ * via (a sender's box, for the platform's own daemons) or, when via is
+ * NULL, as a classic sealed box (for partners, whose clients may be any
+ * libsodium). Returns new text in *out, free with free(). */
 int intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES],
-                     const json_t *j, char **out, struct err *e);
+                     struct secret_sender *via, const json_t *j, char **out,
+                     struct err *e);
 /* intake_unseal_json: opens base64url text sealed to intake. Returns new
  * object, free with json_decref(); NULL with ERR_INVALID. */
 json_t *intake_unseal_json(const struct intake_keys *k, const char *text,

@@ -76,7 +76,9 @@ intake_keys_load(struct intake_keys *k, const char *dir, struct err *e)
 
         memset(k, 0, sizeof(*k));
         if (load_pk(dir, "intake.pk", k->intake_pk, e) < 0 ||
-            load_pk(dir, "notification.pk", k->notification_pk, e) < 0)
+            load_pk(dir, "notification.pk", k->notification_pk, e) < 0 ||
+            secret_sender_new(k->notification_pk, 0, &k->to_notification, e) <
+                0)
                 return -1;
         snprintf(path, sizeof(path), "%s/intake.sk", dir);
         if (secret_key_load(path, SECRET_BOX_SK_BYTES, NULL, &k->intake_sk, e) <
@@ -101,13 +103,15 @@ intake_keys_fini(struct intake_keys *k)
 {
         secret_key_free(k->intake_sk);
         secret_key_free(k->index_key);
+        secret_sender_free(k->to_notification);
         secret_keyring_free(k->keyring);
         memset(k, 0, sizeof(*k));
 }
 
 int
-intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES], const json_t *j,
-                 char **out, struct err *e)
+intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES],
+                 struct secret_sender *via, const json_t *j, char **out,
+                 struct err *e)
 {
         char *text = json_dumps(j, JSON_COMPACT);
         unsigned char *box = NULL;
@@ -117,8 +121,10 @@ intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES], const json_t *j,
         *out = NULL;
         if (text == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        if (secret_seal(pk, (const unsigned char *)text, strlen(text), &box,
-                        &boxlen, e) < 0)
+        if (via != NULL ? secret_sender_seal(via, (const unsigned char *)text,
+                                             strlen(text), &box, &boxlen, e)
+                        : secret_seal(pk, (const unsigned char *)text,
+                                      strlen(text), &box, &boxlen, e))
                 goto out;
         *out = secret_b64_encode(box, boxlen);
         rc = *out ? 0 : err_set(e, ERR_FATAL, NULL, "out of memory");

@@ -5,7 +5,6 @@
  * timer and the HTTP server, waits for SIGTERM and stops them in reverse
  * order. Everything else lives in the files named in intake.h.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "svc.h"
+#include "svc_consumer.h"
 
 static const struct cfg_entry intake_cfg[] = {
     {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -44,69 +44,26 @@ static const struct cfg_entry intake_cfg[] = {
      "database connections for HTTP"},
     {"SIGNPOST_INTAKE_BATCH", CFG_INT, "500", false,
      "records per consumer transaction"},
+    {"SIGNPOST_INTAKE_CONSUMERS", CFG_INT, "2", false,
+     "consumer threads (each its own connection and share of partitions)"},
     {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
     {NULL, 0, NULL, false, NULL},
 };
 
-struct consumer {
-        struct cfg *cfg;
-        struct intake *in;
-        pthread_t thread;
-        int rc;
-};
-
-static void *
-consume(void *arg)
+/* The consumer threads' event queues (emit.c), one per thread. */
+static void
+outq_start(void *arg, struct db *db)
 {
-        struct consumer *c = arg;
-        const char *topics[] = {INTAKE_TOPIC_SERVICES, INTAKE_TOPIC_ORGS,
-                                INTAKE_TOPIC_SUBMISSIONS, INTAKE_TOPIC_UPDATES,
-                                NULL};
-        struct db *db = db_open(cfg_str(c->cfg, "SIGNPOST_DB"));
-        struct inbox in = {.db = db,
-                           .consumer = "intake",
-                           .apply = intake_consume_apply,
-                           .arg = c->in,
-                           .flush = intake_outq_flush};
-        struct kafka_consumer *kc = NULL;
-        struct err e = {0};
-
-        c->rc = -1;
-        kc = kafka_consumer_new(cfg_str(c->cfg, "SIGNPOST_KAFKA"), "intake",
-                                topics, NULL, &e);
-        if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "why=\"%s\"", e.msg);
-                goto out;
-        }
-        svc_ready_set("consumer", true);
+        (void)arg;
+        (void)db;
         intake_outq_start(); /* events go out once per batch */
-        c->rc =
-            kafka_consumer_run(kc, inbox_handle_batch, &in,
-                               (size_t)cfg_int(c->cfg, "SIGNPOST_INTAKE_BATCH"),
-                               svc_stop_flag(), &e);
-        if (c->rc < 0)
-                log_error("consumer stopped", "why=\"%s\"", e.msg);
-out:
-        intake_outq_stop();
-        kafka_consumer_free(kc);
-        db_free(db);
-        if (c->rc < 0)
-                svc_request_stop();
-        return NULL;
 }
 
-static int
-migrate(struct cfg *cfg, struct err *e)
+static void
+outq_end(void *arg)
 {
-        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
-        int rc = -1;
-
-        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
-            db_migrate(db, INTAKE_SCHEMA,
-                       cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), e) == 0)
-                rc = 0;
-        db_free(db);
-        return rc;
+        (void)arg;
+        intake_outq_stop();
 }
 
 /* setup: keys, holidays, settings. */
@@ -136,10 +93,12 @@ main(int argc, char **argv)
         struct intake_stale *stale = NULL;
         struct http_server *srv = NULL;
         static struct intake in;
-        struct consumer cons = {0};
+        struct svc_consumers *cons = NULL;
+        const char *topics[] = {INTAKE_TOPIC_SERVICES, INTAKE_TOPIC_ORGS,
+                                INTAKE_TOPIC_SUBMISSIONS, INTAKE_TOPIC_UPDATES,
+                                NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
-        bool consuming = false;
         int rc = cfg_main_check(argc, argv, intake_cfg, &cfg);
 
         if (rc != CFG_MAIN_RUN)
@@ -150,7 +109,8 @@ main(int argc, char **argv)
         if (svc_signals_install() < 0 || setup(&in, cfg, &e) < 0 ||
             secret_key_load(cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
-            migrate(cfg, &e) < 0)
+            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
+                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
                 goto out;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
@@ -158,12 +118,22 @@ main(int argc, char **argv)
             db_pool_init(&in.pool, cfg_str(cfg, "SIGNPOST_DB"),
                          (int)cfg_int(cfg, "SIGNPOST_INTAKE_DB_POOL"), &e) < 0)
                 goto out;
-        cons.cfg = cfg;
-        cons.in = &in;
-        svc_ready_set("consumer", false);
-        if (pthread_create(&cons.thread, NULL, consume, &cons) != 0)
+        struct svc_consumer_spec spec = {
+            .conninfo = cfg_str(cfg, "SIGNPOST_DB"),
+            .brokers = cfg_str(cfg, "SIGNPOST_KAFKA"),
+            .group = "intake",
+            .topics = topics,
+            .apply = intake_consume_apply,
+            .flush = intake_outq_flush,
+            .arg = &in,
+            .batch = (size_t)cfg_int(cfg, "SIGNPOST_INTAKE_BATCH"),
+            .threads = (int)cfg_int(cfg, "SIGNPOST_INTAKE_CONSUMERS"),
+            .prepare = true,
+            .thread_start = outq_start,
+            .thread_end = outq_end};
+        cons = svc_consumers_start(&spec, &e);
+        if (cons == NULL)
                 goto out;
-        consuming = true;
         stale = intake_stale_start(
             &in, cfg_str(cfg, "SIGNPOST_DB"),
             cfg_int(cfg, "SIGNPOST_INTAKE_STALE_INTERVAL"), &e);
@@ -187,8 +157,8 @@ out:
         svc_request_stop();
         http_server_stop(srv);
         intake_stale_stop(stale);
-        if (consuming)
-                pthread_join(cons.thread, NULL);
+        if (svc_consumers_join(cons) < 0)
+                rc = 1;
         outbox_relay_stop(relay);
         db_pool_fini(&in.pool);
         intake_holidays_fini(&in.holidays);

@@ -136,7 +136,7 @@ intake_route_emit(struct intake *in, struct db *db,
         if (intake_pk_decode(svc->partner_key, pk) < 0)
                 return err_set(e, ERR_FATAL, NULL, "no usable partner key");
         view = partner_view(r, payload);
-        if (view == NULL || intake_seal_json(pk, view, &sealed, e) < 0)
+        if (view == NULL || intake_seal_json(pk, NULL, view, &sealed, e) < 0)
                 goto out;
         snprintf(topic, sizeof(topic), "partner.%s.referrals",
                  svc->organisation_id);

@@ -43,6 +43,7 @@ struct opts {
 };
 
 static unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+static struct secret_sender *to_intake; /* boxes as the gateway makes them */
 /* References are "SP-TTTT-NNNN" in the gateway's alphabet: TTTT a
  * random tag of this run, NNNN the referral's index. */
 static const char ref_alphabet[] = "23456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -108,7 +109,7 @@ pk_read(const char *path)
                 text[i] = text[i] == '+' ? '-' : text[i] == '/' ? '_' : text[i];
         if (secret_b64_decode(text, &bin, &len, NULL) == 0 && len == 32) {
                 memcpy(intake_pk, bin, 32);
-                rc = 0;
+                rc = secret_sender_new(intake_pk, 0, &to_intake, NULL);
         }
         free(bin);
         return rc;
@@ -190,8 +191,8 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
                            strlen(secret), NULL, 0);
         sodium_bin2hex(hash, sizeof(hash), h, sizeof(h));
         text = json_dumps(p, JSON_COMPACT);
-        if (secret_seal(intake_pk, (unsigned char *)text, strlen(text), &box,
-                        &boxlen, &e) < 0)
+        if (secret_sender_seal(to_intake, (unsigned char *)text, strlen(text),
+                               &box, &boxlen, &e) < 0)
                 goto out;
         if (o->bad) /* a payload that will not open */
                 randombytes_buf(box, boxlen);
@@ -342,6 +343,22 @@ dbl_cmp(const void *a, const void *b)
         return (x > y) - (x < y);
 }
 
+/* trace_write: with INTAKE_LOAD_TRACE=FILE, one line per referral: its
+ * index, ms from the start when produced and when seen (0 = never). */
+static void
+trace_write(const struct opts *o, const struct watch *w, double t0)
+{
+        const char *path = getenv("INTAKE_LOAD_TRACE");
+        FILE *f = path != NULL ? fopen(path, "w") : NULL;
+
+        if (f == NULL)
+                return;
+        for (long i = 0; i < o->count; i++)
+                fprintf(f, "%ld %.1f %.1f\n", i, w->sent_at[i] - t0,
+                        w->seen_at[i] > 0 ? w->seen_at[i] - t0 : 0);
+        fclose(f);
+}
+
 static int
 bench(struct opts *o)
 {
@@ -369,6 +386,7 @@ bench(struct opts *o)
                 if (w.seen_at[i] > last)
                         last = w.seen_at[i];
         }
+        trace_write(o, &w, t0);
         qsort(lat, (size_t)n, sizeof(double), dbl_cmp);
         printf("intake_offered_rate=%s\n", o->rate > 0 ? "steady" : "burst");
         printf("intake_referrals=%ld routed=%ld\n", o->count, n);

@@ -237,10 +237,14 @@ test_message_seals_personal_data_to_intake(void **state)
         char *text;
 
         (void)state;
+        struct secret_sender *to = NULL;
+
         assert_int_equal(secret_box_keypair(pk, &sk, NULL), 0);
+        assert_int_equal(secret_sender_new(pk, 0, &to, NULL), 0);
         text =
             gw_referral_message(b, "01a20b30-286b-718a-b023-b4f988210c62",
-                                "SP-2345-6789", "ab", "2026-11-01", pk, NULL);
+                                "SP-2345-6789", "ab", "2026-11-01", to, NULL);
+        secret_sender_free(to);
         assert_non_null(text);
         assert_null(strstr(text, "Ann"));
         assert_null(strstr(text, "07700"));

@@ -109,7 +109,7 @@ submit_as(json_t *p, const char *kind, const char *sid, char id[UUID_STR_LEN],
 
         uuid_v7(id);
         snprintf(ref, sizeof(ref), "SP-%.8s", id + 28);
-        assert_int_equal(intake_seal_json(seal_to, p, &sealed, NULL), 0);
+        assert_int_equal(intake_seal_json(seal_to, NULL, p, &sealed, NULL), 0);
         env = json_pack(
             "{ss ss ss ss s{sb sb sb} ss ss ss ss}", "referral_id", id,
             "reference", ref, "service_id", sid, "kind", kind, "consents",
@@ -294,7 +294,7 @@ test_duplicate_submission_has_no_second_effect(void **state)
         (void)state;
         assert_int_equal(submit(json_incref(p), svc_id, id), ERR_NONE);
         before = count("SELECT count(*) FROM outbox WHERE key = $1", id);
-        assert_int_equal(intake_seal_json(in.keys.intake_pk, p, &sealed, NULL),
+        assert_int_equal(intake_seal_json(in.keys.intake_pk, NULL, p, &sealed, NULL),
                          0);
         json_t *env = json_pack(
             "{ss ss ss ss s{sb} ss ss ss ss}", "referral_id", id, "reference",
