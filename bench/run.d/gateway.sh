@@ -11,7 +11,8 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   . tests/lib/gateway.sh
   export SIGNPOST_PORT_OFFSET=2000
   trap 'stack_stop >/dev/null 2>&1' EXIT
-  secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-32}
+  # HTTP threads: the gateway's default (4) unless BENCH_GW_THREADS says
+  secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-4}
   stack_start directory >/dev/null || { echo "bench: directory did not start"; exit 0; }
   gw_fixture_load
   GW_RATE_IP=0 GW_RATE_FORM=0

@@ -88,7 +88,9 @@ delete_entity(struct db *db, enum dir_entity ent, const json_t *d,
                 goto out;
         if (ent != DIR_LOCATION && dir_store_reindex(db, ids, e) < 0)
                 goto out;
-        rc = ent == DIR_LOCATION ? 0 : dir_emit_services(db, ids, e);
+        if (ent != DIR_LOCATION && dir_emit_services(db, ids, e) < 0)
+                goto out;
+        rc = dir_docs_refresh(db, ids, e);
 out:
         free(ids);
         return rc;

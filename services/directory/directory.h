@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "db.h"
@@ -64,6 +65,8 @@ struct dir_page {
         int n;
         char (*ids)[UUID_STR_LEN];
         double *distance; /* metres, or -1 when no point was given */
+        char **briefs;    /* stored list documents (docs.c), NULL if none */
+        bool briefs_all;  /* every service of the page has one */
 };
 
 /* A nearest-service answer for one candidate service. */
@@ -248,6 +251,7 @@ struct dir_req {
         struct dir_query q;
         char postcode[16];
         struct err e;
+        char *body; /* new: an answer already rendered (stored documents) */
 };
 /* dir_param_bad: records a 400 naming param; returns -1. */
 int dir_param_bad(struct dir_req *rq, const char *param, const char *why);
@@ -281,6 +285,19 @@ int dir_emit_service_tombstone(struct db *db, const char *id, struct err *e);
 int dir_emit_catalogue(struct db *db, struct err *e);
 int dir_emit_organization(struct db *db, const char *id, bool deleted,
                           struct err *e);
+
+/* ---- docs.c ---- */
+/* dir_docs_refresh: renders the services in ids_array and stores their
+ * full and list documents (inside the caller's transaction, after the
+ * writes that changed them). */
+int dir_docs_refresh(struct db *db, const char *ids_array, struct err *e);
+/* dir_docs_backfill: stores the documents of every service that has none,
+ * a batch per transaction, until done or *stop; *done counts them. */
+int dir_docs_backfill(struct db *db, const atomic_bool *stop, long *done,
+                      struct err *e);
+/* dir_docs_get: *full is the new (free()) stored full record of service
+ * id, or NULL when it has none stored. */
+int dir_docs_get(struct db *db, const char *id, char **full, struct err *e);
 
 /* ---- import.c ---- */
 /* dir_put: writes obj (and the records nested in it) as ent, reindexes

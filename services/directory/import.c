@@ -67,9 +67,10 @@ reindex_emit(struct db *db, const char *ids, struct err *e)
 {
         if (strcmp(ids, "{}") == 0) /* nothing touched: no round trips */
                 return 0;
-        if (dir_store_reindex(db, ids, e) < 0)
+        if (dir_store_reindex(db, ids, e) < 0 ||
+            dir_emit_services(db, ids, e) < 0)
                 return -1;
-        return dir_emit_services(db, ids, e);
+        return dir_docs_refresh(db, ids, e);
 }
 
 static int
@@ -100,6 +101,25 @@ put_location(struct db *db, enum dir_put_mode mode, json_t *l, struct err *e)
                 return -1;
         return children(db, DIR_CHILD_ACCESSIBILITY, id_of(l), l,
                         "accessibility", e);
+}
+
+/* put_location_alone: a location written by itself; the services at it
+ * are rendered again (their search documents do not hold locations). */
+static int
+put_location_alone(struct db *db, enum dir_put_mode mode, json_t *l,
+                   struct err *e)
+{
+        char *ids;
+        int rc;
+
+        if (put_location(db, mode, l, e) < 0)
+                return -1;
+        ids = dir_store_affected(db, DIR_LOCATION, id_of(l), e);
+        if (ids == NULL)
+                return -1;
+        rc = dir_docs_refresh(db, ids, e);
+        free(ids);
+        return rc;
 }
 
 static int
@@ -279,7 +299,7 @@ dir_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode, json_t *obj,
         case DIR_SERVICE:
                 return put_service(db, mode, obj, e);
         case DIR_LOCATION:
-                return put_location(db, mode, obj, e);
+                return put_location_alone(db, mode, obj, e);
         case DIR_TAXONOMY:
                 return put_taxonomy(db, mode, obj, e);
         case DIR_TERM:

@@ -252,7 +252,8 @@ write_all(struct db *db, struct bulk *b, struct err *e)
                 goto out;
         }
         if (dir_store_reindex(db, ids, e) == 0 &&
-            dir_emit_services(db, ids, e) == 0)
+            dir_emit_services(db, ids, e) == 0 &&
+            dir_docs_refresh(db, ids, e) == 0)
                 rc = 0;
 out:
         free(ids);

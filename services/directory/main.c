@@ -42,6 +42,22 @@ struct consumer {
         int rc;
 };
 
+/* backfill: stores the rendered documents of services that have none
+ * (after the migration that added them, or a restore); reads serve such
+ * services from the tables meanwhile, so a failure only costs speed. */
+static void
+backfill(struct db *db)
+{
+        struct err e = {0};
+        long n = 0;
+
+        if (dir_docs_backfill(db, svc_stop_flag(), &n, &e) < 0)
+                log_warnx("service documents backfill failed", "why=\"%s\"",
+                          e.msg);
+        else if (n > 0)
+                log_info("service documents stored", "services=%ld", n);
+}
+
 static void *
 consume(void *arg)
 {
@@ -66,6 +82,7 @@ consume(void *arg)
                 goto out;
         }
         svc_ready_set("consumer", true);
+        backfill(db);
         c->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 100,
                                    svc_stop_flag(), &e);
         if (c->rc < 0)

@@ -108,6 +108,43 @@ sal_contents(struct dir_req *rq, const char *ids)
         return contents;
 }
 
+/* page_text: the page envelope around the stored list documents of pg,
+ * each with its distance when a point was given; new string. The same
+ * JSON dir_render_page() gives for the rendered services. */
+static char *
+page_text(const struct dir_query *q, const struct dir_page *pg)
+{
+        long pages = (pg->total + q->per_page - 1) / q->per_page;
+        size_t cap = 256, len;
+        char *s;
+        int i;
+
+        for (i = 0; i < pg->n; i++)
+                cap += strlen(pg->briefs[i]) + 48;
+        if ((s = malloc(cap)) == NULL)
+                return NULL;
+        len = (size_t)snprintf(
+            s, cap,
+            "{\"total_items\":%ld,\"total_pages\":%ld,\"page_number\":%d,"
+            "\"size\":%d,\"first_page\":%s,\"last_page\":%s,\"empty\":%s,"
+            "\"contents\":[",
+            pg->total, pages, q->page, pg->n, q->page == 1 ? "true" : "false",
+            (long)q->page >= pages ? "true" : "false",
+            pg->n == 0 ? "true" : "false");
+        for (i = 0; i < pg->n; i++) {
+                len += (size_t)snprintf(s + len, cap - len, "%s%s",
+                                        i ? "," : "", pg->briefs[i]);
+                if (q->has_point && pg->distance[i] >= 0)
+                        len += (size_t)snprintf(
+                                   s + len - 1, cap - len + 1,
+                                   ",\"distance\":%lld}",
+                                   (long long)(pg->distance[i] + 0.5)) -
+                               1;
+        }
+        snprintf(s + len, cap - len, "]}");
+        return s;
+}
+
 static json_t *
 services_page(struct dir_req *rq, bool at_locations)
 {
@@ -119,6 +156,12 @@ services_page(struct dir_req *rq, bool at_locations)
         if (dir_store_services_page(rq->db, &rq->q, at_locations, &pg, &rq->e) <
             0)
                 goto out;
+        if (!at_locations && pg.briefs_all) {
+                rq->body = page_text(&rq->q, &pg);
+                if (rq->body == NULL)
+                        err_set(&rq->e, ERR_FATAL, NULL, "out of memory");
+                goto out;
+        }
         ids = dir_ids_array(pg.ids, pg.n);
         if (ids == NULL)
                 goto out;
@@ -276,6 +319,10 @@ by_id(struct dir_req *rq, const char *kind, const char *id)
         if (!uuid_valid(id))
                 return dir_param_bad(rq, "id", "not a UUID"), NULL;
         if (strcmp(kind, "services") == 0) {
+                /* the stored record when there is one */
+                if (dir_docs_get(rq->db, id, &rq->body, &rq->e) < 0 ||
+                    rq->body != NULL)
+                        return NULL;
                 snprintf(ids, sizeof(ids), "{%s}", id);
                 arr = dir_render_services_full(rq->db, ids, true, &rq->e);
                 if (json_array_size(arr) == 1)
@@ -380,6 +427,12 @@ dir_oruk_get(struct db *db, const char *path, dir_param_fn get, void *arg,
                 j = list(&rq, kind);
         else
                 err_set(&rq.e, ERR_NOT_FOUND, NULL, "no such resource");
+        if (rq.body != NULL && rq.e.kind == ERR_NONE) {
+                out->status = 200;
+                out->body = rq.body;
+                return;
+        }
+        free(rq.body);
         if (j != NULL && rq.e.kind == ERR_NONE) {
                 answer_json(out, 200, j);
                 return;

@@ -1,89 +1,247 @@
 /*
  * store_search: the search queries behind /services and
- * /service_at_locations (store.c holds the other reads). Static text with
- * numbered parameters; an absent filter is passed as SQL NULL and folds
- * away at planning time (libpq's unnamed statements are planned with the
- * actual values), so each search uses the indexes that fit it: GIN on
- * search_vector, GIN on attributes (term), GiST on geo_earth(latitude,
- * longitude), and GIN trigram on the small search_words vocabulary only
- * when a search found nothing. Does not build JSON or know about HTTP.
+ * /service_at_locations (store.c holds the other reads). Each query is
+ * built from the filters actually present, so the planner sees a short
+ * query that uses the indexes that fit it: GIN on search_vector, GIN on
+ * term_ids (a term and its descendants), GiST on service_points (on
+ * locations for /service_at_locations), and GIN trigram on the small
+ * search_words vocabulary only when a search found nothing. Values always
+ * travel as numbered parameters; the text only ever holds fixed fragments
+ * and parameter numbers. A /services page comes with each service's
+ * stored list document (docs.c). Does not build JSON or know about HTTP.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "directory.h"
 
-#define TSQ "websearch_to_tsquery('pg_catalog.english', $1::text)"
-#define POINT "geo_earth($12::float8, $13::float8)"
+/* A query under construction: the text holds only the filters that are
+ * present; values travel as numbered parameters, never in the text. */
+struct sqlb {
+        char text[4096];
+        size_t len;
+        const char *p[24];
+        int n;
+        bool overflow;
+};
+
+static void sqlb_cat(struct sqlb *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sqlb_cat(struct sqlb *b, const char *fmt, ...)
+{
+        va_list ap;
+        int w;
+
+        va_start(ap, fmt);
+        w = vsnprintf(b->text + b->len, sizeof(b->text) - b->len, fmt, ap);
+        va_end(ap);
+        if (w < 0 || (size_t)w >= sizeof(b->text) - b->len)
+                b->overflow = true;
+        else
+                b->len += (size_t)w;
+}
+
+/* sqlb_param: the number of a new parameter holding v (borrowed). */
+static int
+sqlb_param(struct sqlb *b, const char *v)
+{
+        if (b->n == (int)(sizeof(b->p) / sizeof(b->p[0]))) {
+                b->overflow = true;
+                return b->n;
+        }
+        b->p[b->n++] = v;
+        return b->n;
+}
+
+#define TSQ "websearch_to_tsquery('pg_catalog.english', $%d::text)"
 #define LOC_EARTH "geo_earth(l.latitude, l.longitude)"
+#define POINT "geo_earth($%d::float8, $%d::float8)"
 
-/* Filters shared by /services and /service_at_locations ($1..$11). The
- * search is the GIN-indexed full-text match alone; typo tolerance is a
- * second attempt with corrected words (search_correct). */
-#define SVC_FILTERS                                                            \
-        " s.status = 'active'"                                                 \
-        " AND ($1::text IS NULL OR s.search_vector @@ " TSQ ")"                \
-        " AND ($2::uuid IS NULL OR s.id IN (SELECT a.link_id"                  \
-        "      FROM attributes a WHERE a.taxonomy_term_id = ANY (ARRAY("       \
-        "      WITH RECURSIVE t(id) AS (SELECT $2::uuid UNION"                 \
-        "      SELECT c.id FROM taxonomy_terms c JOIN t ON c.parent_id = "     \
-        "      t.id) SELECT id FROM t))))"                                     \
-        " AND ($3::uuid IS NULL OR s.id IN (SELECT a.link_id"                  \
-        "      FROM attributes a JOIN taxonomy_terms tt"                       \
-        "      ON tt.id = a.taxonomy_term_id WHERE tt.taxonomy_id = $3))"      \
-        " AND ($4::uuid IS NULL OR s.organization_id = $4)"                    \
-        " AND ($5::numeric IS NULL OR s.minimum_age >= $5)"                    \
-        " AND ($6::numeric IS NULL OR s.maximum_age <= $6)"                    \
-        " AND ($7::numeric IS NULL OR (coalesce(s.minimum_age, 0) <= $7"       \
-        "      AND coalesce(s.maximum_age, 1000) >= $7))"                      \
-        " AND ($8::timestamptz IS NULL OR s.last_modified >= $8)"              \
-        " AND (($9::text IS NULL AND $10::time IS NULL AND $11::time IS "      \
-        "      NULL) OR EXISTS (SELECT 1 FROM schedules sc"                    \
-        "      WHERE sc.service_id = s.id"                                     \
-        "      AND ($9 IS NULL OR sc.byday ~ ('(^|,)' || $9 || '($|,)'))"      \
-        "      AND ($10 IS NULL OR sc.opens_at >= $10)"                        \
-        "      AND ($11 IS NULL OR sc.closes_at <= $11)))"
+/* The parameters a query refers to more than once. */
+struct refs {
+        int search, lat, lng, radius;
+};
 
-/* Relevance: cover density with the name (A) weighted well above the
- * description (B), organisation (C) and taxonomy terms (D). */
-#define RANK                                                                   \
-        "CASE WHEN $1::text IS NULL THEN 0 ELSE"                               \
-        " ts_rank_cd('{0.05, 0.1, 0.2, 1.0}', s.search_vector, " TSQ ") END"
+/* svc_filters: " AND ..." for every filter of q that is present, over
+ * services s. The search is the GIN-indexed full-text match; typo
+ * tolerance is a second attempt with corrected words (search_correct). */
+static void
+svc_filters(struct sqlb *b, const struct dir_query *q, const struct refs *r)
+{
+        if (r->search > 0)
+                sqlb_cat(b, " AND s.search_vector @@ " TSQ, r->search);
+        if (q->taxonomy_term_id != NULL)
+                sqlb_cat(b,
+                         " AND s.term_ids OPERATOR(pg_catalog.&&) ARRAY("
+                         "WITH RECURSIVE t(id) AS (SELECT $%d::uuid UNION"
+                         " SELECT c.id FROM taxonomy_terms c JOIN t"
+                         " ON c.parent_id = t.id) SELECT id FROM t)",
+                         sqlb_param(b, q->taxonomy_term_id));
+        if (q->taxonomy_id != NULL)
+                sqlb_cat(b,
+                         " AND s.id IN (SELECT a.link_id FROM attributes a"
+                         " JOIN taxonomy_terms tt ON tt.id = a.taxonomy_term_id"
+                         " WHERE tt.taxonomy_id = $%d::uuid)",
+                         sqlb_param(b, q->taxonomy_id));
+        if (q->organization_id != NULL)
+                sqlb_cat(b, " AND s.organization_id = $%d::uuid",
+                         sqlb_param(b, q->organization_id));
+        if (q->minimum_age != NULL)
+                sqlb_cat(b, " AND s.minimum_age >= $%d::numeric",
+                         sqlb_param(b, q->minimum_age));
+        if (q->maximum_age != NULL)
+                sqlb_cat(b, " AND s.maximum_age <= $%d::numeric",
+                         sqlb_param(b, q->maximum_age));
+        if (q->age != NULL) {
+                int a = sqlb_param(b, q->age);
+                sqlb_cat(b,
+                         " AND coalesce(s.minimum_age, 0) <= $%d::numeric"
+                         " AND coalesce(s.maximum_age, 1000) >= $%d::numeric",
+                         a, a);
+        }
+        if (q->modified_after != NULL)
+                sqlb_cat(b, " AND s.last_modified >= $%d::timestamptz",
+                         sqlb_param(b, q->modified_after));
+        if (q->day == NULL && q->start_time == NULL && q->end_time == NULL)
+                return;
+        sqlb_cat(b, " AND EXISTS (SELECT 1 FROM schedules sc"
+                    " WHERE sc.service_id = s.id");
+        if (q->day != NULL)
+                sqlb_cat(b, " AND sc.byday ~ ('(^|,)' || $%d::text || '($|,)')",
+                         sqlb_param(b, q->day));
+        if (q->start_time != NULL)
+                sqlb_cat(b, " AND sc.opens_at >= $%d::time",
+                         sqlb_param(b, q->start_time));
+        if (q->end_time != NULL)
+                sqlb_cat(b, " AND sc.closes_at <= $%d::time",
+                         sqlb_param(b, q->end_time));
+        sqlb_cat(b, ")");
+}
 
-/* The locations within $14 metres of the point, found through the GiST
- * index, or every location when no radius is given; empty without a
- * point. */
-#define NEAR_WHERE                                                             \
-        " WHERE $12::float8 IS NOT NULL AND ($14::float8 IS NULL OR"           \
-        " (public.cube_enlarge(" POINT ", $14::float8, 3)"                     \
-        " OPERATOR(public.@>) " LOC_EARTH " AND geo_metres(" POINT             \
-        ", " LOC_EARTH ") <= $14::float8))"
+/* rank: relevance, cover density with the name (A) weighted well above
+ * the description (B), organisation (C) and taxonomy terms (D); 0
+ * without a search. */
+static void
+rank(struct sqlb *b, const struct refs *r)
+{
+        if (r->search > 0)
+                sqlb_cat(b,
+                         "ts_rank_cd('{0.05, 0.1, 0.2, 1.0}', s.search_vector, "
+                         "" TSQ ")",
+                         r->search);
+        else
+                sqlb_cat(b, "0::real");
+}
 
-#define PAGE_TAIL                                                              \
-        " SELECT c.total, p.id, p.dist FROM (SELECT count(*) AS total"         \
-        " FROM m) c LEFT JOIN LATERAL (SELECT id, dist FROM m ORDER BY"        \
-        " CASE WHEN $15::bool THEN dist END ASC NULLS LAST, rank DESC,"        \
-        " name, id LIMIT $16::int OFFSET $17::int) p ON true"
+/* within: " AND" the point `earth` lies within the radius, found through
+ * a GiST index on it. */
+static void
+within(struct sqlb *b, const struct refs *r, const char *earth)
+{
+        sqlb_cat(b,
+                 " AND public.cube_enlarge(" POINT ", $%d::float8, 3)"
+                 " OPERATOR(public.@>) %s AND geo_metres(" POINT
+                 ", %s) <= $%d::float8",
+                 r->lat, r->lng, r->radius, earth, r->lat, r->lng, earth,
+                 r->radius);
+}
 
-static const char services_page_sql[] =
-    "WITH near AS (SELECT sal.service_id AS id, min(geo_metres(" POINT
-    ", " LOC_EARTH ")) AS dist FROM locations l JOIN service_at_locations sal"
-    " ON sal.location_id = l.id" NEAR_WHERE " GROUP BY 1),"
-    " m AS (SELECT s.id, s.name, " RANK " AS rank, near.dist"
-    " FROM services s LEFT JOIN near ON near.id = s.id WHERE" SVC_FILTERS
-    " AND ($14::float8 IS NULL OR near.id IS NOT NULL))" PAGE_TAIL;
+/* filtered: true if q has a filter on services beyond the point. */
+static bool
+filtered(const struct dir_query *q)
+{
+        return q->search != NULL || q->taxonomy_term_id != NULL ||
+               q->taxonomy_id != NULL || q->organization_id != NULL ||
+               q->minimum_age != NULL || q->maximum_age != NULL ||
+               q->age != NULL || q->modified_after != NULL || q->day != NULL ||
+               q->start_time != NULL || q->end_time != NULL;
+}
 
-static const char sal_page_sql[] =
-    "WITH m AS (SELECT sal.id, s.name, " RANK " AS rank,"
-    " CASE WHEN $12::float8 IS NULL THEN NULL ELSE"
-    " geo_metres(" POINT ", " LOC_EARTH ") END AS dist"
-    " FROM service_at_locations sal JOIN services s"
-    " ON s.id = sal.service_id JOIN locations l"
-    " ON l.id = sal.location_id WHERE" SVC_FILTERS
-    " AND ($14::float8 IS NULL OR (public.cube_enlarge(" POINT
-    ", $14::float8, 3) OPERATOR(public.@>) " LOC_EARTH "  AND geo_metres(" POINT
-    ", " LOC_EARTH ") <= $14::float8)))" PAGE_TAIL;
+/* services_m: CTE m of /services: matching services with rank and the
+ * distance to their nearest location (NULL without a point); with a
+ * radius, only services with a location within it. Near a point, the
+ * locations come from service_points (active services only); a radius
+ * search without other filters needs nothing else. */
+static void
+services_m(struct sqlb *b, const struct dir_query *q, const struct refs *r)
+{
+        if (r->lat <= 0) {
+                sqlb_cat(b, "WITH m AS (SELECT s.id, s.name, ");
+                rank(b, r);
+                sqlb_cat(b, " AS rank, NULL::float8 AS dist FROM services s"
+                            " WHERE s.status = 'active'");
+                svc_filters(b, q, r);
+                sqlb_cat(b, ")");
+                return;
+        }
+        sqlb_cat(b,
+                 "WITH near AS (SELECT p.service_id AS id, min(p.name) AS name,"
+                 " min(geo_metres(" POINT ", p.earth)) AS dist"
+                 " FROM service_points p WHERE true",
+                 r->lat, r->lng);
+        if (r->radius > 0)
+                within(b, r, "p.earth");
+        sqlb_cat(b, " GROUP BY 1), m AS (");
+        if (r->radius > 0 && !filtered(q)) {
+                sqlb_cat(b, "SELECT id, name, 0::real AS rank, dist"
+                            " FROM near)");
+                return;
+        }
+        sqlb_cat(b, "SELECT s.id, s.name, ");
+        rank(b, r);
+        sqlb_cat(b,
+                 " AS rank, near.dist AS dist FROM services s %s JOIN near"
+                 " ON near.id = s.id WHERE s.status = 'active'",
+                 r->radius > 0 ? "" : "LEFT");
+        svc_filters(b, q, r);
+        sqlb_cat(b, ")");
+}
+
+/* sal_m: CTE m of /service_at_locations: one row per matching pair. */
+static void
+sal_m(struct sqlb *b, const struct dir_query *q, const struct refs *r)
+{
+        sqlb_cat(b, "WITH m AS (SELECT sal.id, s.name, ");
+        rank(b, r);
+        if (r->lat > 0)
+                sqlb_cat(b, " AS rank, geo_metres(" POINT ", " LOC_EARTH ")",
+                         r->lat, r->lng);
+        else
+                sqlb_cat(b, " AS rank, NULL::float8");
+        sqlb_cat(b, " AS dist FROM service_at_locations sal JOIN services s"
+                    " ON s.id = sal.service_id JOIN locations l"
+                    " ON l.id = sal.location_id WHERE s.status = 'active'");
+        svc_filters(b, q, r);
+        if (r->radius > 0)
+                within(b, r, LOC_EARTH);
+        sqlb_cat(b, ")");
+}
+
+/* page_tail: the total and one page of m in order, each row with the
+ * stored list document of the service (/services only). */
+static void
+page_tail(struct sqlb *b, const struct dir_query *q, bool at_locations,
+          const char *lim, const char *off)
+{
+        bool dist = q->sort_distance && q->has_point;
+        int l = sqlb_param(b, lim), o = sqlb_param(b, off);
+
+        sqlb_cat(b,
+                 " SELECT c.total, p.id, p.dist, %s FROM (SELECT count(*)"
+                 " AS total FROM m) c LEFT JOIN LATERAL (SELECT id, dist,"
+                 " rank, name FROM m ORDER BY %srank DESC, name, id"
+                 " LIMIT $%d::int OFFSET $%d::int) p ON true",
+                 at_locations ? "NULL" : "d.brief",
+                 dist ? "dist ASC NULLS LAST, " : "", l, o);
+        if (!at_locations)
+                sqlb_cat(b, " LEFT JOIN service_docs d ON d.id = p.id");
+        sqlb_cat(b, " ORDER BY %sp.rank DESC, p.name, p.id",
+                 dist ? "p.dist ASC NULLS LAST, " : "");
+}
 
 /* Each query word of three or more letters that is not in the vocabulary
  * becomes its most similar known word (pg_trgm, default threshold 0.3);
@@ -107,14 +265,20 @@ page_fill(PGresult *r, struct dir_page *out, struct err *e)
         out->total = rows > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
         out->ids = calloc((size_t)rows + 1, sizeof(*out->ids));
         out->distance = calloc((size_t)rows + 1, sizeof(double));
-        if (out->ids == NULL || out->distance == NULL)
+        out->briefs = calloc((size_t)rows + 1, sizeof(char *));
+        if (out->ids == NULL || out->distance == NULL || out->briefs == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
+        out->briefs_all = true;
         for (i = 0; i < rows; i++) {
                 if (PQgetisnull(r, i, 1))
                         continue;
                 snprintf(out->ids[n], UUID_STR_LEN, "%s", PQgetvalue(r, i, 1));
                 out->distance[n] =
                     PQgetisnull(r, i, 2) ? -1 : atof(PQgetvalue(r, i, 2));
+                if (PQgetisnull(r, i, 3))
+                        out->briefs_all = false;
+                else if ((out->briefs[n] = strdup(PQgetvalue(r, i, 3))) == NULL)
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
                 n++;
         }
         out->n = n;
@@ -144,18 +308,42 @@ search_correct(struct db *db, const char *search, char **fixed, struct err *e)
         return 0;
 }
 
+/* page_run: builds the page query of q for the search text `search` and
+ * runs it. */
 static int
-page_run(struct db *db, const char *sql, const char *const p[17],
-         struct dir_page *out, struct err *e)
+page_run(struct db *db, const struct dir_query *q, const char *search,
+         bool at_locations, struct dir_page *out, struct err *e)
 {
-        PGresult *r = db_query(db, sql, 17, p, e);
+        struct sqlb b = {.len = 0};
+        struct refs r = {0};
+        char lim[24], off[24];
+        PGresult *res;
         int rc;
 
-        if (r == NULL)
+        snprintf(lim, sizeof(lim), "%d", q->per_page);
+        snprintf(off, sizeof(off), "%ld",
+                 (long)(q->page - 1) * (long)q->per_page);
+        if (search != NULL)
+                r.search = sqlb_param(&b, search);
+        if (q->has_point) {
+                r.lat = sqlb_param(&b, q->lat);
+                r.lng = sqlb_param(&b, q->lng);
+                if (q->proximity != NULL)
+                        r.radius = sqlb_param(&b, q->proximity);
+        }
+        if (at_locations)
+                sal_m(&b, q, &r);
+        else
+                services_m(&b, q, &r);
+        page_tail(&b, q, at_locations, lim, off);
+        if (b.overflow)
+                return err_set(e, ERR_FATAL, NULL, "search query too long");
+        res = db_query(db, b.text, b.n, b.p, e);
+        if (res == NULL)
                 return -1;
         dir_page_fini(out);
-        rc = page_fill(r, out, e);
-        PQclear(r);
+        rc = page_fill(res, out, e);
+        PQclear(res);
         return rc;
 }
 
@@ -163,43 +351,18 @@ int
 dir_store_services_page(struct db *db, const struct dir_query *q,
                         bool at_locations, struct dir_page *out, struct err *e)
 {
-        const char *sql = at_locations ? sal_page_sql : services_page_sql;
-        char lim[24], off[24], *fixed = NULL;
+        char *fixed = NULL;
         int rc;
 
-        snprintf(lim, sizeof(lim), "%d", q->per_page);
-        snprintf(off, sizeof(off), "%ld",
-                 (long)(q->page - 1) * (long)q->per_page);
-        const char *p[17] = {
-            q->search,
-            q->taxonomy_term_id,
-            q->taxonomy_id,
-            q->organization_id,
-            q->minimum_age,
-            q->maximum_age,
-            q->age,
-            q->modified_after,
-            q->day,
-            q->start_time,
-            q->end_time,
-            q->has_point ? q->lat : NULL,
-            q->has_point ? q->lng : NULL,
-            q->has_point ? q->proximity : NULL,
-            q->sort_distance && q->has_point ? "true" : "false",
-            lim,
-            off,
-        };
         memset(out, 0, sizeof(*out));
-        rc = page_run(db, sql, p, out, e);
+        rc = page_run(db, q, q->search, at_locations, out, e);
         if (rc < 0 || out->total > 0 || q->search == NULL)
                 return rc;
         /* nothing found: try again with misspelt words corrected */
         if (search_correct(db, q->search, &fixed, e) < 0)
                 return -1;
-        if (fixed != NULL) {
-                p[0] = fixed;
-                rc = page_run(db, sql, p, out, e);
-        }
+        if (fixed != NULL)
+                rc = page_run(db, q, fixed, at_locations, out, e);
         free(fixed);
         return rc;
 }
@@ -207,6 +370,9 @@ dir_store_services_page(struct db *db, const struct dir_query *q,
 void
 dir_page_fini(struct dir_page *p)
 {
+        for (int i = 0; p->briefs != NULL && i < p->n; i++)
+                free(p->briefs[i]);
+        free(p->briefs);
         free(p->ids);
         free(p->distance);
         memset(p, 0, sizeof(*p));

@@ -265,12 +265,107 @@ gw_query_string(const struct http_req *req)
         return q.buf;
 }
 
+/* A forwarded read waiting for its upstream on an offload worker. */
+struct fwd {
+        struct gw *g;
+        const struct gw_route *route;
+        struct http_principal who;
+        bool has_token;
+        char ip[64];
+        char request_id[64];
+        const char *base;
+        char path[512];
+        char *query;
+        struct http_defer *defer;
+        struct gw_reply r;
+        int rc;
+};
+
+static void
+fwd_free(struct fwd *f)
+{
+        gw_reply_fini(&f->r);
+        free(f->query);
+        memset(&f->who, 0, sizeof(f->who));
+        free(f);
+}
+
+static void
+unavailable(struct gw_call *call, const char *request_id)
+{
+        log_warnx("forward failed", "request_id=%s upstream=%s", request_id,
+                  call->route->upstream);
+        http_resp_error(call->resp, 503, "unavailable", NULL,
+                        "the %s service is not answering; try again",
+                        call->route->upstream);
+        http_resp_header(call->resp, "Retry-After", "5");
+}
+
+/* fwd_answer: on an HTTP thread once the upstream answered (or, with req
+ * NULL, when the server stopped first: then only frees). */
+static void
+fwd_answer(struct http_req *req, struct http_resp *resp, void *arg)
+{
+        struct fwd *f = arg;
+        struct gw_call call = {.g = f->g,
+                               .route = f->route,
+                               .req = req,
+                               .resp = resp,
+                               .who = f->who,
+                               .has_token = f->has_token};
+
+        if (req != NULL) {
+                snprintf(call.ip, sizeof(call.ip), "%s", f->ip);
+                if (f->rc < 0)
+                        unavailable(&call, f->request_id);
+                else
+                        answer(&call, f->route, &f->r);
+                gw_route_headers(resp, f->route->flags, req->path);
+        }
+        memset(&call.who, 0, sizeof(call.who));
+        fwd_free(f);
+}
+
+/* fwd_work: on an offload worker: the blocking upstream call. */
+static void
+fwd_work(void *arg)
+{
+        struct fwd *f = arg;
+        struct err e = {0};
+
+        f->rc = gw_forward_get(f->g, &f->who, f->base, f->path, f->query,
+                               f->request_id, &f->r, &e);
+        http_defer_resume(f->defer, fwd_answer, f);
+}
+
+/* fwd_new: the job for call, or NULL (then forward on this thread). */
+static struct fwd *
+fwd_new(struct gw_call *call, const char *path, char *query)
+{
+        struct fwd *f = calloc(1, sizeof(*f));
+
+        if (f == NULL)
+                return NULL;
+        *f = (struct fwd){.g = call->g,
+                          .route = call->route,
+                          .who = call->who,
+                          .has_token = call->has_token,
+                          .base = base_of(call->g, call->route->upstream),
+                          .query = query};
+        snprintf(f->ip, sizeof(f->ip), "%s", call->ip);
+        snprintf(f->request_id, sizeof(f->request_id), "%s",
+                 call->req->request_id);
+        snprintf(f->path, sizeof(f->path), "%s", path);
+        return f;
+}
+
 void
 gw_forward_handler(struct gw_call *call)
 {
         const struct gw_route *rt = call->route;
         struct gw_reply r = {0};
         struct err e = {0};
+        struct fwd *f = NULL;
         char path[512], *query = NULL;
 
         if (!upstream_path(rt, call->req->path, path, sizeof(path))) {
@@ -279,15 +374,25 @@ gw_forward_handler(struct gw_call *call)
                 return;
         }
         query = gw_query_string(call->req);
+        if (query != NULL && call->g->offload != NULL &&
+            (f = fwd_new(call, path, query)) != NULL) {
+                /* wait for the upstream off this HTTP thread */
+                f->defer = http_req_defer(call->req);
+                if (f->defer != NULL &&
+                    gw_offload_run(call->g->offload, fwd_work, f) == 0)
+                        return;
+                if (f->defer != NULL) { /* stopping: answer now */
+                        f->rc = -1;
+                        http_defer_resume(f->defer, fwd_answer, f);
+                        return;
+                }
+                f->query = NULL; /* still ours */
+                fwd_free(f);
+        }
         if (query == NULL ||
             gw_forward_get(call->g, &call->who, base_of(call->g, rt->upstream),
                            path, query, call->req->request_id, &r, &e) < 0) {
-                log_warnx("forward failed", "request_id=%s upstream=%s",
-                          call->req->request_id, rt->upstream);
-                http_resp_error(call->resp, 503, "unavailable", NULL,
-                                "the %s service is not answering; try again",
-                                rt->upstream);
-                http_resp_header(call->resp, "Retry-After", "5");
+                unavailable(call, call->req->request_id);
                 goto out;
         }
         answer(call, rt, &r);

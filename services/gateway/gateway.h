@@ -71,7 +71,8 @@ struct gw_settings {
         const char *privacy_notice_version;
         int produce_timeout_ms;
         int db_pool;
-        double ip_rate, ip_burst;       /* requests per second, bucket */
+        int upstream_workers;     /* threads for blocking upstream calls */
+        double ip_rate, ip_burst; /* requests per second, bucket */
         double token_rate, token_burst; /* per API token */
         double form_rate, form_burst;   /* form posts per IP */
         bool tls;                       /* behind TLS: send HSTS */
@@ -175,6 +176,16 @@ bool gw_valid_email(const char *s);
 bool gw_valid_uk_phone(const char *s);
 bool gw_valid_postcode(const char *s);
 
+/* ---- offload.c: worker threads for blocking upstream calls ---- */
+struct gw_offload;
+/* gw_offload_new: starts workers threads. Returns new pool, free with
+ * gw_offload_free() (runs what is queued, then joins). NULL on failure. */
+struct gw_offload *gw_offload_new(int workers);
+void gw_offload_free(struct gw_offload *o);
+/* gw_offload_run: fn(arg) on a worker, in order of arrival. Returns 0, or
+ * -1 (out of memory, stopping): then fn was not and will not be called. */
+int gw_offload_run(struct gw_offload *o, void (*fn)(void *), void *arg);
+
 /* ---- produce.c: producer with a poller thread and bounded waits ---- */
 struct gw_producer;
 /* gw_producer_new: returns new producer, free with gw_producer_free().
@@ -221,6 +232,7 @@ struct gw {
         struct secret_sender *to_intake; /* boxes to intake_pk */
         struct db_pool pool;
         struct gw_producer *prod;
+        struct gw_offload *offload; /* upstream calls of forwarded reads */
         struct gw_catalogue *cat;
         struct gw_limiter *lim_ip, *lim_token, *lim_form;
         char *openapi; /* the document, served as is */

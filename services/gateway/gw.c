@@ -108,12 +108,20 @@ gw_init(struct gw *g, const struct gw_settings *set, struct err *e)
         if (load_catalogue(g, e) < 0)
                 return -1;
         g->prod = gw_producer_new(set->kafka, set->produce_timeout_ms, e);
-        return g->prod == NULL ? -1 : 0;
+        if (g->prod == NULL)
+                return -1;
+        g->offload = gw_offload_new(
+            set->upstream_workers > 0 ? set->upstream_workers : 4);
+        if (g->offload == NULL)
+                return err_set(e, ERR_FATAL, NULL,
+                               "cannot start the upstream workers");
+        return 0;
 }
 
 void
 gw_fini(struct gw *g)
 {
+        gw_offload_free(g->offload); /* before what its jobs use */
         gw_producer_free(g->prod);
         db_pool_fini(&g->pool);
         gw_catalogue_free(g->cat);

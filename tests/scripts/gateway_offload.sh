@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# A forwarded read that waits on a slow upstream does not hold one of the
+# gateway's HTTP threads: with a single HTTP thread and more reads held
+# than that, health checks, the JSON API and referrals are still answered;
+# once the upstream answers, every held read completes. Ordering only, no
+# timing assertions (bounded by generous curl timeouts).
+. tests/lib/tap.sh
+. tests/lib/stack.sh
+. tests/lib/gateway.sh
+export SIGNPOST_PORT_OFFSET=3300
+T=$SIGNPOST_TEST_TMP/gateway_offload
+mkdir -p "$T"; rm -f "$T"/*
+release=$T/release
+uport=$(( $(daemon_port gateway) + 70 ))
+/usr/bin/python3 tests/lib/held_upstream.py "$uport" "$release" & upid=$!
+trap 'touch "$release"; kill $upid 2>/dev/null; stack_stop >/dev/null 2>&1' EXIT
+mapfile -t ENV < <(gw_env)
+if ! stack_start gateway "${ENV[@]}" SIGNPOST_DIRECTORY_URL="http://127.0.0.1:$uport" \
+    SIGNPOST_GATEWAY_THREADS=1 SIGNPOST_GATEWAY_UPSTREAM_WORKERS=4 >/dev/null; then
+  not_ok "gateway started with one HTTP thread"; exit 1
+fi
+ok "gateway started with one HTTP thread"
+gw=$(stack_url gateway)
+held=()
+for i in 1 2 3; do
+  curl -s -m 60 -o "$T/held.$i" -w '%{http_code}' "$gw/oruk/services?search=held$i" > "$T/held.$i.code" &
+  held+=($!)
+done
+sleep 1 # let the three reads reach the upstream
+check "the held reads have not been answered yet" bash -c "[ ! -s '$T/held.1.code' ] && [ ! -s '$T/held.3.code' ]"
+st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$gw/healthz")
+check "health check answered while reads wait upstream (got $st)" [ "$st" = 200 ]
+st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$gw/openapi.json")
+check "the API document answered while reads wait upstream (got $st)" [ "$st" = 200 ]
+st=$(curl -s -m 10 -o "$T/bad.json" -w '%{http_code}' -H 'Content-Type: application/json' \
+  -d '{"kind":"self"}' "$gw/v1/referrals")
+check "a referral is checked and refused while reads wait upstream (got $st)" bash -c "[ '$st' = 400 ] || [ '$st' = 422 ]"
+check "the held reads are still waiting" bash -c "[ ! -s '$T/held.2.code' ]"
+touch "$release"
+wait "${held[@]}"
+for i in 1 2 3; do
+  check "held read $i answered 200 once the upstream answered (got $(cat "$T/held.$i.code"))" \
+    [ "$(cat "$T/held.$i.code")" = 200 ]
+done
+check "the forwarded answer is the upstream's" grep -q '"total_items"' "$T/held.1"
+stack_stop >/dev/null 2>&1; s=$?
+check "gateway stopped cleanly" [ "$s" = 0 ]
