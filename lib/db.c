@@ -28,7 +28,7 @@ struct db {
         char *schema;
         PGconn *conn;
         bool prepare;
-        PGconn *stmts_conn; /* the connection the cache belongs to */
+        bool custom_plans; /* plan_cache_mode = force_custom_plan */
         unsigned nstmts;
         struct db_stmt stmts[DB_STMT_MAX];
 };
@@ -55,7 +55,6 @@ stmts_reset(struct db *db)
         for (unsigned i = 0; i < db->nstmts; i++)
                 free(db->stmts[i].sql);
         db->nstmts = 0;
-        db->stmts_conn = db->conn;
 }
 
 void
@@ -75,6 +74,41 @@ void
 db_set_prepare(struct db *db, bool on)
 {
         db->prepare = on;
+}
+
+void
+db_set_custom_plans(struct db *db, bool on)
+{
+        db->custom_plans = on;
+}
+
+/* session_setup: what every new connection gets: the search path, and the
+ * plan mode when asked. */
+static int
+session_setup(struct db *db)
+{
+        const char *p[1] = {db->schema};
+        PGresult *r;
+        bool ok;
+
+        if (db->schema != NULL) {
+                r = PQexecParams(db->conn,
+                                 "SELECT set_config('search_path', "
+                                 "quote_ident($1) || ', public', false)",
+                                 1, NULL, p, NULL, NULL, 0);
+                ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+                PQclear(r);
+                if (!ok)
+                        return -1;
+        }
+        if (db->custom_plans) {
+                r = PQexec(db->conn, "SET plan_cache_mode = force_custom_plan");
+                ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+                PQclear(r);
+                if (!ok)
+                        return -1;
+        }
+        return 0;
 }
 
 void
@@ -107,23 +141,12 @@ connect_once(struct db *db, struct err *e)
 {
         if (db->conn != NULL)
                 PQfinish(db->conn);
+        stmts_reset(db); /* a new session has none prepared */
         db->conn = PQconnectdb(db->conninfo);
         if (PQstatus(db->conn) == CONNECTION_OK) {
                 PQsetNoticeProcessor(db->conn, quiet, NULL);
-                const char *p[1] = {db->schema};
-                PGresult *r;
-
-                if (db->schema == NULL)
+                if (session_setup(db) == 0)
                         return 0;
-                r = PQexecParams(db->conn,
-                                 "SELECT set_config('search_path', "
-                                 "quote_ident($1) || ', public', false)",
-                                 1, NULL, p, NULL, NULL, 0);
-                if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-                        PQclear(r);
-                        return 0;
-                }
-                PQclear(r);
         }
         err_set(e, ERR_TRANSIENT, NULL, "database unreachable: %s",
                 PQerrorMessage(db->conn));
@@ -228,8 +251,6 @@ stmt_for(struct db *db, const char *sql, int nparams)
 
         if (!db->prepare)
                 return NULL;
-        if (db->stmts_conn != db->conn)
-                stmts_reset(db);
         h = fnv1a(sql);
         for (unsigned i = 0; i < db->nstmts; i++)
                 if (db->stmts[i].hash == h &&

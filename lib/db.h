@@ -29,6 +29,11 @@ void db_free(struct db *db);
  * plan should depend on the values (optional filters folded at planning).
  * PostgreSQL may switch a prepared statement to a generic plan. */
 void db_set_prepare(struct db *db, bool on);
+/* db_set_custom_plans: with on, every (re)connect sets plan_cache_mode =
+ * force_custom_plan, so prepared statements are still planned with their
+ * values (parse and analysis saved, plans fit the values). Call before
+ * the first statement. */
+void db_set_custom_plans(struct db *db, bool on);
 /* db_set_schema: every (re)connect sets search_path to schema (copied).
  * Call before the first statement. */
 void db_set_schema(struct db *db, const char *schema);

@@ -68,10 +68,10 @@ consume(void *arg)
                           s->group, e.msg);
                 goto out;
         }
-        if (s->thread_start != NULL)
-                s->thread_start(s->arg, db);
         if (atomic_fetch_add(&w->all->joined, 1) + 1 == w->all->n)
                 svc_ready_set("consumer", true);
+        if (s->thread_start != NULL)
+                s->thread_start(s->arg, db);
         w->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, s->batch,
                                    svc_stop_flag(), &e);
         if (w->rc < 0)

@@ -39,8 +39,9 @@ struct svc_consumer_spec {
         size_t batch;         /* records per transaction (>= 1) */
         int threads;          /* consumer threads (>= 1) */
         bool prepare;         /* db_set_prepare on their connections */
-        /* optional: on each thread, after connecting and before the
-         * first record (thread_start), and when it ends (thread_end) */
+        /* optional: on each thread, once subscribed and before the
+         * first record (thread_start; readiness is already reported, so
+         * slow catch-up work may go here), and when it ends (thread_end) */
         void (*thread_start)(void *arg, struct db *db);
         void (*thread_end)(void *arg);
 };

@@ -5,7 +5,6 @@
  * stops them in reverse order. Everything else lives in the files named
  * in directory.h.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,11 +12,11 @@
 #include "cfg.h"
 #include "directory.h"
 #include "http.h"
-#include "inbox.h"
 #include "log.h"
 #include "outbox.h"
 #include "secret.h"
 #include "svc.h"
+#include "svc_consumer.h"
 
 static const struct cfg_entry directory_cfg[] = {
     {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -36,77 +35,21 @@ static const struct cfg_entry directory_cfg[] = {
     {NULL, 0, NULL, false, NULL},
 };
 
-struct consumer {
-        struct cfg *cfg;
-        pthread_t thread;
-        int rc;
-};
-
 /* backfill: stores the rendered documents of services that have none
  * (after the migration that added them, or a restore); reads serve such
  * services from the tables meanwhile, so a failure only costs speed. */
 static void
-backfill(struct db *db)
+backfill(void *arg, struct db *db)
 {
         struct err e = {0};
         long n = 0;
 
+        (void)arg;
         if (dir_docs_backfill(db, svc_stop_flag(), &n, &e) < 0)
                 log_warnx("service documents backfill failed", "why=\"%s\"",
                           e.msg);
         else if (n > 0)
                 log_info("service documents stored", "services=%ld", n);
-}
-
-static void *
-consume(void *arg)
-{
-        struct consumer *c = arg;
-        const char *topics[] = {DIR_TOPIC_COMMANDS, NULL};
-        struct db *db = db_open(cfg_str(c->cfg, "SIGNPOST_DB"));
-        struct dir_commands dc = {
-            .missing_ref_wait_s =
-                (int)cfg_int(c->cfg, "SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S")};
-        struct inbox in = {.db = db,
-                           .consumer = "directory",
-                           .apply = dir_commands_apply,
-                           .arg = &dc};
-        struct kafka_consumer *kc = NULL;
-        struct err e = {0};
-
-        c->rc = -1;
-        kc = kafka_consumer_new(cfg_str(c->cfg, "SIGNPOST_KAFKA"), "directory",
-                                topics, NULL, &e);
-        if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "why=\"%s\"", e.msg);
-                goto out;
-        }
-        svc_ready_set("consumer", true);
-        backfill(db);
-        c->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, 100,
-                                   svc_stop_flag(), &e);
-        if (c->rc < 0)
-                log_error("consumer stopped", "why=\"%s\"", e.msg);
-out:
-        kafka_consumer_free(kc);
-        db_free(db);
-        if (c->rc < 0)
-                svc_request_stop();
-        return NULL;
-}
-
-static int
-migrate(struct cfg *cfg, struct err *e)
-{
-        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
-        int rc = -1;
-
-        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
-            db_migrate(db, DIR_SCHEMA, cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"),
-                       e) == 0)
-                rc = 0;
-        db_free(db);
-        return rc;
 }
 
 int
@@ -117,10 +60,11 @@ main(int argc, char **argv)
         struct outbox_relay *relay = NULL;
         struct http_server *srv = NULL;
         struct db_pool pool = {0};
-        struct consumer cons = {0};
+        struct svc_consumers *cons = NULL;
+        const char *topics[] = {DIR_TOPIC_COMMANDS, NULL};
+        struct dir_commands dc = {0};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
-        bool consuming = false;
         int rc = cfg_main_check(argc, argv, directory_cfg, &cfg);
 
         if (rc != CFG_MAIN_RUN)
@@ -131,7 +75,8 @@ main(int argc, char **argv)
         if (svc_signals_install() < 0 ||
             secret_key_load(cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
-            migrate(cfg, &e) < 0)
+            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
+                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
                 goto out;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
@@ -140,11 +85,27 @@ main(int argc, char **argv)
                          (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_DB_POOL"),
                          &e) < 0)
                 goto out;
-        cons.cfg = cfg;
-        svc_ready_set("consumer", false);
-        if (pthread_create(&cons.thread, NULL, consume, &cons) != 0)
+        /* reads: each statement text parsed once per connection, still
+         * planned with its values */
+        for (int i = 0; i < pool.n; i++) {
+                db_set_prepare(pool.dbs[i], true);
+                db_set_custom_plans(pool.dbs[i], true);
+        }
+        dc.missing_ref_wait_s =
+            (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S");
+        struct svc_consumer_spec spec = {
+            .conninfo = cfg_str(cfg, "SIGNPOST_DB"),
+            .brokers = cfg_str(cfg, "SIGNPOST_KAFKA"),
+            .group = "directory",
+            .topics = topics,
+            .apply = dir_commands_apply,
+            .arg = &dc,
+            .batch = 100,
+            .threads = 1,
+            .thread_start = backfill};
+        cons = svc_consumers_start(&spec, &e);
+        if (cons == NULL)
                 goto out;
-        consuming = true;
         struct http_opts opts = {.principal_key = key->bytes,
                                  .threads = (unsigned)pool.n};
         srv = http_server_start(cfg_str(cfg, "SIGNPOST_DIRECTORY_LISTEN"),
@@ -162,8 +123,8 @@ out:
                           err_kind_name(e.kind), e.msg);
         svc_request_stop();
         http_server_stop(srv);
-        if (consuming)
-                pthread_join(cons.thread, NULL);
+        if (svc_consumers_join(cons) < 0)
+                rc = 1;
         outbox_relay_stop(relay);
         db_pool_fini(&pool);
         secret_key_free(key);
