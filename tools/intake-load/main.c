@@ -14,10 +14,15 @@
  *       steady R/s (0 = as fast as possible, S*1000 referrals) while
  *       reading partner.ORG.referrals; prints referrals/s end to end and
  *       p50/p99 latency from produce to the sealed message on its topic
+ *   intake-load bench ... --http URL
+ *       the same, but each referral is POSTed to the gateway at URL
+ *       (its /v1/referrals) on 64 connections, so the figures run from
+ *       the HTTP POST to the sealed message on the partner's topic
  *   intake-load principal KEYFILE ROLE SUB [ORG [REASON]]
  *       prints an X-Signpost-Principal value (valid 10 minutes), as the
  *       gateway would sign it, for calling intake's HTTP API in tests
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -31,13 +36,14 @@
 #include <sodium.h>
 
 #include "event.h"
+#include "http_post.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
 #include "secret.h"
 
 struct opts {
-        const char *brokers, *pk, *service, *org, *canary, *out;
+        const char *brokers, *pk, *service, *org, *canary, *out, *http;
         long count, rate, seconds;
         bool bad;
 };
@@ -241,8 +247,14 @@ pace(double start, long i, long rate)
         if (rate <= 0)
                 return;
         due = start + (double)i * 1000.0 / (double)rate;
-        while (now_ms() < due)
-                usleep(200);
+        struct timespec ts = {.tv_sec = (time_t)(due / 1000.0)};
+        ts.tv_nsec = (long)((due - (double)ts.tv_sec * 1000.0) * 1e6);
+        if (ts.tv_nsec > 999999999L)
+                ts.tv_nsec = 999999999L;
+        /* sleep without spinning: the figures share these two cores */
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+               EINTR)
+                ;
 }
 
 static int
@@ -286,7 +298,25 @@ struct watch {
         double *sent_at, *seen_at;
         atomic_long seen;
         atomic_bool stop;
+        /* HTTP mode: references are the gateway's, so what is seen is
+         * logged and matched to the POSTs afterwards */
+        char (*log_ref)[HTTP_POST_REF_LEN];
+        double *log_at;
+        long log_cap; /* older runs' messages on the topic are logged too */
 };
+
+/* seen_http: logs one routed reference (HTTP mode). */
+static void
+seen_http(struct watch *w, const char *ref)
+{
+        long k = atomic_load(&w->seen);
+
+        if (k < w->log_cap) { /* the only writer: the watcher thread */
+                snprintf(w->log_ref[k], HTTP_POST_REF_LEN, "%s", ref);
+                w->log_at[k] = now_ms();
+                atomic_store(&w->seen, k + 1);
+        }
+}
 
 static int
 on_routed(void *arg, struct kafka_record *recs, size_t n, struct err *e)
@@ -300,8 +330,10 @@ on_routed(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                     json_loadb(recs[k].value, recs[k].value_len, 0, NULL);
                 const char *ref =
                     json_string_value(json_object_get(m, "reference"));
-                long i = ref_index(ref);
-                if (i >= 0 && i < w->o->count && w->seen_at[i] == 0) {
+                long i = w->log_ref != NULL ? -1 : ref_index(ref);
+                if (w->log_ref != NULL && ref != NULL)
+                        seen_http(w, ref);
+                else if (i >= 0 && i < w->o->count && w->seen_at[i] == 0) {
                         w->seen_at[i] = now_ms();
                         if (atomic_fetch_add(&w->seen, 1) + 1 == w->o->count)
                                 atomic_store(&w->stop, true);
@@ -359,11 +391,70 @@ trace_write(const struct opts *o, const struct watch *w, double t0)
         fclose(f);
 }
 
+struct refidx {
+        const char *ref;
+        long i;
+};
+
+static int
+refidx_cmp(const void *a, const void *b)
+{
+        return strcmp(((const struct refidx *)a)->ref,
+                      ((const struct refidx *)b)->ref);
+}
+
+/* match_http: seen_at[i] from the log, through the references the
+ * gateway gave each POST. Returns how many POSTs have been seen. */
+static long
+match_http(const struct opts *o, struct watch *w,
+           char (*refs)[HTTP_POST_REF_LEN])
+{
+        struct refidx *x = calloc((size_t)o->count, sizeof(*x));
+        long n = 0, seen = atomic_load(&w->seen), matched = 0;
+
+        for (long i = 0; i < o->count; i++)
+                if (refs[i][0] != '\0')
+                        x[n++] = (struct refidx){refs[i], i};
+        qsort(x, (size_t)n, sizeof(*x), refidx_cmp);
+        for (long k = 0; k < seen; k++) {
+                struct refidx key = {w->log_ref[k], 0}, *hit;
+                hit = bsearch(&key, x, (size_t)n, sizeof(*x), refidx_cmp);
+                if (hit != NULL && w->seen_at[hit->i] == 0) {
+                        w->seen_at[hit->i] = w->log_at[k];
+                        matched++;
+                }
+        }
+        free(x);
+        return matched;
+}
+
+/* submit_http: the HTTP leg; returns referrals accepted. */
+static long
+submit_http(struct opts *o, struct watch *w, char (*refs)[HTTP_POST_REF_LEN])
+{
+        char url[512];
+        long accepted;
+
+        snprintf(url, sizeof(url), "%s/v1/referrals", o->http);
+        accepted = http_post_all(url, o->service, o->count, o->rate, 64,
+                                 w->sent_at, refs);
+        fprintf(stderr, "posted=%ld accepted=%ld\n", o->count, accepted);
+        for (int k = 0; k < 1200; k++) { /* up to 120 s to drain */
+                memset(w->seen_at, 0, (size_t)o->count * sizeof(double));
+                if (match_http(o, w, refs) >= accepted)
+                        break;
+                usleep(100 * 1000);
+        }
+        atomic_store(&w->stop, true);
+        return accepted;
+}
+
 static int
 bench(struct opts *o)
 {
         struct watch w = {.o = o};
         double t0, last = 0, *lat;
+        char(*refs)[HTTP_POST_REF_LEN] = NULL;
         pthread_t t;
         long i, n = 0;
 
@@ -371,14 +462,27 @@ bench(struct opts *o)
         w.sent_at = calloc((size_t)o->count, sizeof(double));
         w.seen_at = calloc((size_t)o->count, sizeof(double));
         lat = calloc((size_t)o->count, sizeof(double));
+        if (o->http != NULL) {
+                w.log_cap = o->count * 8 + 10000;
+                refs = calloc((size_t)o->count, sizeof(*refs));
+                w.log_ref = calloc((size_t)w.log_cap, sizeof(*w.log_ref));
+                w.log_at = calloc((size_t)w.log_cap, sizeof(double));
+        }
         pthread_create(&t, NULL, watch_run, &w);
         sleep(3); /* let the consumer join its group */
         t0 = now_ms();
-        submit_all(o, w.sent_at);
+        if (o->http != NULL)
+                submit_http(o, &w, refs);
+        else
+                submit_all(o, w.sent_at);
         for (i = 0; i < 1200 && !atomic_load(&w.stop); i++)
                 usleep(100 * 1000); /* up to 120 s to drain */
         atomic_store(&w.stop, true);
         pthread_join(t, NULL);
+        if (o->http != NULL) {
+                memset(w.seen_at, 0, (size_t)o->count * sizeof(double));
+                match_http(o, &w, refs);
+        }
         for (i = 0; i < o->count; i++) {
                 if (w.seen_at[i] == 0)
                         continue;
@@ -388,7 +492,9 @@ bench(struct opts *o)
         }
         trace_write(o, &w, t0);
         qsort(lat, (size_t)n, sizeof(double), dbl_cmp);
-        printf("intake_offered_rate=%s\n", o->rate > 0 ? "steady" : "burst");
+        printf("intake_offered_rate=%s from=%s\n",
+               o->rate > 0 ? "steady" : "burst",
+               o->http != NULL ? "http_post" : "kafka_produce");
         printf("intake_referrals=%ld routed=%ld\n", o->count, n);
         if (n > 0) {
                 printf("intake_end_to_end_referrals_per_s=%.0f\n",
@@ -399,6 +505,9 @@ bench(struct opts *o)
         }
         free(w.sent_at);
         free(w.seen_at);
+        free(w.log_ref);
+        free(w.log_at);
+        free(refs);
         free(lat);
         return n == o->count ? 0 : 1;
 }
@@ -442,6 +551,7 @@ main(int argc, char **argv)
             {"canary", required_argument, NULL, 'c'},
             {"out", required_argument, NULL, 'f'},
             {"bad", no_argument, NULL, 'x'},
+            {"http", required_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         struct opts o = {0};
         int c;
@@ -482,6 +592,9 @@ main(int argc, char **argv)
                         break;
                 case 'x':
                         o.bad = true;
+                        break;
+                case 'h':
+                        o.http = optarg;
                         break;
                 default:
                         goto usage;
