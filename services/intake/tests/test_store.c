@@ -294,8 +294,8 @@ test_duplicate_submission_has_no_second_effect(void **state)
         (void)state;
         assert_int_equal(submit(json_incref(p), svc_id, id), ERR_NONE);
         before = count("SELECT count(*) FROM outbox WHERE key = $1", id);
-        assert_int_equal(intake_seal_json(in.keys.intake_pk, NULL, p, &sealed, NULL),
-                         0);
+        assert_int_equal(
+            intake_seal_json(in.keys.intake_pk, NULL, p, &sealed, NULL), 0);
         json_t *env = json_pack(
             "{ss ss ss ss s{sb} ss ss ss ss}", "referral_id", id, "reference",
             "SP-DUPL-ICAT", "service_id", svc_id, "kind", "self", "consents",
