@@ -14,11 +14,11 @@
 
 #include "cfg.h"
 #include "http.h"
-#include "inbox.h"
 #include "log.h"
 #include "notification.h"
 #include "outbox.h"
 #include "svc.h"
+#include "svc_consumer.h"
 
 static const struct cfg_entry notify_cfg[] = {
     {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -73,46 +73,14 @@ static const struct cfg_entry notify_cfg[] = {
 struct worker {
         struct cfg *cfg;
         struct notify_ctx *ctx;
-        pthread_t consumer, sender;
+        pthread_t sender;
 };
 
-static void *
-consume(void *arg)
+/* the consumer thread's end: its batch buffers go (svc_consumer.h) */
+static void
+batch_end(void *arg)
 {
-        struct worker *w = arg;
-        const char *topics[] = {NOTIFY_TOPIC_REQUESTS, NOTIFY_TOPIC_CONSENT,
-                                NOTIFY_TOPIC_SERVICES, NOTIFY_TOPIC_ORGS, NULL};
-        struct db *db = db_open(cfg_str(w->cfg, "SIGNPOST_DB"));
-        struct notify_batch batch = {.ctx = w->ctx};
-        struct inbox in = {.db = db,
-                           .consumer = "notification",
-                           .apply = notify_batch_apply,
-                           .flush = notify_batch_flush,
-                           .arg = &batch};
-        struct kafka_consumer *kc = NULL;
-        struct err e = {0};
-        int rc = -1;
-
-        if (db != NULL)
-                db_set_schema(db, NOTIFY_SCHEMA);
-        kc = kafka_consumer_new(cfg_str(w->cfg, "SIGNPOST_KAFKA"),
-                                "notification", topics, NULL, &e);
-        if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "why=\"%s\"", e.msg);
-                goto out;
-        }
-        svc_ready_set("consumer", true);
-        rc = kafka_consumer_run(kc, inbox_handle_batch, &in, CONSUME_BATCH,
-                                svc_stop_flag(), &e);
-        if (rc < 0)
-                log_error("consumer stopped", "why=\"%s\"", e.msg);
-out:
-        kafka_consumer_free(kc);
-        notify_batch_fini(&batch);
-        db_free(db);
-        if (rc < 0)
-                svc_request_stop();
-        return NULL;
+        notify_batch_fini(arg);
 }
 
 static void *
@@ -130,20 +98,6 @@ send_loop(void *arg)
         notify_sender_run(w->ctx, db, svc_stop_flag(), &e);
         db_free(db);
         return NULL;
-}
-
-static int
-migrate(struct cfg *cfg, struct err *e)
-{
-        struct db *db = db_open(cfg_str(cfg, "SIGNPOST_DB"));
-        int rc = -1;
-
-        if (db != NULL && db_ensure(db, 30000, e) == 0 &&
-            db_migrate(db, NOTIFY_SCHEMA,
-                       cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), e) == 0)
-                rc = 0;
-        db_free(db);
-        return rc;
 }
 
 static int
@@ -265,6 +219,10 @@ main(int argc, char **argv)
         struct db_pool pool = {0};
         struct notify_ctx ctx = {.pool = &pool};
         struct worker w = {.ctx = &ctx};
+        struct notify_batch batch = {.ctx = &ctx};
+        struct svc_consumers *cons = NULL;
+        const char *topics[] = {NOTIFY_TOPIC_REQUESTS, NOTIFY_TOPIC_CONSENT,
+                                NOTIFY_TOPIC_SERVICES, NOTIFY_TOPIC_ORGS, NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
         int threads = 0;
@@ -281,7 +239,8 @@ main(int argc, char **argv)
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
             load_keys(cfg, &ctx, &e) < 0 ||
             (ctx.channel = channel_new(cfg, &e)) == NULL ||
-            migrate(cfg, &e) < 0)
+            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), NOTIFY_SCHEMA,
+                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
                 goto out;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), NOTIFY_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
@@ -291,10 +250,23 @@ main(int argc, char **argv)
                          &e) < 0)
                 goto out;
         w.cfg = cfg;
-        svc_ready_set("consumer", false);
-        if (pthread_create(&w.consumer, NULL, consume, &w) != 0)
+        /* one consumer thread: batch is its buffer of requests */
+        struct svc_consumer_spec spec = {
+            .conninfo = cfg_str(cfg, "SIGNPOST_DB"),
+            .schema = NOTIFY_SCHEMA,
+            .brokers = cfg_str(cfg, "SIGNPOST_KAFKA"),
+            .group = "notification",
+            .topics = topics,
+            .apply = notify_batch_apply,
+            .flush = notify_batch_flush,
+            .arg = &batch,
+            .batch = CONSUME_BATCH,
+            .threads = 1,
+            .prepare = true,
+            .thread_end = batch_end};
+        cons = svc_consumers_start(&spec, &e);
+        if (cons == NULL)
                 goto out;
-        threads++;
         if (pthread_create(&w.sender, NULL, send_loop, &w) != 0)
                 goto out;
         threads++;
@@ -316,9 +288,9 @@ out:
                           err_kind_name(e.kind), e.msg);
         svc_request_stop();
         http_server_stop(srv);
+        if (svc_consumers_join(cons) < 0)
+                rc = 1;
         if (threads > 0)
-                pthread_join(w.consumer, NULL);
-        if (threads > 1)
                 pthread_join(w.sender, NULL);
         outbox_relay_stop(relay);
         db_pool_fini(&pool);
