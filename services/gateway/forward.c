@@ -18,8 +18,6 @@
 #include "gateway.h"
 #include "log.h"
 
-#define MAX_REPLY (8 * 1024 * 1024)
-
 static pthread_key_t handle_key;
 static pthread_once_t handle_once = PTHREAD_ONCE_INIT;
 
@@ -53,25 +51,6 @@ handle(void)
         return h;
 }
 
-static size_t
-sink(char *p, size_t sz, size_t n, void *arg)
-{
-        struct gw_reply *r = arg;
-        size_t add = sz * n;
-        char *b;
-
-        if (r->len + add > MAX_REPLY)
-                return 0;
-        b = realloc(r->body, r->len + add + 1);
-        if (b == NULL)
-                return 0;
-        memcpy(b + r->len, p, add);
-        r->body = b;
-        r->len += add;
-        r->body[r->len] = '\0';
-        return add;
-}
-
 void
 gw_reply_fini(struct gw_reply *r)
 {
@@ -98,6 +77,26 @@ headers(struct gw *g, const struct http_principal *who, const char *rid)
         return l;
 }
 
+/* request_of: the URL and headers of a forwarded GET. Returns 0, or -1
+ * (out of memory; nothing to free). */
+static int
+request_of(struct gw *g, const struct http_principal *who, const char *base,
+           const char *path, const char *query, const char *request_id,
+           char **url, struct curl_slist **hdrs)
+{
+        *url = NULL;
+        if ((*hdrs = headers(g, who, request_id)) == NULL)
+                return -1;
+        if (asprintf(url, "%s%s%s%s", base, path, query && *query ? "?" : "",
+                     query ? query : "") < 0) {
+                *url = NULL;
+                curl_slist_free_all(*hdrs);
+                *hdrs = NULL;
+                return -1;
+        }
+        return 0;
+}
+
 int
 gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
                const char *path, const char *query, const char *request_id,
@@ -110,16 +109,14 @@ gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
         int rc = -1;
 
         memset(r, 0, sizeof(*r));
-        if (h == NULL || (hdrs = headers(g, who, request_id)) == NULL ||
-            asprintf(&url, "%s%s%s%s", base, path, query && *query ? "?" : "",
-                     query ? query : "") < 0) {
-                url = NULL;
+        if (h == NULL || request_of(g, who, base, path, query, request_id, &url,
+                                    &hdrs) < 0) {
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 goto out;
         }
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gw_reply_sink);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
@@ -265,7 +262,7 @@ gw_query_string(const struct http_req *req)
         return q.buf;
 }
 
-/* A forwarded read waiting for its upstream on an offload worker. */
+/* A forwarded read waiting for its upstream on the upstream loop. */
 struct fwd {
         struct gw *g;
         const struct gw_route *route;
@@ -273,9 +270,6 @@ struct fwd {
         bool has_token;
         char ip[64];
         char request_id[64];
-        const char *base;
-        char path[512];
-        char *query;
         struct http_defer *defer;
         struct gw_reply r;
         int rc;
@@ -285,7 +279,6 @@ static void
 fwd_free(struct fwd *f)
 {
         gw_reply_fini(&f->r);
-        free(f->query);
         memset(&f->who, 0, sizeof(f->who));
         free(f);
 }
@@ -326,37 +319,53 @@ fwd_answer(struct http_req *req, struct http_resp *resp, void *arg)
         fwd_free(f);
 }
 
-/* fwd_work: on an offload worker: the blocking upstream call. */
+/* fwd_done: on the upstream loop: keep the answer, wake the request. */
 static void
-fwd_work(void *arg)
+fwd_done(void *arg, int rc, struct gw_reply *r)
 {
         struct fwd *f = arg;
-        struct err e = {0};
 
-        f->rc = gw_forward_get(f->g, &f->who, f->base, f->path, f->query,
-                               f->request_id, &f->r, &e);
+        f->rc = rc;
+        f->r = *r; /* the body moves here */
+        memset(r, 0, sizeof(*r));
         http_defer_resume(f->defer, fwd_answer, f);
 }
 
-/* fwd_new: the job for call, or NULL (then forward on this thread). */
-static struct fwd *
-fwd_new(struct gw_call *call, const char *path, char *query)
+/* fwd_start: queues call's read on the upstream loop and defers its
+ * answer; false when it could not (then forward on this thread). */
+static bool
+fwd_start(struct gw_call *call, const char *path, const char *query)
 {
         struct fwd *f = calloc(1, sizeof(*f));
+        struct curl_slist *hdrs = NULL;
+        char *url = NULL;
 
-        if (f == NULL)
-                return NULL;
+        if (f == NULL || call->g->upstream == NULL ||
+            request_of(call->g, &call->who,
+                       base_of(call->g, call->route->upstream), path, query,
+                       call->req->request_id, &url, &hdrs) < 0) {
+                free(f);
+                return false;
+        }
         *f = (struct fwd){.g = call->g,
                           .route = call->route,
                           .who = call->who,
-                          .has_token = call->has_token,
-                          .base = base_of(call->g, call->route->upstream),
-                          .query = query};
+                          .has_token = call->has_token};
         snprintf(f->ip, sizeof(f->ip), "%s", call->ip);
         snprintf(f->request_id, sizeof(f->request_id), "%s",
                  call->req->request_id);
-        snprintf(f->path, sizeof(f->path), "%s", path);
-        return f;
+        f->defer = http_req_defer(call->req);
+        if (f->defer == NULL) {
+                free(url);
+                curl_slist_free_all(hdrs);
+                fwd_free(f);
+                return false;
+        }
+        if (gw_upstream_get(call->g->upstream, url, hdrs, fwd_done, f) < 0) {
+                f->rc = -1; /* stopping: answer now */
+                http_defer_resume(f->defer, fwd_answer, f);
+        }
+        return true;
 }
 
 void
@@ -365,7 +374,6 @@ gw_forward_handler(struct gw_call *call)
         const struct gw_route *rt = call->route;
         struct gw_reply r = {0};
         struct err e = {0};
-        struct fwd *f = NULL;
         char path[512], *query = NULL;
 
         if (!upstream_path(rt, call->req->path, path, sizeof(path))) {
@@ -374,20 +382,10 @@ gw_forward_handler(struct gw_call *call)
                 return;
         }
         query = gw_query_string(call->req);
-        if (query != NULL && call->g->offload != NULL &&
-            (f = fwd_new(call, path, query)) != NULL) {
-                /* wait for the upstream off this HTTP thread */
-                f->defer = http_req_defer(call->req);
-                if (f->defer != NULL &&
-                    gw_offload_run(call->g->offload, fwd_work, f) == 0)
-                        return;
-                if (f->defer != NULL) { /* stopping: answer now */
-                        f->rc = -1;
-                        http_defer_resume(f->defer, fwd_answer, f);
-                        return;
-                }
-                f->query = NULL; /* still ours */
-                fwd_free(f);
+        /* wait for the upstream off this HTTP thread */
+        if (query != NULL && fwd_start(call, path, query)) {
+                free(query);
+                return;
         }
         if (query == NULL ||
             gw_forward_get(call->g, &call->who, base_of(call->g, rt->upstream),

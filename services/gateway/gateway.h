@@ -176,16 +176,6 @@ bool gw_valid_email(const char *s);
 bool gw_valid_uk_phone(const char *s);
 bool gw_valid_postcode(const char *s);
 
-/* ---- offload.c: worker threads for blocking upstream calls ---- */
-struct gw_offload;
-/* gw_offload_new: starts workers threads. Returns new pool, free with
- * gw_offload_free() (runs what is queued, then joins). NULL on failure. */
-struct gw_offload *gw_offload_new(int workers);
-void gw_offload_free(struct gw_offload *o);
-/* gw_offload_run: fn(arg) on a worker, in order of arrival. Returns 0, or
- * -1 (out of memory, stopping): then fn was not and will not be called. */
-int gw_offload_run(struct gw_offload *o, void (*fn)(void *), void *arg);
-
 /* ---- produce.c: producer with a poller thread and bounded waits ---- */
 struct gw_producer;
 /* gw_producer_new: returns new producer, free with gw_producer_free().
@@ -232,7 +222,7 @@ struct gw {
         struct secret_sender *to_intake; /* boxes to intake_pk */
         struct db_pool pool;
         struct gw_producer *prod;
-        struct gw_offload *offload; /* upstream calls of forwarded reads */
+        struct gw_upstream *upstream; /* forwarded reads in flight */
         struct gw_catalogue *cat;
         struct gw_limiter *lim_ip, *lim_token, *lim_form;
         char *openapi; /* the document, served as is */
@@ -271,6 +261,26 @@ struct gw_reply {
         size_t len;
         char content_type[96];
 };
+/* ---- upstream.c: forwarded reads on one libcurl multi loop ---- */
+#define GW_MAX_REPLY (8 * 1024 * 1024)
+struct curl_slist;
+struct gw_upstream;
+/* gw_upstream_fn: on the loop's thread when the answer is in (rc 0, r
+ * filled; move r->body out to keep it) or the call failed (rc -1). */
+typedef void (*gw_upstream_fn)(void *arg, int rc, struct gw_reply *r);
+/* gw_upstream_new: starts the loop. Returns new loop, free with
+ * gw_upstream_free() (finishes what is queued or running first); NULL
+ * when it cannot start. */
+struct gw_upstream *gw_upstream_new(void);
+/* gw_reply_sink: a CURLOPT_WRITEFUNCTION appending to the struct gw_reply
+ * given as CURLOPT_WRITEDATA (refuses beyond GW_MAX_REPLY). */
+size_t gw_reply_sink(char *p, size_t sz, size_t n, void *arg);
+void gw_upstream_free(struct gw_upstream *u);
+/* gw_upstream_get: GET url with hdrs (both taken, also on failure);
+ * fn(arg, ...) is called exactly once unless this returns -1 (stopping or
+ * out of memory). */
+int gw_upstream_get(struct gw_upstream *u, char *url, struct curl_slist *hdrs,
+                    gw_upstream_fn fn, void *arg);
 /* gw_forward_get: GET base + path (+ "?" query) with the signed principal
  * of who. Returns 0 with r filled (any status), or -1 when the daemon could
  * not be reached. Keeps one kept-alive handle per thread. */

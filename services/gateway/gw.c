@@ -110,18 +110,17 @@ gw_init(struct gw *g, const struct gw_settings *set, struct err *e)
         g->prod = gw_producer_new(set->kafka, set->produce_timeout_ms, e);
         if (g->prod == NULL)
                 return -1;
-        g->offload = gw_offload_new(
-            set->upstream_workers > 0 ? set->upstream_workers : 4);
-        if (g->offload == NULL)
+        g->upstream = gw_upstream_new();
+        if (g->upstream == NULL)
                 return err_set(e, ERR_FATAL, NULL,
-                               "cannot start the upstream workers");
+                               "cannot start the upstream loop");
         return 0;
 }
 
 void
 gw_fini(struct gw *g)
 {
-        gw_offload_free(g->offload); /* before what its jobs use */
+        gw_upstream_free(g->upstream); /* before what its jobs use */
         gw_producer_free(g->prod);
         db_pool_fini(&g->pool);
         gw_catalogue_free(g->cat);

@@ -45,9 +45,7 @@ static const struct cfg_entry gateway_cfg[] = {
     {"SIGNPOST_GATEWAY_TLS", CFG_BOOL, "false", false,
      "behind TLS termination: send HSTS"},
     {"SIGNPOST_GATEWAY_THREADS", CFG_INT, "4", false,
-     "HTTP threads (API reads and referrals wait off them)"},
-    {"SIGNPOST_GATEWAY_UPSTREAM_WORKERS", CFG_INT, "16", false,
-     "threads waiting on forwarded reads (upstream calls at once)"},
+     "HTTP threads (forwarded API reads and referrals wait off them)"},
     {"SIGNPOST_GATEWAY_DB_POOL", CFG_INT, "8", false, "database connections"},
     {"SIGNPOST_GATEWAY_PRODUCE_TIMEOUT", CFG_DURATION_MS, "5s", false,
      "longest wait for Kafka to acknowledge a command"},
@@ -101,8 +99,6 @@ settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
             .produce_timeout_ms =
                 (int)cfg_int(cfg, "SIGNPOST_GATEWAY_PRODUCE_TIMEOUT"),
             .db_pool = (int)cfg_int(cfg, "SIGNPOST_GATEWAY_DB_POOL"),
-            .upstream_workers =
-                (int)cfg_int(cfg, "SIGNPOST_GATEWAY_UPSTREAM_WORKERS"),
             .ip_rate = num(cfg, "SIGNPOST_GATEWAY_RATE_IP"),
             .ip_burst = num(cfg, "SIGNPOST_GATEWAY_BURST_IP"),
             .token_rate = num(cfg, "SIGNPOST_GATEWAY_RATE_TOKEN"),

@@ -16,7 +16,7 @@ uport=$(( $(daemon_port gateway) + 70 ))
 trap 'touch "$release"; kill $upid 2>/dev/null; stack_stop >/dev/null 2>&1' EXIT
 mapfile -t ENV < <(gw_env)
 if ! stack_start gateway "${ENV[@]}" SIGNPOST_DIRECTORY_URL="http://127.0.0.1:$uport" \
-    SIGNPOST_GATEWAY_THREADS=1 SIGNPOST_GATEWAY_UPSTREAM_WORKERS=4 >/dev/null; then
+    SIGNPOST_GATEWAY_THREADS=1 >/dev/null; then
   not_ok "gateway started with one HTTP thread"; exit 1
 fi
 ok "gateway started with one HTTP thread"
