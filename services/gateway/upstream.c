@@ -99,11 +99,13 @@ reap(struct gw_upstream *u)
                 struct job *j = NULL;
                 char *ct = NULL;
                 CURL *h = m->easy_handle;
+                CURLcode result;
 
                 if (m->msg != CURLMSG_DONE)
                         continue;
+                result = m->data.result; /* m goes with the handle */
                 curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&j);
-                if (m->data.result == CURLE_OK) {
+                if (result == CURLE_OK) {
                         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE,
                                           &j->r.status);
                         if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) ==
@@ -114,7 +116,7 @@ reap(struct gw_upstream *u)
                 }
                 curl_multi_remove_handle(u->multi, h);
                 curl_easy_cleanup(h);
-                finish(j, m->data.result == CURLE_OK ? 0 : -1);
+                finish(j, result == CURLE_OK ? 0 : -1);
         }
 }
 
