@@ -25,14 +25,14 @@ bench_wanted() { [ -z "${BENCH_ONLY:-}" ] || [[ ",$BENCH_ONLY," == *",$1,"* ]]; 
 
 tps=$(pgbench_insert_tps)
 if bench_wanted pipeline; then
-echo "== 1. outbox -> Kafka -> inbox pipeline vs pgbench single-row INSERT"
-out=$("$BUILD/bench/pipeline" 50000)
-eps=$(echo "$out" | awk -F= '/pipeline_events_per_s/ {print $2}')
-echo "$out"
-echo "pgbench_single_row_insert_tps=$tps"
-if [ -n "$eps" ] && [ -n "$tps" ] && [ "$tps" -gt 0 ]; then
-  awk -v a="$eps" -v b="$tps" 'BEGIN {printf "pipeline_vs_pgbench_ratio=%.2f (target >= 1.0)\n", a / b}'
-fi
+  echo "== 1. outbox -> Kafka -> inbox pipeline vs pgbench single-row INSERT"
+  out=$("$BUILD/bench/pipeline" 50000)
+  eps=$(echo "$out" | awk -F= '/pipeline_events_per_s/ {print $2}')
+  echo "$out"
+  echo "pgbench_single_row_insert_tps=$tps"
+  if [ -n "$eps" ] && [ -n "$tps" ] && [ "$tps" -gt 0 ]; then
+    awk -v a="$eps" -v b="$tps" 'BEGIN {printf "pipeline_vs_pgbench_ratio=%.2f (target >= 1.0)\n", a / b}'
+  fi
 fi
 
 for extra in bench/run.d/*.sh; do

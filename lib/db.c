@@ -241,14 +241,17 @@ fnv1a(const char *s)
 
 /* stmt_for: the name sql is prepared under on this connection, preparing
  * it now if needed; NULL when it is not to be prepared (caching off, cache
- * full, or PREPARE failed: then the plain path reports any error). */
+ * full, out of memory), or when PREPARE failed: then *failed holds its
+ * result, which is the statement's own error (running it unprepared
+ * would only repeat it, or inside a transaction report the abort). */
 static const char *
-stmt_for(struct db *db, const char *sql, int nparams)
+stmt_for(struct db *db, const char *sql, int nparams, PGresult **failed)
 {
         unsigned long h;
         struct db_stmt *st;
         PGresult *r;
 
+        *failed = NULL;
         if (!db->prepare)
                 return NULL;
         h = fnv1a(sql);
@@ -259,17 +262,17 @@ stmt_for(struct db *db, const char *sql, int nparams)
         if (db->nstmts == DB_STMT_MAX)
                 return NULL;
         st = &db->stmts[db->nstmts];
+        if ((st->sql = strdup(sql)) == NULL)
+                return NULL;
         snprintf(st->name, sizeof(st->name), "sp_%u", db->nstmts);
         r = PQprepare(db->conn, st->name, sql, nparams, NULL);
         if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
-                PQclear(r);
+                free(st->sql);
+                st->sql = NULL;
+                *failed = r;
                 return NULL;
         }
         PQclear(r);
-        st->sql = strdup(sql);
-        if (st->sql == NULL) { /* prepared but unrecorded: reconnect clears */
-                return NULL;
-        }
         st->hash = h;
         db->nstmts++;
         return st->name;
@@ -281,15 +284,15 @@ db_query_bin(struct db *db, const char *sql, int nparams,
              struct err *e)
 {
         const char *name;
-        PGresult *r;
+        PGresult *r = NULL;
 
         if (db->conn == NULL && db_ensure(db, 0, e) != 0)
                 return NULL;
-        name = stmt_for(db, sql, nparams);
+        name = stmt_for(db, sql, nparams, &r);
         if (name != NULL)
                 r = PQexecPrepared(db->conn, name, nparams, params, lengths,
                                    formats, 0);
-        else
+        else if (r == NULL)
                 r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
                                  formats, 0);
         if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK)

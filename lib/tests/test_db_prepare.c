@@ -70,6 +70,25 @@ test_statements_prepared_once_and_reused(void **state)
 }
 
 static void
+test_statement_error_in_transaction_is_its_own(void **state)
+{
+        struct db *db = db_open(conninfo);
+        struct err e = {0};
+
+        (void)state;
+        db_set_prepare(db, true);
+        assert_int_equal(db_begin(db, &e), 0);
+        /* fails while being prepared: the error is the statement's (a data
+         * error), not "transaction aborted" from running it again */
+        assert_int_equal(db_exec(db, "SELECT 'x'::int", 0, NULL, NULL, &e), -1);
+        assert_int_equal(e.kind, ERR_INVALID);
+        assert_non_null(strstr(e.msg, "22P02"));
+        db_rollback(db);
+        assert_int_equal(db_exec(db, "SELECT 1", 0, NULL, NULL, &e), 0);
+        db_free(db);
+}
+
+static void
 test_new_connection_prepares_again(void **state)
 {
         struct db *db = db_open(conninfo), *admin = db_open(conninfo);
@@ -122,6 +141,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_statements_prepared_once_and_reused),
+            cmocka_unit_test(test_statement_error_in_transaction_is_its_own),
             cmocka_unit_test(test_new_connection_prepares_again),
             cmocka_unit_test(test_custom_plans_asked_for_on_each_connection),
         };

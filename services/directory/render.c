@@ -368,19 +368,30 @@ out:
         return rc;
 }
 
-json_t *
-dir_render_services_brief(struct db *db, const char *ids_array, struct err *e)
+/* services_rows: returns new array of the services' own rows, NULL with
+ * e. */
+static json_t *
+services_rows(struct db *db, const char *ids_array, struct err *e)
 {
         PGresult *r = dir_store_services(db, ids_array, e);
         json_t *arr;
-        int i;
 
         if (r == NULL)
                 return NULL;
         arr = json_array();
-        for (i = 0; i < PQntuples(r); i++)
+        for (int i = 0; i < PQntuples(r); i++)
                 json_array_append_new(arr, dir_render_row(r, i));
         PQclear(r);
+        return arr;
+}
+
+json_t *
+dir_render_services_brief(struct db *db, const char *ids_array, struct err *e)
+{
+        json_t *arr = services_rows(db, ids_array, e);
+
+        if (arr == NULL)
+                return NULL;
         if (orgs_fill(db, arr, e) < 0) {
                 json_decref(arr);
                 return NULL;
@@ -392,16 +403,10 @@ json_t *
 dir_render_services_full(struct db *db, const char *ids_array, bool with_sal,
                          struct err *e)
 {
-        PGresult *r = dir_store_services(db, ids_array, e);
-        json_t *arr;
-        int i;
+        json_t *arr = services_rows(db, ids_array, e);
 
-        if (r == NULL)
+        if (arr == NULL)
                 return NULL;
-        arr = json_array();
-        for (i = 0; i < PQntuples(r); i++)
-                json_array_append_new(arr, dir_render_row(r, i));
-        PQclear(r);
         if (services_fill(db, arr, with_sal, e) < 0) {
                 json_decref(arr);
                 return NULL;

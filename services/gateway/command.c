@@ -14,8 +14,8 @@
 #include "gateway.h"
 #include "log.h"
 
-static bool
-is_json_ct(const char *ct)
+bool
+gw_json_content_type(const char *ct)
 {
         size_t n = strlen("application/json");
 
@@ -36,7 +36,7 @@ gw_command_body(struct gw_call *call, const char *const allowed[])
         struct err e = {0};
         json_t *body;
 
-        if (!is_json_ct(http_req_header(req, "Content-Type"))) {
+        if (!gw_json_content_type(http_req_header(req, "Content-Type"))) {
                 http_resp_error(call->resp, 415, "unsupported_media_type",
                                 "Content-Type",
                                 "send application/json (UTF-8)");

@@ -104,7 +104,7 @@ gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
 {
         CURL *h = handle();
         struct curl_slist *hdrs = NULL;
-        char *url = NULL, *ct = NULL;
+        char *url = NULL;
         CURLcode cc;
         int rc = -1;
 
@@ -114,14 +114,7 @@ gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 goto out;
         }
-        curl_easy_setopt(h, CURLOPT_URL, url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gw_reply_sink);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        gw_upstream_setopt(h, url, hdrs, r);
         cc = curl_easy_perform(h);
         if (cc != CURLE_OK) {
                 err_set(e, ERR_TRANSIENT, NULL, "upstream: %s",
@@ -129,10 +122,7 @@ gw_forward_get(struct gw *g, const struct http_principal *who, const char *base,
                 gw_reply_fini(r);
                 goto out;
         }
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
-            ct != NULL)
-                snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
+        gw_upstream_answered(h, r);
         rc = 0;
 out:
         curl_slist_free_all(hdrs);

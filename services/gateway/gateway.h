@@ -272,9 +272,14 @@ typedef void (*gw_upstream_fn)(void *arg, int rc, struct gw_reply *r);
  * gw_upstream_free() (finishes what is queued or running first); NULL
  * when it cannot start. */
 struct gw_upstream *gw_upstream_new(void);
-/* gw_reply_sink: a CURLOPT_WRITEFUNCTION appending to the struct gw_reply
- * given as CURLOPT_WRITEDATA (refuses beyond GW_MAX_REPLY). */
-size_t gw_reply_sink(char *p, size_t sz, size_t n, void *arg);
+/* gw_upstream_setopt: readies easy handle h (a CURL *) for a forwarded
+ * GET of url with hdrs, the answer's body collected into r (refused
+ * beyond GW_MAX_REPLY); the same options for the loop and for the pages'
+ * blocking reads. gw_upstream_answered: after a completed transfer, r's
+ * status and content type from h. */
+void gw_upstream_setopt(void *h, const char *url, struct curl_slist *hdrs,
+                        struct gw_reply *r);
+void gw_upstream_answered(void *h, struct gw_reply *r);
 void gw_upstream_free(struct gw_upstream *u);
 /* gw_upstream_get: GET url with hdrs (both taken, also on failure);
  * fn(arg, ...) is called exactly once unless this returns -1 (stopping or
@@ -390,6 +395,12 @@ void gw_web_page(struct gw_call *call, int status, const char *title,
                  const char *main_html);
 void gw_web_error(struct gw_call *call, int status, const char *title,
                   const char *message);
+/* How long a form's CSRF token stays good (seconds). */
+#define GW_CSRF_MAX_AGE (2 * 3600)
+/* gw_web_form_take: parses the POSTed form into f and checks its CSRF
+ * token and honeypot; false (error page answered) when any fails. Call
+ * gw_form_fini(f) either way. */
+bool gw_web_form_take(struct gw_call *call, struct gw_form *f);
 
 /* ---- consume.c ---- */
 /* gw_consume_apply: an inbox_apply_fn for directory.services,
@@ -416,6 +427,9 @@ int gw_store_owner_get(struct db *db, const char *referral_id,
  * allowed fields. Returns new object (json_decref()), or NULL with the
  * answer filled (415, 400). */
 json_t *gw_command_body(struct gw_call *call, const char *const allowed[]);
+/* gw_json_content_type: true for application/json, with no charset or
+ * charset=utf-8. */
+bool gw_json_content_type(const char *ct);
 /* gw_command_send: produces data as a CloudEvent of type to topic keyed
  * by key and waits for the broker's acknowledgement; 0 only when
  * acknowledged, else -1 ERR_TRANSIENT. */

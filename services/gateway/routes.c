@@ -179,7 +179,8 @@ dispatch(struct http_req *req, struct http_resp *resp)
                 goto out;
         call.route->fn(&call);
 out:
-        /* a deferred answer (the referral API) adds these itself */
+        /* a deferred answer (referrals, forwarded reads) adds these
+         * itself when it is made */
         gw_route_headers(resp, call.route->flags, req->path);
         memset(&call.who, 0, sizeof(call.who));
 }

@@ -230,21 +230,6 @@ gw_submit(struct gw *g, const json_t *body, const char *scope,
 }
 
 static bool
-is_json_type(const char *ct)
-{
-        size_t n = strlen("application/json");
-
-        if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
-                return false;
-        ct += n;
-        while (*ct == ' ')
-                ct++;
-        return *ct == '\0' ||
-               (*ct == ';' && strcasestr(ct, "charset") == NULL) ||
-               strcasestr(ct, "charset=utf-8") != NULL;
-}
-
-static bool
 idem_key_ok(const char *k)
 {
         size_t n = strlen(k);
@@ -366,7 +351,7 @@ gw_submit_handler(struct gw_call *call)
         struct err e = {0};
         json_t *body = NULL;
 
-        if (!is_json_type(http_req_header(req, "Content-Type"))) {
+        if (!gw_json_content_type(http_req_header(req, "Content-Type"))) {
                 http_resp_error(call->resp, 415, "unsupported_media_type",
                                 "Content-Type",
                                 "send application/json (UTF-8)");

@@ -32,8 +32,8 @@ struct gw_upstream {
         atomic_bool stop;
 };
 
-size_t
-gw_reply_sink(char *p, size_t sz, size_t n, void *arg)
+static size_t
+sink(char *p, size_t sz, size_t n, void *arg)
 {
         struct gw_reply *r = arg;
         size_t add = sz * n;
@@ -49,6 +49,31 @@ gw_reply_sink(char *p, size_t sz, size_t n, void *arg)
         r->len += add;
         r->body[r->len] = '\0';
         return add;
+}
+
+void
+gw_upstream_setopt(void *h, const char *url, struct curl_slist *hdrs,
+                   struct gw_reply *r)
+{
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
+        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+}
+
+void
+gw_upstream_answered(void *h, struct gw_reply *r)
+{
+        char *ct = NULL;
+
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
+            ct != NULL)
+                snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
 }
 
 /* finish: hands the job's answer (rc 0) or failure (-1) to its function
@@ -73,15 +98,8 @@ start(struct gw_upstream *u, struct job *j)
                 finish(j, -1);
                 return;
         }
-        curl_easy_setopt(h, CURLOPT_URL, j->url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, j->hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, gw_reply_sink);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &j->r);
+        gw_upstream_setopt(h, j->url, j->hdrs, &j->r);
         curl_easy_setopt(h, CURLOPT_PRIVATE, j);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 15000L);
-        curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
         if (curl_multi_add_handle(u->multi, h) != CURLM_OK) {
                 curl_easy_cleanup(h);
                 finish(j, -1);
@@ -97,7 +115,6 @@ reap(struct gw_upstream *u)
 
         while ((m = curl_multi_info_read(u->multi, &left)) != NULL) {
                 struct job *j = NULL;
-                char *ct = NULL;
                 CURL *h = m->easy_handle;
                 CURLcode result;
 
@@ -105,15 +122,8 @@ reap(struct gw_upstream *u)
                         continue;
                 result = m->data.result; /* m goes with the handle */
                 curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&j);
-                if (result == CURLE_OK) {
-                        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE,
-                                          &j->r.status);
-                        if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) ==
-                                CURLE_OK &&
-                            ct != NULL)
-                                snprintf(j->r.content_type,
-                                         sizeof(j->r.content_type), "%s", ct);
-                }
+                if (result == CURLE_OK)
+                        gw_upstream_answered(h, &j->r);
                 curl_multi_remove_handle(u->multi, h);
                 curl_easy_cleanup(h);
                 finish(j, result == CURLE_OK ? 0 : -1);

@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway.h"
+#include "log.h"
 
 #define ASSET_MAX (2 * 1024 * 1024)
 
@@ -78,6 +80,34 @@ gw_web_error(struct gw_call *call, int status, const char *title,
         m = gw_html_take(&h, NULL);
         gw_web_page(call, status, title, m ? m : "");
         free(m);
+}
+
+bool
+gw_web_form_take(struct gw_call *call, struct gw_form *f)
+{
+        struct err e = {0};
+        const char *hp;
+
+        if (gw_form_parse(call->req->body, call->req->body_len, f, &e) < 0) {
+                gw_web_error(call, 400, "Sorry, there is a problem",
+                             "The form could not be read. Please try again.");
+                return false;
+        }
+        if (!gw_csrf_check(call->g->token_key, gw_form_get(f, "csrf"),
+                           (int64_t)time(NULL), GW_CSRF_MAX_AGE)) {
+                gw_web_error(call, 403, "This form has expired",
+                             "Please go back, reload the page and try again.");
+                return false;
+        }
+        hp = gw_form_get(f, "website"); /* the honeypot */
+        if (hp != NULL && *hp != '\0') {
+                log_info("form honeypot filled", "request_id=%s",
+                         call->req->request_id);
+                gw_web_error(call, 400, "Sorry, there is a problem",
+                             "The form could not be accepted.");
+                return false;
+        }
+        return true;
 }
 
 /* directory: a public read of the directory. Returns new JSON, or NULL

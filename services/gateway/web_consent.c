@@ -12,9 +12,6 @@
 #include <time.h>
 
 #include "gateway.h"
-#include "log.h"
-
-#define CONSENT_CSRF_MAX_AGE (2 * 3600)
 
 static const struct {
         const char *purpose, *label;
@@ -129,29 +126,8 @@ gw_web_consent_post(struct gw_call *call)
 {
         const char *id = http_req_param(call->req, "id");
         struct gw_form f = {0};
-        struct err e = {0};
-        const char *hp;
 
-        if (gw_form_parse(call->req->body, call->req->body_len, &f, &e) < 0) {
-                gw_web_error(call, 400, "Sorry, there is a problem",
-                             "The form could not be read. Please try again.");
-                goto out;
-        }
-        if (!gw_csrf_check(call->g->token_key, gw_form_get(&f, "csrf"),
-                           (int64_t)time(NULL), CONSENT_CSRF_MAX_AGE)) {
-                gw_web_error(call, 403, "This form has expired",
-                             "Please go back, reload the page and try again.");
-                goto out;
-        }
-        hp = gw_form_get(&f, "website");
-        if (hp != NULL && *hp != '\0') {
-                log_info("form honeypot filled", "request_id=%s",
-                         call->req->request_id);
-                gw_web_error(call, 400, "Sorry, there is a problem",
-                             "The form could not be accepted.");
-                goto out;
-        }
-        change(call, id, &f);
-out:
+        if (gw_web_form_take(call, &f))
+                change(call, id, &f);
         gw_form_fini(&f);
 }

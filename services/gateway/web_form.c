@@ -13,9 +13,6 @@
 #include <time.h>
 
 #include "gateway.h"
-#include "log.h"
-
-#define CSRF_MAX_AGE (2 * 3600)
 
 /* One input: form name, JSON path, label, kinds it shows for, type. */
 struct field {
@@ -519,31 +516,10 @@ gw_web_refer_post(struct gw_call *call)
 {
         struct gw_form f = {0};
         struct gw_service s;
-        struct err e = {0};
-        const char *hp;
 
         if (!open_service(call, &s))
                 return;
-        if (gw_form_parse(call->req->body, call->req->body_len, &f, &e) < 0) {
-                gw_web_error(call, 400, "Sorry, there is a problem",
-                             "The form could not be read. Please try again.");
-                goto out;
-        }
-        if (!gw_csrf_check(call->g->token_key, gw_form_get(&f, "csrf"),
-                           (int64_t)time(NULL), CSRF_MAX_AGE)) {
-                gw_web_error(call, 403, "This form has expired",
-                             "Please go back, reload the form and try again.");
-                goto out;
-        }
-        hp = gw_form_get(&f, "website");
-        if (hp != NULL && *hp != '\0') {
-                log_info("form honeypot filled", "request_id=%s",
-                         call->req->request_id);
-                gw_web_error(call, 400, "Sorry, there is a problem",
-                             "The form could not be accepted.");
-                goto out;
-        }
-        submit_form(call, &s, kind_of(gw_form_get(&f, "kind")), &f);
-out:
+        if (gw_web_form_take(call, &f))
+                submit_form(call, &s, kind_of(gw_form_get(&f, "kind")), &f);
         gw_form_fini(&f);
 }

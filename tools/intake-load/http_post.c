@@ -4,16 +4,13 @@
  * indexes and a schedule paces them.
  */
 #include "http_post.h"
+#include "pace.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <errno.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -31,30 +28,6 @@ struct answer {
         char buf[1024];
         size_t len;
 };
-
-static double
-mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-/* sleep_until: sleeps (without spinning) until CLOCK_MONOTONIC reads
- * due_ms. */
-static void
-sleep_until(double due_ms)
-{
-        struct timespec ts = {.tv_sec = (time_t)(due_ms / 1000.0)};
-
-        ts.tv_nsec = (long)((due_ms - (double)ts.tv_sec * 1000.0) * 1e6);
-        if (ts.tv_nsec >= 1000000000L)
-                ts.tv_nsec = 999999999L;
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-               EINTR)
-                ;
-}
 
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
@@ -86,7 +59,7 @@ post_one(struct run *r, CURL *h, long i)
                  r->service, i, 900000 + i % 100000, i);
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
-        r->sent_at[i] = mono_ms();
+        r->sent_at[i] = pace_now_ms();
         if (curl_easy_perform(h) != CURLE_OK)
                 return;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -116,9 +89,7 @@ worker(void *arg)
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
         while ((i = atomic_fetch_add(&r->next, 1)) < r->count) {
-                if (r->rate > 0)
-                        sleep_until(r->start +
-                                    (double)i * 1000.0 / (double)r->rate);
+                pace_wait(r->start, i, r->rate);
                 post_one(r, h, i);
         }
         curl_slist_free_all(hdrs);
@@ -140,7 +111,7 @@ http_post_all(const char *url, const char *service, long count, long rate,
         int n = 0;
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        r.start = mono_ms();
+        r.start = pace_now_ms();
         for (int k = 0; t != NULL && k < conns; k++, n++)
                 if (pthread_create(&t[k], NULL, worker, &r) != 0)
                         break;

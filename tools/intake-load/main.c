@@ -22,7 +22,6 @@
  *       prints an X-Signpost-Principal value (valid 10 minutes), as the
  *       gateway would sign it, for calling intake's HTTP API in tests
  */
-#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +36,7 @@
 
 #include "event.h"
 #include "http_post.h"
+#include "pace.h"
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
@@ -86,15 +86,6 @@ ref_index(const char *ref)
         return i;
 }
 static atomic_long acked, failed;
-
-static double
-now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 pk_read(const char *path)
@@ -238,32 +229,13 @@ out:
         return rc;
 }
 
-/* pace: sleeps until referral i is due at rate r/s after start. */
-static void
-pace(double start, long i, long rate)
-{
-        double due;
-
-        if (rate <= 0)
-                return;
-        due = start + (double)i * 1000.0 / (double)rate;
-        struct timespec ts = {.tv_sec = (time_t)(due / 1000.0)};
-        ts.tv_nsec = (long)((due - (double)ts.tv_sec * 1000.0) * 1e6);
-        if (ts.tv_nsec > 999999999L)
-                ts.tv_nsec = 999999999L;
-        /* sleep without spinning: the figures share these two cores */
-        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
-               EINTR)
-                ;
-}
-
 static int
 submit_all(const struct opts *o, double *sent_at)
 {
         struct err e = {0};
         struct kafka_producer *prod = kafka_producer_new(o->brokers, NULL, &e);
         FILE *out = NULL;
-        double start = now_ms();
+        double start = pace_now_ms();
         long i;
 
         if (prod == NULL) {
@@ -275,9 +247,9 @@ submit_all(const struct opts *o, double *sent_at)
                 return 1;
         }
         for (i = 0; i < o->count; i++) {
-                pace(start, i, o->rate);
+                pace_wait(start, i, o->rate);
                 if (sent_at != NULL)
-                        sent_at[i] = now_ms();
+                        sent_at[i] = pace_now_ms();
                 if (submit_one(prod, o, i, out) < 0)
                         break;
                 kafka_producer_poll(prod, 0);
@@ -313,7 +285,7 @@ seen_http(struct watch *w, const char *ref)
 
         if (k < w->log_cap) { /* the only writer: the watcher thread */
                 snprintf(w->log_ref[k], HTTP_POST_REF_LEN, "%s", ref);
-                w->log_at[k] = now_ms();
+                w->log_at[k] = pace_now_ms();
                 atomic_store(&w->seen, k + 1);
         }
 }
@@ -334,7 +306,7 @@ on_routed(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                 if (w->log_ref != NULL && ref != NULL)
                         seen_http(w, ref);
                 else if (i >= 0 && i < w->o->count && w->seen_at[i] == 0) {
-                        w->seen_at[i] = now_ms();
+                        w->seen_at[i] = pace_now_ms();
                         if (atomic_fetch_add(&w->seen, 1) + 1 == w->o->count)
                                 atomic_store(&w->stop, true);
                 }
@@ -470,7 +442,7 @@ bench(struct opts *o)
         }
         pthread_create(&t, NULL, watch_run, &w);
         sleep(3); /* let the consumer join its group */
-        t0 = now_ms();
+        t0 = pace_now_ms();
         if (o->http != NULL)
                 submit_http(o, &w, refs);
         else
