@@ -173,6 +173,33 @@ flush_batch(struct inbox *in, struct err *e)
         return -1;
 }
 
+/* begin: the optional begin hook over the batch's new records. Returns
+ * 0, 1 when the batch should run record by record, -1 with e filled. */
+static int
+begin(struct inbox *in, const struct kafka_record *recs, size_t n,
+      const bool *isnew, struct err *e)
+{
+        const struct kafka_record **fresh = calloc(n + 1, sizeof(*fresh));
+        struct err be = {0};
+        size_t k = 0;
+        int rc;
+
+        if (fresh == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        for (size_t i = 0; i < n; i++)
+                if (isnew[i])
+                        fresh[k++] = &recs[i];
+        rc = k > 0 ? in->begin(in->arg, in->db, fresh, k, &be) : 0;
+        free(fresh);
+        if (rc == 0)
+                return 0;
+        if (be.kind == ERR_INVALID ||
+            (be.kind == ERR_TRANSIENT && db_connected(in->db)))
+                return 1;
+        *e = be;
+        return -1;
+}
+
 /* apply_all: one pass over the batch inside an open transaction. With
  * isolate, each record runs under a savepoint so an INVALID or TRANSIENT
  * one is undone alone; records of a partition after a TRANSIENT one are
@@ -186,19 +213,32 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
           struct err *e)
 {
         PGresult *fresh = claim(in, recs, n, e);
-        bool *used = NULL, waiting = false;
+        bool *used = NULL, *isnew = NULL, waiting = false;
         size_t i;
         int rc = -1;
 
         if (fresh == NULL)
                 return -1;
         used = calloc((size_t)PQntuples(fresh) + 1, sizeof(*used));
+        isnew = calloc(n + 1, sizeof(*isnew));
+        if (used == NULL || isnew == NULL) {
+                err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+                goto out;
+        }
+        for (i = 0; i < n; i++)
+                isnew[i] = take_new(fresh, used, &recs[i]);
+        if (!isolate && in->begin != NULL) {
+                rc = begin(in, recs, n, isnew, e);
+                if (rc != 0)
+                        goto out;
+                rc = -1;
+        }
         for (i = 0; i < n; i++) {
                 struct err ae = {0};
 
                 recs[i].result = ERR_NONE;
                 recs[i].reason[0] = '\0';
-                if (!take_new(fresh, used, &recs[i])) {
+                if (!isnew[i]) {
                         in->duplicates++;
                         if (recall_invalid(in, &recs[i], e) != 0)
                                 goto out;
@@ -238,6 +278,7 @@ apply_all(struct inbox *in, struct kafka_record *recs, size_t n, bool isolate,
         }
         rc = isolate ? 0 : flush_batch(in, e);
 out:
+        free(isnew);
         free(used);
         PQclear(fresh);
         return rc;

@@ -42,12 +42,27 @@ typedef int (*inbox_apply_fn)(void *arg, struct db *db,
 typedef int (*inbox_flush_fn)(void *arg, struct db *db, bool keep,
                               struct err *e);
 
+/* inbox_begin_fn: optional; for an apply function that does better with
+ * the whole batch in view (looking up every record's rows with one
+ * statement, say). Called in the open transaction when a pass applies the
+ * batch in one go, before its first record, with the records that are new
+ * (fresh[i] points into the batch); never when records run one by one.
+ * Whatever it prepares must leave each record's apply correct on its own;
+ * a record it cannot judge is simply left to apply. Its state lives until
+ * the flush hook runs without keep (the next pass or batch). A failure
+ * counts as the failure of the pass (TRANSIENT or INVALID while the
+ * connection stands: the batch runs again record by record). */
+typedef int (*inbox_begin_fn)(void *arg, struct db *db,
+                              const struct kafka_record *const *fresh, size_t n,
+                              struct err *e);
+
 struct inbox {
         struct db *db;        /* borrowed */
         const char *consumer; /* borrowed; usually the consumer group */
         inbox_apply_fn apply;
         void *arg;
         inbox_flush_fn flush;  /* may be NULL; gets arg */
+        inbox_begin_fn begin;  /* may be NULL; gets arg */
         unsigned long applied; /* counters since start */
         unsigned long duplicates;
         unsigned long invalid;

@@ -181,6 +181,7 @@ kafka_consumer_new(const char *brokers, const char *group,
                    const char *const *topics, const char *const *extra_conf,
                    struct err *e)
 {
+        const char *fetch_wait = getenv("SIGNPOST_KAFKA_FETCH_WAIT_MS");
         const char *defaults[] = {
             "group.id",
             group,
@@ -196,6 +197,14 @@ kafka_consumer_new(const char *brokers, const char *group,
              * kafka-mock waits out the departed member's session). */
             "session.timeout.ms",
             "10000",
+            /* SIGNPOST_KAFKA_FETCH_WAIT_MS: how long an empty fetch
+             * waits at the broker. Apache Kafka answers as soon as data
+             * arrives, so librdkafka's 500 ms costs nothing there; the
+             * development broker (kafka-mock) always waits it out, so
+             * the embedded stack sets it low (scripts/env.sh). */
+            fetch_wait != NULL && fetch_wait[0] != '\0' ? "fetch.wait.max.ms"
+                                                        : NULL,
+            fetch_wait,
             NULL,
         };
         struct kafka_consumer *c = NULL;

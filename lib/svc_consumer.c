@@ -53,7 +53,8 @@ consume(void *arg)
                            .consumer = s->group,
                            .apply = s->apply,
                            .arg = s->arg,
-                           .flush = s->flush};
+                           .flush = s->flush,
+                           .begin = s->begin};
         struct kafka_consumer *kc = NULL;
         struct err e = {0};
 

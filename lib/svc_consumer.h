@@ -35,6 +35,7 @@ struct svc_consumer_spec {
         const char *const *topics; /* NULL-terminated */
         inbox_apply_fn apply;
         inbox_flush_fn flush; /* may be NULL */
+        inbox_begin_fn begin; /* may be NULL */
         void *arg;            /* for apply, flush and the hooks */
         size_t batch;         /* records per transaction (>= 1) */
         int threads;          /* consumer threads (>= 1) */

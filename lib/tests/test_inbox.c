@@ -359,6 +359,121 @@ test_failed_flush_dead_letters_only_its_record(void **state)
         assert_int_equal(effects("WHERE v = 42"), 0);
 }
 
+/* A begin hook that records which records it was shown, and may fail. */
+struct begun {
+        int calls;
+        size_t shown;
+        char values[64];
+        enum err_kind fail;
+};
+
+static int
+begin_note(void *arg, struct db *d, const struct kafka_record *const *fresh,
+           size_t n, struct err *e)
+{
+        struct begun *b = arg;
+
+        (void)d;
+        b->calls++;
+        b->shown = n;
+        b->values[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                size_t o = strlen(b->values);
+                snprintf(b->values + o, sizeof(b->values) - o, "%s%.*s",
+                         o ? "," : "", (int)fresh[i]->value_len,
+                         (const char *)fresh[i]->value);
+        }
+        if (b->fail != ERR_NONE)
+                return err_set(e, b->fail, NULL, "begin refused");
+        return 0;
+}
+
+static int
+begun_apply(void *arg, struct db *d, const struct kafka_record *rec,
+            struct err *e)
+{
+        (void)arg;
+        return apply(NULL, d, rec, e);
+}
+
+static void
+test_begin_sees_only_new_records_once_per_pass(void **state)
+{
+        struct begun b = {0};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = begun_apply,
+                           .arg = &b,
+                           .begin = begin_note};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "2");
+        assert_int_equal(inbox_handle_batch(&in, r, 2, &e), 0);
+        assert_int_equal(b.calls, 1);
+        assert_string_equal(b.values, "1,2");
+        /* r[1] again beside a new one: only the new one is shown */
+        r[2] = r[1];
+        rec(&r[0], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(b.calls, 2);
+        assert_string_equal(b.values, "3");
+        /* a batch of duplicates only: not called */
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(b.calls, 2);
+        assert_int_equal(effects(""), 3);
+}
+
+static void
+test_begin_not_called_when_records_run_one_by_one(void **state)
+{
+        struct begun b = {0};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = begun_apply,
+                           .arg = &b,
+                           .begin = begin_note};
+        struct kafka_record r[3];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "-1"); /* invalid: the batch runs again, one by one */
+        rec(&r[2], "3");
+        assert_int_equal(inbox_handle_batch(&in, r, 3, &e), 0);
+        assert_int_equal(b.calls, 1);
+        assert_int_equal(r[1].result, ERR_INVALID);
+        assert_int_equal(effects(""), 2);
+}
+
+static void
+test_failed_begin_runs_the_batch_one_by_one(void **state)
+{
+        struct begun b = {.fail = ERR_TRANSIENT};
+        struct inbox in = {.db = db,
+                           .consumer = "g",
+                           .apply = begun_apply,
+                           .arg = &b,
+                           .begin = begin_note};
+        struct kafka_record r[2];
+        struct err e = {0};
+
+        (void)state;
+        rec(&r[0], "1");
+        rec(&r[1], "2");
+        assert_int_equal(inbox_handle_batch(&in, r, 2, &e), 0);
+        assert_int_equal(b.calls, 1);
+        assert_int_equal(effects(""), 2);
+        /* a fatal failure undoes the batch and is returned */
+        b.fail = ERR_FATAL;
+        rec(&r[0], "5");
+        assert_int_equal(inbox_handle_batch(&in, r, 1, &e), -1);
+        assert_int_equal(e.kind, ERR_FATAL);
+        assert_int_equal(effects("WHERE v = 5"), 0);
+}
+
 int
 main(void)
 {
@@ -373,6 +488,12 @@ main(void)
             cmocka_unit_test_setup(test_lost_connection_undoes_the_batch,
                                    reset),
             cmocka_unit_test_setup(test_flush_writes_a_batch_once, reset),
+            cmocka_unit_test_setup(
+                test_begin_sees_only_new_records_once_per_pass, reset),
+            cmocka_unit_test_setup(
+                test_begin_not_called_when_records_run_one_by_one, reset),
+            cmocka_unit_test_setup(test_failed_begin_runs_the_batch_one_by_one,
+                                   reset),
             cmocka_unit_test_setup(
                 test_flush_drops_what_an_invalid_record_buffered, reset),
             cmocka_unit_test_setup(

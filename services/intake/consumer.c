@@ -20,9 +20,12 @@ intake_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                         return err_set(
                             e, ERR_INVALID, "ce_type",
                             "expected signpost.referral.submitted.v1");
-                return intake_submit_apply(in, db, rec->value, rec->value_len,
-                                           e);
+                return intake_submit_apply(in, db, rec, e);
         }
+        /* what is queued (new referrals, events) goes in before anything
+         * that may read it */
+        if (intake_outq_flush(NULL, db, true, e) < 0)
+                return -1;
         if (strcmp(rec->topic, INTAKE_TOPIC_UPDATES) == 0) {
                 if (strcmp(rec->ev.type,
                            "signpost.referral.status_update.v1") != 0)

@@ -2,21 +2,23 @@
  * emit: intake's events into the outbox, in the caller's transaction. A
  * notification request carries its recipient and values sealed to the
  * notification daemon's key; everything else emitted here holds no
- * personal data. On the consumer thread events are queued and written
- * once per batch (intake_outq_*). Does not decide which events a change
- * produces.
+ * personal data. On the consumer thread events, and the new referrals'
+ * rows, are queued and written once per batch (intake_outq_*). Does not
+ * decide which events a change produces.
  */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "event.h"
 #include "intake.h"
 #include "outbox.h"
 
-/* The consumer thread's queue: while on, intake_emit appends here and
- * intake_outq_flush writes everything with one statement. */
+/* The consumer thread's queue: while on, intake_emit and
+ * intake_outq_referral append here and intake_outq_flush writes
+ * everything with two statements (the referrals, then the events). */
 struct qitem {
         char *topic;
         char *key;
@@ -29,6 +31,7 @@ static _Thread_local struct {
         bool on;
         size_t n, cap;
         struct qitem *items;
+        json_t *rows; /* new referrals' rows */
 } outq;
 
 void
@@ -47,6 +50,8 @@ outq_drop(void)
                 free(outq.items[i].value);
         }
         outq.n = 0;
+        json_decref(outq.rows);
+        outq.rows = NULL;
 }
 
 void
@@ -93,7 +98,9 @@ intake_outq_flush(void *arg, struct db *db, bool keep, struct err *e)
         int rc = 0;
 
         (void)arg;
-        if (keep && outq.n > 0) {
+        if (keep && json_array_size(outq.rows) > 0)
+                rc = intake_store_referrals_add(db, outq.rows, e);
+        if (rc == 0 && keep && outq.n > 0) {
                 items = calloc(outq.n, sizeof(*items));
                 if (items == NULL)
                         rc = err_set(e, ERR_FATAL, NULL, "out of memory");
@@ -110,6 +117,43 @@ intake_outq_flush(void *arg, struct db *db, bool keep, struct err *e)
         free(items);
         outq_drop();
         return rc;
+}
+
+int
+intake_outq_referral(struct db *db, json_t *row, struct err *e)
+{
+        json_t *one;
+        int rc;
+
+        if (row == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        if (outq.on) {
+                if (outq.rows == NULL)
+                        outq.rows = json_array();
+                if (json_array_append_new(outq.rows, row) < 0)
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+                return 0;
+        }
+        one = json_array();
+        json_array_append_new(one, row);
+        rc = intake_store_referrals_add(db, one, e);
+        json_decref(one);
+        return rc;
+}
+
+bool
+intake_outq_has_referral(const char *id)
+{
+        size_t i;
+        json_t *row;
+
+        json_array_foreach(outq.rows, i, row)
+        {
+                const char *q = json_string_value(json_object_get(row, "id"));
+                if (q != NULL && strcasecmp(q, id) == 0)
+                        return true;
+        }
+        return false;
 }
 
 int

@@ -152,12 +152,22 @@ bool intake_status_valid(const char *s);
 int intake_consume_apply(void *arg, struct db *db,
                          const struct kafka_record *rec, struct err *e);
 
-/* ---- submit.c ---- */
-/* intake_submit_apply: one referral.submissions record (value as given):
- * stores the referral and queues its events. A referral id already stored
- * has no second effect. */
-int intake_submit_apply(struct intake *in, struct db *db, const char *value,
-                        size_t len, struct err *e);
+/* ---- submit.c, submit_batch.c ---- */
+/* intake_submit_apply: one referral.submissions record: stores the
+ * referral and queues its events. A referral id already stored (or
+ * queued) has no second effect. */
+int intake_submit_apply(struct intake *in, struct db *db,
+                        const struct kafka_record *rec, struct err *e);
+/* intake_submit_begin: an inbox_begin_fn (arg: struct intake *): opens
+ * and looks up the batch's submissions ahead of their apply. */
+int intake_submit_begin(void *arg, struct db *db,
+                        const struct kafka_record *const *fresh, size_t n,
+                        struct err *e);
+/* intake_submit_flush: an inbox_flush_fn: intake_outq_flush, and without
+ * keep also drops what intake_submit_begin prepared. */
+int intake_submit_flush(void *arg, struct db *db, bool keep, struct err *e);
+/* intake_submit_end: drops the calling thread's prepared batch. */
+void intake_submit_end(void);
 
 /* ---- route.c ---- */
 /* intake_route: seals what the provider needs (payload: the opened
@@ -193,9 +203,16 @@ int intake_emit(struct db *db, const char *topic, const char *key,
 void intake_outq_start(void);
 void intake_outq_stop(void);
 /* intake_outq_flush: an inbox_flush_fn (arg unused): with keep, writes
- * the calling thread's queued events with one outbox_add_many; either way
- * empties the queue. */
+ * the calling thread's queued referrals (one statement) and events (one
+ * outbox_add_many); either way empties the queue. */
 int intake_outq_flush(void *arg, struct db *db, bool keep, struct err *e);
+/* intake_outq_referral: a new referral's row (takes ownership; the
+ * columns intake_store_referrals_add takes), queued like the events, or
+ * written at once when the thread has no queue. */
+int intake_outq_referral(struct db *db, json_t *row, struct err *e);
+/* intake_outq_has_referral: whether a referral with id waits in the
+ * calling thread's queue. */
+bool intake_outq_has_referral(const char *id);
 /* intake_emit_notify: a notification request; content (takes ownership)
  * is sealed to notification. subject_id and purpose may be NULL. */
 int intake_emit_notify(struct intake *in, struct db *db, const char *tmpl,
@@ -260,25 +277,34 @@ const struct http_route *intake_routes(void);
 
 /* ---- store.c (the only file with SQL) ---- */
 /* Writes run inside the caller's transaction. */
-/* intake_store_subject_resolve: the subject found through either index
- * (either may be NULL): *found, id and new wrapped DEK text in *wrapped
- * (free with free()); when none is found, inserts subject id with
- * new_wrapped and the indexes (*found false, *wrapped NULL). */
-int intake_store_subject_resolve(struct db *db, const char *email_index,
-                                 const char *phone_index, char id[UUID_STR_LEN],
-                                 const char *new_wrapped, char **wrapped,
-                                 bool *found, struct err *e);
-/* intake_store_submit_lookup: in one round trip, *dup if a referral has
- * id, and service_id as intake_store_service_get() gives it (*known). */
-int intake_store_submit_lookup(struct db *db, const char *id,
-                               const char *service_id, bool *dup,
-                               struct intake_service *svc, bool *known,
+/* intake_store_subjects_resolve: items is a JSON array of {i, email,
+ * phone, id, wrapped} (either index may be null): for each, the oldest
+ * subject either index finds, or else a new subject (id, wrapped DEK,
+ * indexes). Returns new PGresult, one row per item: i, id, wrapped_dek
+ * (NULL when added), found. */
+PGresult *intake_store_subjects_resolve(struct db *db, const json_t *items,
+                                        struct err *e);
+/* intake_store_subjects_lock: takes, until the transaction ends, a lock
+ * on each blind index of items (as for intake_store_subjects_resolve), so
+ * two consumers never both add a subject for one new person. Run it as a
+ * statement of its own before the resolve, whose snapshot must come after
+ * the wait. */
+int intake_store_subjects_lock(struct db *db, const json_t *items,
                                struct err *e);
-/* intake_store_referral_add: inserts r (status received) with the given
- * columns and its first history row; p is the parameter array documented
- * in store.c; routed sets routed_at. */
-int intake_store_referral_add(struct db *db, const char *const p[19],
-                              bool routed, struct err *e);
+/* intake_store_submit_lookup: items is a JSON array of {i, id,
+ * service_id}; in one round trip, per item, whether a referral has id and
+ * the service as intake_store_service_get() gives it. Returns new
+ * PGresult, one row per item (i first); read a row with
+ * intake_store_lookup_row(). */
+PGresult *intake_store_submit_lookup(struct db *db, const json_t *items,
+                                     struct err *e);
+void intake_store_lookup_row(const PGresult *r, int row, bool *dup,
+                             struct intake_service *svc, bool *known);
+/* intake_store_referrals_add: inserts each row of the JSON array rows
+ * (status received; the columns of referrals by name, flags an array,
+ * and routed to set routed_at) with its first history row. */
+int intake_store_referrals_add(struct db *db, const json_t *rows,
+                               struct err *e);
 /* intake_store_referral_get: fills r (release with
  * intake_referral_fini()); *found false when there is none. With lock,
  * the row is locked FOR UPDATE. */

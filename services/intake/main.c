@@ -50,7 +50,8 @@ static const struct cfg_entry intake_cfg[] = {
     {NULL, 0, NULL, false, NULL},
 };
 
-/* The consumer threads' event queues (emit.c), one per thread. */
+/* The consumer threads' write queues (emit.c) and prepared batches
+ * (submit_batch.c), one per thread. */
 static void
 outq_start(void *arg, struct db *db)
 {
@@ -63,6 +64,7 @@ static void
 outq_end(void *arg)
 {
         (void)arg;
+        intake_submit_end();
         intake_outq_stop();
 }
 
@@ -124,7 +126,8 @@ main(int argc, char **argv)
             .group = "intake",
             .topics = topics,
             .apply = intake_consume_apply,
-            .flush = intake_outq_flush,
+            .flush = intake_submit_flush,
+            .begin = intake_submit_begin,
             .arg = &in,
             .batch = (size_t)cfg_int(cfg, "SIGNPOST_INTAKE_BATCH"),
             .threads = (int)cfg_int(cfg, "SIGNPOST_INTAKE_CONSUMERS"),

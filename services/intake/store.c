@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "intake.h"
+#include "json.h"
 
 static void
 copy_col(const PGresult *r, int row, const char *name, char *out, size_t sz)
@@ -40,72 +41,99 @@ one_row(struct db *db, const char *sql, int n, const char *const *p,
         return r;
 }
 
-int
-intake_store_subject_resolve(struct db *db, const char *email_index,
-                             const char *phone_index, char id[UUID_STR_LEN],
-                             const char *new_wrapped, char **wrapped,
-                             bool *found, struct err *e)
-{
-        const char *p[4] = {email_index, phone_index, id, new_wrapped};
-        PGresult *r;
-        bool any = false;
+/* The advisory-lock class of blind-index values (the two-key form, so it
+ * never meets the outbox relay's one-key lock). */
+#define SUBJECT_LOCK_CLASS "1937"
 
-        *wrapped = NULL;
-        r = one_row(
-            db,
-            "WITH f AS (SELECT id, wrapped_dek FROM subjects"
-            " WHERE ($1::text IS NOT NULL AND email_index = $1)"
-            " OR ($2::text IS NOT NULL AND phone_index = $2)"
-            " ORDER BY created_at, id LIMIT 1),"
-            " i AS (INSERT INTO subjects (id, wrapped_dek,"
-            " email_index, phone_index) SELECT $3::uuid, $4::text, $1, $2"
-            " WHERE NOT EXISTS (SELECT 1 FROM f) RETURNING id)"
-            " SELECT id, wrapped_dek, true AS found FROM f"
-            " UNION ALL SELECT id, NULL, false FROM i",
-            4, p, &any, e);
-        if (r == NULL)
-                return -1;
-        *found = any && PQgetvalue(r, 0, 2)[0] == 't';
-        if (*found) {
-                copy_col(r, 0, "id", id, UUID_STR_LEN);
-                *wrapped = dup_col(r, 0, "wrapped_dek");
-        }
-        PQclear(r);
-        if (!any)
-                return err_set(e, ERR_FATAL, NULL, "subject not stored");
-        return 0;
+int
+intake_store_subjects_lock(struct db *db, const json_t *items, struct err *e)
+{
+        char *j = jsonx_dump(items);
+        const char *p[1] = {j};
+        int rc;
+
+        if (j == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        /* in one order, so two transactions never wait on each other */
+        rc = db_exec(db,
+                     "SELECT count(pg_advisory_xact_lock(" SUBJECT_LOCK_CLASS
+                     ", h)) FROM (SELECT DISTINCT hashtext(v) AS h"
+                     " FROM json_to_recordset($1::json) AS x(email text,"
+                     " phone text), LATERAL (VALUES (x.email), (x.phone))"
+                     " AS i(v) WHERE v IS NOT NULL ORDER BY 1) l",
+                     1, p, NULL, e);
+        free(j);
+        return rc;
 }
 
-/* p: id, reference, service_id, organisation_id, subject_id, kind, flags
- * (array literal), consents (JSON), privacy_notice_version,
- * status_secret_hash, postcode_district, taxonomy_terms (JSON),
- * personal_blob, referrer_blob, special_blob, referrer_email_index,
- * referrer_phone_index, submitted_at, received_at. With routed, routed_at
- * is set too. The first history row (received, by intake) goes in with
- * it. */
-int
-intake_store_referral_add(struct db *db, const char *const p[19], bool routed,
-                          struct err *e)
+PGresult *
+intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
 {
-        const char *q[20];
+        char *j = jsonx_dump(items);
+        const char *p[1] = {j};
+        PGresult *r;
 
-        // cppcheck-suppress bufferAccessOutOfBounds ; p has 19 entries
-        memcpy(q, p, sizeof(*q) * 19);
-        q[19] = routed ? "t" : "f";
-        return db_exec(
+        if (j == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+                return NULL;
+        }
+        /* the oldest subject either index finds; the rest are added */
+        r = db_query(
             db,
-            "WITH r AS (INSERT INTO referrals (id, reference, service_id,"
+            "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(i int,"
+            " email text, phone text, id uuid, wrapped text)),"
+            " f AS (SELECT DISTINCT ON (x.i) x.i, s.id, s.wrapped_dek"
+            " FROM x JOIN subjects s ON s.email_index = x.email"
+            " OR s.phone_index = x.phone ORDER BY x.i, s.created_at, s.id),"
+            " a AS (INSERT INTO subjects (id, wrapped_dek, email_index,"
+            " phone_index) SELECT id, wrapped, email, phone FROM x"
+            " WHERE x.i NOT IN (SELECT i FROM f) RETURNING id)"
+            " SELECT i, id::text, wrapped_dek, true AS found FROM f"
+            " UNION ALL SELECT x.i, a.id::text, NULL, false"
+            " FROM a JOIN x ON x.id = a.id",
+            1, p, e);
+        free(j);
+        return r;
+}
+
+int
+intake_store_referrals_add(struct db *db, const json_t *rows, struct err *e)
+{
+        char *j = jsonx_dump(rows);
+        const char *p[1] = {j};
+        int rc;
+
+        if (j == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        rc = db_exec(
+            db,
+            "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid,"
+            " reference text, service_id uuid, organisation_id uuid,"
+            " subject_id uuid, kind text, flags text[], consents jsonb,"
+            " privacy_notice_version text, status_secret_hash text,"
+            " postcode_district text, taxonomy_terms jsonb,"
+            " personal_blob text, referrer_blob text, special_blob text,"
+            " referrer_email_index text, referrer_phone_index text,"
+            " submitted_at timestamptz, received_at timestamptz,"
+            " routed boolean)),"
+            " r AS (INSERT INTO referrals (id, reference, service_id,"
             " organisation_id, subject_id, kind, flags, consents,"
             " privacy_notice_version, status_secret_hash, postcode_district,"
             " taxonomy_terms, personal_blob, referrer_blob, special_blob,"
             " referrer_email_index, referrer_phone_index, submitted_at,"
-            " received_at, routed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8,"
-            " $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,"
-            " CASE WHEN $20::boolean THEN now() END) RETURNING id)"
+            " received_at, routed_at) SELECT id, reference, service_id,"
+            " organisation_id, subject_id, kind, flags, consents,"
+            " privacy_notice_version, status_secret_hash, postcode_district,"
+            " coalesce(taxonomy_terms, '[]'), personal_blob, referrer_blob,"
+            " special_blob, referrer_email_index, referrer_phone_index,"
+            " submitted_at, received_at, CASE WHEN routed THEN now() END"
+            " FROM x RETURNING id)"
             " INSERT INTO status_history (referral_id, from_status,"
             " to_status, by_sub, by_role) SELECT id, NULL, 'received',"
             " 'intake', 'system' FROM r",
-            20, q, NULL, e);
+            1, p, NULL, e);
+        free(j);
+        return rc;
 }
 
 static void
@@ -245,18 +273,18 @@ intake_store_held(struct db *db, const char *org_id, struct err *e)
         " ON o.id = s.organisation_id"
 
 static void
-service_fill(const PGresult *r, struct intake_service *svc)
+service_fill(const PGresult *r, int row, struct intake_service *svc)
 {
-        copy_col(r, 0, "id", svc->id, sizeof(svc->id));
-        copy_col(r, 0, "organisation_id", svc->organisation_id,
+        copy_col(r, row, "id", svc->id, sizeof(svc->id));
+        copy_col(r, row, "organisation_id", svc->organisation_id,
                  sizeof(svc->organisation_id));
-        copy_col(r, 0, "name", svc->name, sizeof(svc->name));
-        copy_col(r, 0, "notice_email", svc->notice_email,
+        copy_col(r, row, "name", svc->name, sizeof(svc->name));
+        copy_col(r, row, "notice_email", svc->notice_email,
                  sizeof(svc->notice_email));
-        copy_col(r, 0, "partner_key", svc->partner_key,
+        copy_col(r, row, "partner_key", svc->partner_key,
                  sizeof(svc->partner_key));
-        svc->taxonomy_terms = dup_col(r, 0, "taxonomy_terms");
-        svc->open = PQgetvalue(r, 0, PQfnumber(r, "open"))[0] == 't';
+        svc->taxonomy_terms = dup_col(r, row, "taxonomy_terms");
+        svc->open = PQgetvalue(r, row, PQfnumber(r, "open"))[0] == 't';
 }
 
 int
@@ -271,34 +299,43 @@ intake_store_service_get(struct db *db, const char *id,
         if (r == NULL)
                 return -1;
         if (*found)
-                service_fill(r, svc);
+                service_fill(r, 0, svc);
         PQclear(r);
         return 0;
 }
 
-int
-intake_store_submit_lookup(struct db *db, const char *id,
-                           const char *service_id, bool *dup,
-                           struct intake_service *svc, bool *known,
-                           struct err *e)
+PGresult *
+intake_store_submit_lookup(struct db *db, const json_t *items, struct err *e)
 {
-        const char *p[2] = {id, service_id};
+        char *j = jsonx_dump(items);
+        const char *p[1] = {j};
         PGresult *r;
 
-        memset(svc, 0, sizeof(*svc));
+        if (j == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+                return NULL;
+        }
         r = db_query(db,
-                     "SELECT EXISTS (SELECT 1 FROM referrals WHERE id = $1)"
-                     " AS dup, x.* FROM (VALUES (1)) v LEFT JOIN LATERAL"
-                     " (" SERVICE_SELECT " WHERE s.id = $2::uuid) x ON true",
-                     2, p, e);
-        if (r == NULL)
-                return -1;
-        *dup = PQgetvalue(r, 0, 0)[0] == 't';
-        *known = !PQgetisnull(r, 0, PQfnumber(r, "id"));
+                     "SELECT x.i, EXISTS (SELECT 1 FROM referrals"
+                     " WHERE id = x.id) AS dup, c.* FROM"
+                     " json_to_recordset($1::json) AS x(i int, id uuid,"
+                     " service_id uuid) LEFT JOIN LATERAL"
+                     " (" SERVICE_SELECT " WHERE s.id = x.service_id) c"
+                     " ON true",
+                     1, p, e);
+        free(j);
+        return r;
+}
+
+void
+intake_store_lookup_row(const PGresult *r, int row, bool *dup,
+                        struct intake_service *svc, bool *known)
+{
+        memset(svc, 0, sizeof(*svc));
+        *dup = PQgetvalue(r, row, 1)[0] == 't';
+        *known = !PQgetisnull(r, row, PQfnumber(r, "id"));
         if (*known)
-                service_fill(r, svc);
-        PQclear(r);
-        return 0;
+                service_fill(r, row, svc);
 }
 
 int

@@ -5,7 +5,9 @@
  * (blind index, data key), stores the personal fields as AEAD blobs, and
  * queues in the same transaction: referral.received, the consents given,
  * the confirmations, and the provider's sealed copy (route.c). A referral
- * id already stored has no second effect.
+ * id already stored has no second effect. Each record can be taken alone;
+ * submit_batch.c does the opening and the look-ups of a whole batch
+ * first, with one statement each, and hands each record its part.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,22 +17,7 @@
 #include "intake.h"
 #include "json.h"
 #include "log.h"
-
-/* One submission while it is being stored. */
-struct sub {
-        json_t *doc;     /* the envelope (new) */
-        json_t *payload; /* the opened personal payload (new) */
-        const char *id, *kind, *service_id;
-        struct intake_service svc;
-        bool svc_known;
-        char subject_id[UUID_STR_LEN];
-        struct secret_key *dek;
-        char email_idx[SECRET_HEX_LEN], phone_idx[SECRET_HEX_LEN];
-        char ref_email_idx[SECRET_HEX_LEN], ref_phone_idx[SECRET_HEX_LEN];
-        char received_at[40];
-        char district[16];
-        char flags[64];
-};
+#include "submit.h"
 
 /* index_of: blind index of obj's email or phone into out ("" if none). */
 static int
@@ -47,44 +34,118 @@ index_of(struct intake *in, const json_t *obj, const char *field,
         return secret_index_phone(in->keys.index_key, v, out, e);
 }
 
-static const char *
-nz(const char *s)
+/* opt: a JSON string, or null for NULL / "". */
+static json_t *
+opt(const char *s)
 {
-        return s != NULL && s[0] != '\0' ? s : NULL;
+        return s != NULL && s[0] != '\0' ? json_string(s) : json_null();
 }
 
-/* subject_resolve: the person's subject and data key, found through the
- * blind index or made new. */
-static int
-subject_resolve(struct intake *in, struct db *db, struct sub *s, struct err *e)
+static bool
+same_index(const char *a, const char *b)
 {
-        const json_t *person = json_object_get(s->payload, "person");
-        char *wrapped = NULL, *fresh = NULL;
-        bool found = false;
+        return a[0] != '\0' && strcmp(a, b) == 0;
+}
+
+/* leader: the first of subs[0..i) that shares an index with subs[i] (i
+ * itself when none): one person, one subject, within a batch too. */
+static size_t
+leader(struct sub *const *subs, const size_t *lead, size_t i)
+{
+        for (size_t j = 0; j < i; j++)
+                if (same_index(subs[i]->email_idx, subs[j]->email_idx) ||
+                    same_index(subs[i]->phone_idx, subs[j]->phone_idx))
+                        return lead[j];
+        return i;
+}
+
+/* resolved: takes the subjects query's rows into the leaders. */
+static int
+resolved(PGresult *r, struct sub *const *subs, size_t n, struct err *e)
+{
+        for (int row = 0; row < PQntuples(r); row++) {
+                size_t i = (size_t)atol(PQgetvalue(r, row, 0));
+                if (i >= n)
+                        return err_set(e, ERR_FATAL, NULL, "bad subject row");
+                if (PQgetvalue(r, row, 3)[0] != 't')
+                        continue; /* added: the new id and key stand */
+                snprintf(subs[i]->subject_id, UUID_STR_LEN, "%s",
+                         PQgetvalue(r, row, 1));
+                free(subs[i]->wrapped);
+                subs[i]->wrapped = strdup(PQgetvalue(r, row, 2));
+                if (subs[i]->wrapped == NULL)
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+        }
+        return 0;
+}
+
+int
+intake_subjects_resolve(struct intake *in, struct db *db,
+                        struct sub *const *subs, size_t n, struct err *e)
+{
+        size_t *lead = calloc(n + 1, sizeof(*lead));
+        json_t *items = json_array();
+        PGresult *r = NULL;
         int rc = -1;
 
-        if (index_of(in, person, "email", s->email_idx, e) < 0 ||
-            index_of(in, person, "phone", s->phone_idx, e) < 0)
-                return -1;
-        /* A new data key is made before the look-up so finding or adding
-         * the subject is one round trip; it is dropped when one is found. */
-        uuid_v4(s->subject_id);
-        if (secret_dek_new(in->keys.keyring, &s->dek, &fresh, e) < 0)
-                return -1;
-        if (intake_store_subject_resolve(db, nz(s->email_idx), nz(s->phone_idx),
-                                         s->subject_id, fresh, &wrapped, &found,
-                                         e) < 0)
+        if (lead == NULL || items == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
                 goto out;
-        rc = 0;
-        if (found) {
-                secret_key_free(s->dek);
-                s->dek = NULL;
-                rc = secret_dek_unwrap(in->keys.keyring, wrapped, &s->dek, e);
         }
+        /* A new data key is made before the look-up so finding or adding
+         * the subjects is one round trip; it is dropped when one is
+         * found. */
+        for (size_t i = 0; i < n; i++) {
+                lead[i] = leader(subs, lead, i);
+                if (lead[i] != i)
+                        continue;
+                uuid_v4(subs[i]->subject_id);
+                free(subs[i]->wrapped);
+                subs[i]->wrapped = NULL;
+                if (secret_dek_new(in->keys.keyring, NULL, &subs[i]->wrapped,
+                                   e) < 0)
+                        goto out;
+                json_array_append_new(
+                    items, json_pack("{sI so so ss ss}", "i", (json_int_t)i,
+                                     "email", opt(subs[i]->email_idx), "phone",
+                                     opt(subs[i]->phone_idx), "id",
+                                     subs[i]->subject_id, "wrapped",
+                                     subs[i]->wrapped));
+        }
+        if (intake_store_subjects_lock(db, items, e) < 0)
+                goto out;
+        r = intake_store_subjects_resolve(db, items, e);
+        if (r == NULL || resolved(r, subs, n, e) < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                if (lead[i] == i)
+                        continue;
+                memcpy(subs[i]->subject_id, subs[lead[i]]->subject_id,
+                       UUID_STR_LEN);
+                free(subs[i]->wrapped);
+                subs[i]->wrapped = strdup(subs[lead[i]]->wrapped);
+                if (subs[i]->wrapped == NULL) {
+                        err_set(e, ERR_FATAL, NULL, "out of memory");
+                        goto out;
+                }
+        }
+        rc = 0;
 out:
-        free(fresh);
-        free(wrapped);
+        PQclear(r);
+        json_decref(items);
+        free(lead);
         return rc;
+}
+
+void
+intake_sub_fini(struct sub *s)
+{
+        secret_key_free(s->dek);
+        free(s->svc.taxonomy_terms);
+        free(s->wrapped);
+        json_decref(s->payload);
+        json_decref(s->doc);
+        memset(s, 0, sizeof(*s));
 }
 
 /* blobs: the three encrypted parts of the payload (referrer and special
@@ -125,43 +186,42 @@ blobs(struct sub *s, char **personal, char **referrer, char **special,
         return rc;
 }
 
+static json_t *flags_json(const char *flags);
+
+/* store: the referral's row, queued with the thread's writes. */
 static int
 store(struct db *db, struct sub *s, struct err *e)
 {
         char *personal = NULL, *referrer = NULL, *special = NULL;
-        char *consents = NULL;
         const json_t *d = s->doc;
+        json_t *row = NULL, *terms;
         int rc = -1;
 
         if (blobs(s, &personal, &referrer, &special, e) < 0)
                 goto out;
-        consents = json_dumps(json_object_get(d, "consents"), JSON_COMPACT);
-        const char *p[19] = {
-            s->id,
-            json_string_value(json_object_get(d, "reference")),
-            s->service_id,
-            nz(s->svc.organisation_id),
-            s->subject_id,
-            s->kind,
-            s->flags,
-            consents,
-            json_string_value(json_object_get(d, "privacy_notice_version")),
-            json_string_value(json_object_get(d, "status_secret_hash")),
-            nz(s->district),
-            s->svc.taxonomy_terms,
-            personal,
-            referrer,
-            special,
-            nz(s->ref_email_idx),
-            nz(s->ref_phone_idx),
-            json_string_value(json_object_get(d, "submitted_at")),
-            s->received_at};
-        rc = intake_store_referral_add(db, p, strcmp(s->flags, "{}") == 0, e);
+        terms = json_loads(s->svc.taxonomy_terms ? s->svc.taxonomy_terms : "[]",
+                           0, NULL);
+        row = json_pack(
+            "{ss sO ss so ss ss so sO sO sO so so ss so so so so sO ss sb}",
+            "id", s->id, "reference", json_object_get(d, "reference"),
+            "service_id", s->service_id, "organisation_id",
+            opt(s->svc.organisation_id), "subject_id", s->subject_id, "kind",
+            s->kind, "flags", flags_json(s->flags), "consents",
+            json_object_get(d, "consents"), "privacy_notice_version",
+            json_object_get(d, "privacy_notice_version"), "status_secret_hash",
+            json_object_get(d, "status_secret_hash"), "postcode_district",
+            opt(s->district), "taxonomy_terms", terms ? terms : json_array(),
+            "personal_blob", personal, "referrer_blob", opt(referrer),
+            "special_blob", opt(special), "referrer_email_index",
+            opt(s->ref_email_idx), "referrer_phone_index",
+            opt(s->ref_phone_idx), "submitted_at",
+            json_object_get(d, "submitted_at"), "received_at", s->received_at,
+            "routed", strcmp(s->flags, "{}") == 0);
+        rc = intake_outq_referral(db, row, e);
 out:
         free(personal);
         free(referrer);
         free(special);
-        free(consents);
         return rc;
 }
 
@@ -260,13 +320,9 @@ emit_confirmations(struct intake *in, struct db *db, struct sub *s,
                                   to, e);
 }
 
-/* prepare: parse, open, validate, and look the service up. */
-static int
-prepare(struct intake *in, struct db *db, struct sub *s, const char *value,
-        size_t len, bool *dup, struct err *e)
+int
+intake_sub_parse(struct sub *s, const char *value, size_t len, struct err *e)
 {
-        const json_t *person;
-
         s->doc = jsonx_parse_object(value, len, e);
         if (s->doc == NULL || intake_validate_submission(s->doc, e) < 0)
                 return -1;
@@ -274,28 +330,71 @@ prepare(struct intake *in, struct db *db, struct sub *s, const char *value,
         s->kind = json_string_value(json_object_get(s->doc, "kind"));
         s->service_id =
             json_string_value(json_object_get(s->doc, "service_id"));
-        if (intake_store_submit_lookup(db, s->id, s->service_id, dup, &s->svc,
-                                       &s->svc_known, e) < 0 ||
-            *dup)
-                return *dup ? 0 : -1;
+        return 0;
+}
+
+int
+intake_sub_open(struct intake *in, struct sub *s, struct err *e)
+{
+        const json_t *person, *referrer;
+
         s->payload = intake_unseal_json(
             &in->keys, json_string_value(json_object_get(s->doc, "sealed")), e);
         if (s->payload == NULL ||
             intake_validate_personal(s->payload, s->kind, e) < 0)
                 return -1;
-        if (!s->svc_known)
-                return err_set(e, ERR_INVALID, "service_id",
-                               "service not in the catalogue");
         person = json_object_get(s->payload, "person");
+        referrer = json_object_get(s->payload, "referrer");
         intake_postcode_district(
             json_string_value(json_object_get(person, "postcode")),
             s->district);
-        if (index_of(in, json_object_get(s->payload, "referrer"), "email",
-                     s->ref_email_idx, e) < 0 ||
-            index_of(in, json_object_get(s->payload, "referrer"), "phone",
-                     s->ref_phone_idx, e) < 0)
+        if (index_of(in, person, "email", s->email_idx, e) < 0 ||
+            index_of(in, person, "phone", s->phone_idx, e) < 0 ||
+            index_of(in, referrer, "email", s->ref_email_idx, e) < 0 ||
+            index_of(in, referrer, "phone", s->ref_phone_idx, e) < 0)
                 return -1;
         return 0;
+}
+
+/* lookup: whether s's referral is stored (or waiting to be) and its
+ * service. */
+static int
+lookup(struct db *db, struct sub *s, bool *dup, struct err *e)
+{
+        json_t *items = json_pack("[{si ss ss}]", "i", 0, "id", s->id,
+                                  "service_id", s->service_id);
+        PGresult *r = intake_store_submit_lookup(db, items, e);
+
+        json_decref(items);
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) != 1) {
+                PQclear(r);
+                return err_set(e, ERR_FATAL, NULL, "no lookup row");
+        }
+        intake_store_lookup_row(r, 0, dup, &s->svc, &s->svc_known);
+        PQclear(r);
+        *dup = *dup || intake_outq_has_referral(s->id);
+        return 0;
+}
+
+/* prepare: parse, look the service up, open, validate, and resolve the
+ * subject. */
+static int
+prepare(struct intake *in, struct db *db, struct sub *s,
+        const struct kafka_record *rec, bool *dup, struct err *e)
+{
+        struct sub *one[1] = {s};
+
+        if (intake_sub_parse(s, rec->value, rec->value_len, e) < 0 ||
+            lookup(db, s, dup, e) < 0 || *dup)
+                return *dup ? 0 : -1;
+        if (intake_sub_open(in, s, e) < 0)
+                return -1;
+        if (!s->svc_known)
+                return err_set(e, ERR_INVALID, "service_id",
+                               "service not in the catalogue");
+        return intake_subjects_resolve(in, db, one, 1, e);
 }
 
 static int
@@ -314,15 +413,17 @@ route_now(struct intake *in, struct db *db, struct sub *s, struct err *e)
 }
 
 int
-intake_submit_apply(struct intake *in, struct db *db, const char *value,
-                    size_t len, struct err *e)
+intake_submit_apply(struct intake *in, struct db *db,
+                    const struct kafka_record *rec, struct err *e)
 {
         struct sub s = {0};
         bool dup = false;
         unsigned char pk[SECRET_BOX_PK_BYTES];
         int rc = -1;
 
-        if (prepare(in, db, &s, value, len, &dup, e) < 0)
+        if (intake_submit_prefetched(rec, &s))
+                dup = intake_outq_has_referral(s.id);
+        else if (prepare(in, db, &s, rec, &dup, e) < 0)
                 goto out;
         if (dup) {
                 log_info("duplicate submission ignored", "referral_id=%s",
@@ -330,14 +431,16 @@ intake_submit_apply(struct intake *in, struct db *db, const char *value,
                 rc = 0;
                 goto out;
         }
+        if (secret_dek_unwrap(in->keys.keyring, s.wrapped, &s.dek, e) < 0)
+                goto out;
         event_now(s.received_at);
         snprintf(s.flags, sizeof(s.flags), "{%s}",
                  !s.svc.open ? "service_closed"
                  : intake_pk_decode(s.svc.partner_key, pk) < 0
                      ? "partner_key_missing"
                      : "");
-        if (subject_resolve(in, db, &s, e) < 0 || store(db, &s, e) < 0 ||
-            emit_received(db, &s, e) < 0 || emit_consents(db, &s, e) < 0 ||
+        if (store(db, &s, e) < 0 || emit_received(db, &s, e) < 0 ||
+            emit_consents(db, &s, e) < 0 ||
             emit_confirmations(in, db, &s, e) < 0)
                 goto out;
         if (strcmp(s.flags, "{}") == 0 && route_now(in, db, &s, e) < 0)
@@ -346,9 +449,6 @@ intake_submit_apply(struct intake *in, struct db *db, const char *value,
                  s.id, s.service_id, s.flags);
         rc = 0;
 out:
-        secret_key_free(s.dek);
-        free(s.svc.taxonomy_terms);
-        json_decref(s.payload);
-        json_decref(s.doc);
+        intake_sub_fini(&s);
         return rc;
 }

@@ -20,7 +20,7 @@ catalogue "$ORG" "$SVC" "$(cat "$D/org.b64")" active
 check "replica has the service" replica_has "$SVC"
 
 "$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
-  --service "$SVC" --count "$N" --rate 250 --canary zqcrash \
+  --service "$SVC" --count "$N" --rate 100 --canary zqcrash \
   --out "$D/submitted.jsonl" 2>"$D/load.err" &
 LOAD=$!
 stored() { sql "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'"; }

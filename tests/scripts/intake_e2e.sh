@@ -134,6 +134,27 @@ check "a payload that will not open is dead-lettered and the next one flows" wai
 check "referral.submissions.dlq names the reason" \
   dlq_has referral.submissions.dlq referral.submissions "does not open"
 
+# ---- one person several times in one batch, each submission twice ----
+ORG4=$(uuid) SVC4=$(uuid)
+catalogue "$ORG4" "$SVC4" "$(cat "$D/orgB.b64")" active
+replica_has "$SVC4"
+subjects_before=$(sql "SELECT count(*) FROM intake.subjects")
+"$B/intake-load" submit --brokers "$K" --pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
+  --service "$SVC4" --count 4 --canary "${TAG}s" --same-person --twice \
+  --out "$D/same.jsonl" 2>>"$T/intake-setup.err"
+check "four referrals of one person, each produced twice: stored once each" wait_for 30 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC4'" 4
+sleep 1
+subjects_after=$(sql "SELECT count(*) FROM intake.subjects")
+check "one person, one subject (none left over: $subjects_before before, $subjects_after after)" \
+  test "$subjects_after" -eq $((subjects_before + 1))
+check "all four share it" test \
+  "$(sql "SELECT count(DISTINCT subject_id) FROM intake.referrals WHERE service_id = '$SVC4'")" = 1
+check "one received history row each" test \
+  "$(sql "SELECT count(*) FROM intake.status_history h JOIN intake.referrals r ON r.id = h.referral_id WHERE r.service_id = '$SVC4'")" = 4
+"$B/topic-dump" "$K" "partner.$ORG4.referrals" >"$D/partner4" 2>/dev/null
+check "each routed to the partner exactly once" test "$(grep -c . "$D/partner4")" = 4
+
 # ---- canary scan: tables, topics, logs ----
 sleep 2
 PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") pg_dump -h 127.0.0.1 \

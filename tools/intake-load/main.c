@@ -4,11 +4,15 @@
  * payload sealed to intake), for tests and the benchmark.
  *
  *   intake-load submit --brokers B --pk INTAKE_PK --service ID --count N
- *       [--rate R/s] [--canary TAG] [--out FILE] [--bad]
+ *       [--rate R/s] [--canary TAG] [--out FILE] [--bad] [--same-person]
+ *       [--twice]
  *       every personal field carries TAG (unique canaries); kinds rotate
  *       self, on_behalf, professional; FILE gets one JSON line per
  *       referral: {referral_id, reference, secret, kind, payload};
- *       --bad seals garbage (intake must dead-letter it)
+ *       --bad seals garbage (intake must dead-letter it);
+ *       --same-person gives every referral the first one's email and
+ *       phone (one person referred several times); --twice produces each
+ *       submission twice under new event ids, as a retried produce would
  *   intake-load bench --brokers B --pk INTAKE_PK --service ID --org ORG
  *       --rate R --seconds S
  *       steady R/s (0 = as fast as possible, S*1000 referrals) while
@@ -45,7 +49,7 @@
 struct opts {
         const char *brokers, *pk, *service, *org, *canary, *out, *http;
         long count, rate, seconds;
-        bool bad;
+        bool bad, same_person, twice;
 };
 
 static unsigned char intake_pk[SECRET_BOX_PK_BYTES];
@@ -114,8 +118,14 @@ pk_read(const char *path)
 
 /* payload: returns new personal payload for referral i. */
 static json_t *
-payload(const char *tag, long i, const char *kind)
+payload(const char *tag, long i, const char *kind, bool same_person)
 {
+        long who = same_person ? 0 : i;
+        unsigned long h = 0; /* phones differ between tags too */
+
+        for (const char *c = tag; *c != '\0'; c++)
+                h = h * 31 + (unsigned char)*c;
+        h %= 100000;
         char b[14][96];
         int k;
         json_t *p;
@@ -123,10 +133,12 @@ payload(const char *tag, long i, const char *kind)
         for (k = 0; k < 14; k++)
                 snprintf(b[k], sizeof(b[k]), "%s-f%d-n%ld", tag, k, i);
         char email[128], phone[32], remail[128], rphone[32], pc[16];
-        snprintf(email, sizeof(email), "%s-mail-%ld@example.org", tag, i);
+        snprintf(email, sizeof(email), "%s-mail-%ld@example.org", tag, who);
         snprintf(remail, sizeof(remail), "%s-rmail-%ld@example.org", tag, i);
-        snprintf(phone, sizeof(phone), "07700 %06ld", 900000 + i % 100000);
-        snprintf(rphone, sizeof(rphone), "07911 %06ld", 100000 + i % 100000);
+        snprintf(phone, sizeof(phone), "07700 %06ld",
+                 900000 + (long)((h + (unsigned long)who) % 100000));
+        snprintf(rphone, sizeof(rphone), "07911 %06ld",
+                 100000 + (long)((h + (unsigned long)i) % 100000));
         snprintf(pc, sizeof(pc), "KT1 %ld%c%c", i % 10,
                  'A' + (int)(i / 10 % 26), 'A' + (int)(i / 260 % 26));
         p = json_pack("{s{ss ss ss ss ss} s{ss ss ss ss ss ss ss} s[ss] ss}",
@@ -172,7 +184,9 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
         const char *kind = kinds[i % 3];
         char id[UUID_STR_LEN], ref[32], secret[33], hash[65];
         unsigned char raw[16], h[32];
-        json_t *p = payload(o->canary ? o->canary : "bench", i, kind), *env;
+        json_t *p = payload(o->canary ? o->canary : "bench", i, kind,
+                            o->same_person),
+               *env;
         char *text = NULL, *sealed = NULL, *b = NULL;
         unsigned char *box = NULL;
         size_t boxlen = 0;
@@ -212,9 +226,16 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
                               .value_len = strlen(b),
                               .ev = &ev,
                               .on_delivery = on_delivery};
-        while ((rc = kafka_produce(prod, &m, &e)) < 0 &&
-               e.kind == ERR_TRANSIENT)
-                kafka_producer_poll(prod, 50);
+        for (int copy = 0; copy < (o->twice ? 2 : 1); copy++) {
+                if (copy > 0) /* the same submission, a new event id */
+                        event_init(&ev, "/signpost/gateway",
+                                   "signpost.referral.submitted.v1", id);
+                while ((rc = kafka_produce(prod, &m, &e)) < 0 &&
+                       e.kind == ERR_TRANSIENT)
+                        kafka_producer_poll(prod, 50);
+                if (rc < 0)
+                        break;
+        }
         if (rc == 0 && out != NULL)
                 fprintf(out,
                         "{\"referral_id\":\"%s\",\"reference\":\"%s\","
@@ -260,7 +281,7 @@ submit_all(const struct opts *o, double *sent_at)
                 fclose(out);
         fprintf(stderr, "submitted=%ld acked=%ld failed=%ld\n", i,
                 atomic_load(&acked), atomic_load(&failed));
-        return atomic_load(&acked) == o->count ? 0 : 1;
+        return atomic_load(&acked) == o->count * (o->twice ? 2 : 1) ? 0 : 1;
 }
 
 /* ---- bench: the partner side ---- */
@@ -322,8 +343,17 @@ watch_run(void *arg)
         struct watch *w = arg;
         char topic[128], group[64];
         const char *topics[] = {topic, NULL};
-        const char *conf[] = {"topic.metadata.refresh.interval.ms", "1000",
-                              "allow.auto.create.topics", "true", NULL};
+        /* fetch.wait.max.ms: the development broker answers an empty
+         * fetch only when this runs out (Apache Kafka answers as soon as
+         * data comes), so the watcher would add up to 500 ms it should
+         * not measure */
+        const char *conf[] = {"topic.metadata.refresh.interval.ms",
+                              "1000",
+                              "allow.auto.create.topics",
+                              "true",
+                              "fetch.wait.max.ms",
+                              "5",
+                              NULL};
         struct err e = {0};
         struct kafka_consumer *kc;
 
@@ -523,6 +553,8 @@ main(int argc, char **argv)
             {"canary", required_argument, NULL, 'c'},
             {"out", required_argument, NULL, 'f'},
             {"bad", no_argument, NULL, 'x'},
+            {"same-person", no_argument, NULL, 'P'},
+            {"twice", no_argument, NULL, 'T'},
             {"http", required_argument, NULL, 'h'},
             {NULL, 0, NULL, 0}};
         struct opts o = {0};
@@ -564,6 +596,12 @@ main(int argc, char **argv)
                         break;
                 case 'x':
                         o.bad = true;
+                        break;
+                case 'P':
+                        o.same_person = true;
+                        break;
+                case 'T':
+                        o.twice = true;
                         break;
                 case 'h':
                         o.http = optarg;
