@@ -130,6 +130,9 @@ int kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn, void *arg,
  * next record to handle), from the last statistics (statistics.interval.ms,
  * default 5 s); -1 when unknown. Safe from any thread. */
 int64_t kafka_consumer_lag(struct kafka_consumer *c);
+/* kafka_consumer_assigned: how many partitions the group gave c now (0
+ * before it has joined). Safe from any thread. */
+int kafka_consumer_assigned(struct kafka_consumer *c);
 /* kafka_consumer_dlq_count: records dead-lettered by this consumer. */
 uint64_t kafka_consumer_dlq_count(struct kafka_consumer *c);
 

@@ -34,6 +34,7 @@ struct kafka_consumer {
         struct kafka_producer *own_dlq; /* made when none was set */
         rd_kafka_message_t *pending;    /* malformed, held back (see top) */
         unsigned generation;            /* bumped on every rebalance */
+        _Atomic int assigned;           /* partitions held now */
         int backoff_ms;
         _Atomic int64_t lag;
         _Atomic uint64_t dlq_count;
@@ -137,12 +138,20 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 log_info("kafka partitions assigned", "count=%d", parts->cnt);
                 if (coop)
+                        atomic_fetch_add(&c->assigned, parts->cnt);
+                else
+                        atomic_store(&c->assigned, parts->cnt);
+                if (coop)
                         error = rd_kafka_incremental_assign(rk, parts);
                 else
                         rd_kafka_assign(rk, parts);
         } else {
                 log_info("kafka partitions revoked", "count=%d lost=%d",
                          parts->cnt, rd_kafka_assignment_lost(rk));
+                if (coop)
+                        atomic_fetch_sub(&c->assigned, parts->cnt);
+                else
+                        atomic_store(&c->assigned, 0);
                 if (coop)
                         error = rd_kafka_incremental_unassign(rk, parts);
                 else
@@ -264,6 +273,12 @@ kafka_consumer_set_dlq_producer(struct kafka_consumer *c,
                                 struct kafka_producer *p)
 {
         c->dlq = p;
+}
+
+int
+kafka_consumer_assigned(struct kafka_consumer *c)
+{
+        return atomic_load(&c->assigned);
 }
 
 int64_t

@@ -60,8 +60,7 @@ unready(size_t i)
 
 /* open_all: the submissions among fresh, parsed and opened. */
 static void
-open_all(struct intake *in, const struct kafka_record *const *fresh,
-         size_t n)
+open_all(struct intake *in, const struct kafka_record *const *fresh, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 const struct kafka_record *r = fresh[i];

@@ -291,6 +291,7 @@ struct watch {
         double *sent_at, *seen_at;
         atomic_long seen;
         atomic_bool stop;
+        _Atomic(struct kafka_consumer *) kc; /* set while it runs */
         /* HTTP mode: references are the gateway's, so what is seen is
          * logged and matched to the POSTs afterwards */
         char (*log_ref)[HTTP_POST_REF_LEN];
@@ -364,7 +365,9 @@ watch_run(void *arg)
                 fprintf(stderr, "consumer: %s\n", e.msg);
                 return NULL;
         }
+        atomic_store(&w->kc, kc);
         kafka_consumer_run(kc, on_routed, w, 500, &w->stop, &e);
+        atomic_store(&w->kc, NULL);
         kafka_consumer_free(kc);
         return NULL;
 }
@@ -451,6 +454,23 @@ submit_http(struct opts *o, struct watch *w, char (*refs)[HTTP_POST_REF_LEN])
         return accepted;
 }
 
+/* watch_joined: waits (up to 60 s) until the watcher holds its
+ * partitions, so the clock never runs while its group is still forming
+ * (which took from one to over ten seconds on the development broker). */
+static void
+watch_joined(struct watch *w)
+{
+        for (int k = 0; k < 600; k++) {
+                struct kafka_consumer *kc = atomic_load(&w->kc);
+                if (kc != NULL && kafka_consumer_assigned(kc) > 0) {
+                        usleep(500 * 1000); /* its first fetch positions */
+                        return;
+                }
+                usleep(100 * 1000);
+        }
+        fprintf(stderr, "watcher: no partitions after 60 s\n");
+}
+
 static int
 bench(struct opts *o)
 {
@@ -471,7 +491,7 @@ bench(struct opts *o)
                 w.log_at = calloc((size_t)w.log_cap, sizeof(double));
         }
         pthread_create(&t, NULL, watch_run, &w);
-        sleep(3); /* let the consumer join its group */
+        watch_joined(&w);
         t0 = pace_now_ms();
         if (o->http != NULL)
                 submit_http(o, &w, refs);

@@ -9,11 +9,15 @@
  *   kafka-mock [-t topics-file] [-p partitions] [-o bootstrap-file]
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -192,11 +196,39 @@ signals_init(void)
         sigaction(SIGINT, &sa, NULL);
 }
 
+/* nodelay_all: turns Nagle's algorithm off on every TCP socket of the
+ * process. Apache Kafka's brokers do (socket option TCP_NODELAY); the mock
+ * cluster does not, so a response it writes in two parts waited for the
+ * client's delayed ACK: 40 ms for each request naming three or more
+ * partitions. The cluster opens its sockets itself, so they are found
+ * here, each within one pass of the serve loop. */
+static void
+nodelay_all(void)
+{
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *ent;
+        int one = 1;
+
+        if (d == NULL)
+                return;
+        while ((ent = readdir(d)) != NULL) {
+                int fd = atoi(ent->d_name), type = 0;
+                socklen_t len = sizeof(type);
+
+                if (fd <= 2 || fd == dirfd(d) ||
+                    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+                    type != SOCK_STREAM)
+                        continue;
+                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
+        closedir(d);
+}
+
 /* serve: runs the cluster on rk until a signal. */
 static int
 serve(rd_kafka_t *rk, const struct opts *o)
 {
-        struct timespec nap = {0, 100 * 1000000L};
+        struct timespec nap = {0, 20 * 1000000L};
         rd_kafka_mock_cluster_t *mc = rd_kafka_mock_cluster_new(rk, 1);
         const char *boot;
         int rc = 1;
@@ -216,8 +248,10 @@ serve(rd_kafka_t *rk, const struct opts *o)
         printf("%s\n", boot);
         fflush(stdout);
         log_info("kafka-mock ready", "bootstrap=%s", boot);
-        while (!stopping)
+        while (!stopping) {
+                nodelay_all();
                 nanosleep(&nap, NULL);
+        }
         log_info("kafka-mock stopping", NULL);
         if (o->out != NULL)
                 unlink(o->out);
