@@ -8,6 +8,7 @@
  * (optional), reason (support only, optional) and exp (unix seconds).
  * Owns no state; never logs the header or the key.
  */
+#include "json.h"
 #include "http.h"
 
 #include <pthread.h>
@@ -96,7 +97,7 @@ http_principal_sign(const unsigned char *key, const struct http_principal *p,
         pthread_once(&sodium_once, sodium_start);
         if ((j = principal_json(p)) == NULL)
                 goto out;
-        if ((text = json_dumps(j, JSON_COMPACT)) == NULL)
+        if ((text = jsonx_dump(j)) == NULL)
                 goto out;
         tlen = strlen(text);
         blen = sodium_base64_ENCODED_LEN(tlen, B64);

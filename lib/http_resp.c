@@ -4,6 +4,7 @@
  * http_resp until the server sends and frees it; does not talk to the
  * network.
  */
+#include "json.h"
 #include "http.h"
 
 #include <stdarg.h>
@@ -59,7 +60,7 @@ http_resp_json(struct http_resp *resp, int status, json_t *j)
         char *text = NULL;
 
         if (j != NULL)
-                text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+                text = jsonx_dump(j);
         json_decref(j);
         if (text == NULL)
                 return set_oom(resp);

@@ -283,11 +283,47 @@ test_dump_round_trip_and_scalars(void **state)
         json_decref(n);
 }
 
+/* jsonx_dump writes what json_dumps(JSON_COMPACT) writes. */
+static void
+test_dump_equals_jansson(void **state)
+{
+        const char *docs[] = {
+            "{}",
+            "[]",
+            "\"\"",
+            "null",
+            "{\"a\":1,\"b\":[true,false,null,-7,0,9223372036854775807],"
+            "\"c\":{\"d\":\"e\"}}",
+            "{\"z\":1,\"a\":2,\"m\":3}",
+            "[1.5,0.1,-2.0,1e300,3.0e-10]",
+            "\"quote \\\" backslash \\\\ slash / tab \\t nl \\n cr \\r"
+            " bs \\b ff \\f ctl \\u0001 \\u001f del \\u007f\"",
+            "\"caf\u00e9 \u2028 \u00a3 \\u20ac \\ud83d\\ude00\"",
+            "{\"k\\\"ey\\n\":\"v\",\"\":[[],{}]}",
+        };
+        (void)state;
+        for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+                json_t *j = json_loads(docs[i], JSON_DECODE_ANY, NULL);
+                char *want, *got;
+
+                assert_non_null(j);
+                want = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+                got = jsonx_dump(j);
+                assert_non_null(got);
+                assert_string_equal(got, want);
+                free(want);
+                free(got);
+                json_decref(j);
+        }
+        assert_null(jsonx_dump(NULL));
+}
+
 int
 main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_parse_object),
+            cmocka_unit_test(test_dump_equals_jansson),
             cmocka_unit_test(test_parse_uses_len_not_nul),
             cmocka_unit_test(test_parse_rejects_non_object),
             cmocka_unit_test(test_parse_rejects_empty),

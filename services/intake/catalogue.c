@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "intake.h"
 #include "log.h"
 
@@ -43,7 +44,7 @@ term_ids(const json_t *terms)
                 if (id != NULL && uuid_valid(id))
                         json_array_append_new(ids, json_string(id));
         }
-        text = json_dumps(ids, JSON_COMPACT);
+        text = jsonx_dump(ids);
         json_decref(ids);
         return text;
 }

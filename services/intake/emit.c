@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "json.h"
 #include "event.h"
 #include "intake.h"
 #include "outbox.h"
@@ -32,7 +33,63 @@ static _Thread_local struct {
         size_t n, cap;
         struct qitem *items;
         json_t *rows; /* new referrals' rows */
+        /* their ids, lower-case, open addressing ("" = free) */
+        char (*ids)[UUID_STR_LEN];
+        size_t ids_n, ids_cap;
 } outq;
+
+static size_t
+id_slot(const char *id, size_t cap)
+{
+        size_t h = 1469598103934665603ULL;
+
+        for (; *id != '\0'; id++)
+                h = (h ^ (unsigned char)tolower((unsigned char)*id)) *
+                    1099511628211ULL;
+        return h & (cap - 1);
+}
+
+/* ids_find: the slot holding id, or the free slot where it would go. */
+static size_t
+ids_find(const char *id)
+{
+        size_t i = id_slot(id, outq.ids_cap);
+
+        while (outq.ids[i][0] != '\0' && strcasecmp(outq.ids[i], id) != 0)
+                i = (i + 1) & (outq.ids_cap - 1);
+        return i;
+}
+
+/* ids_add: remembers a queued referral's id (kept at most half full). */
+static int
+ids_add(const char *id)
+{
+        if (strlen(id) >= UUID_STR_LEN)
+                return -1;
+        if (2 * (outq.ids_n + 1) > outq.ids_cap) {
+                size_t cap = outq.ids_cap ? outq.ids_cap * 2 : 1024;
+                char(*old)[UUID_STR_LEN] = outq.ids;
+                size_t old_cap = outq.ids_cap;
+
+                outq.ids = calloc(cap, sizeof(*outq.ids));
+                if (outq.ids == NULL) {
+                        outq.ids = old;
+                        return -1;
+                }
+                outq.ids_cap = cap;
+                for (size_t k = 0; k < old_cap; k++)
+                        if (old[k][0] != '\0')
+                                memcpy(outq.ids[ids_find(old[k])], old[k],
+                                       UUID_STR_LEN);
+                free(old);
+        }
+        size_t i = ids_find(id);
+        if (outq.ids[i][0] == '\0') {
+                snprintf(outq.ids[i], UUID_STR_LEN, "%s", id);
+                outq.ids_n++;
+        }
+        return 0;
+}
 
 void
 intake_outq_start(void)
@@ -52,6 +109,9 @@ outq_drop(void)
         outq.n = 0;
         json_decref(outq.rows);
         outq.rows = NULL;
+        if (outq.ids_n > 0)
+                memset(outq.ids, 0, outq.ids_cap * sizeof(*outq.ids));
+        outq.ids_n = 0;
 }
 
 void
@@ -59,6 +119,7 @@ intake_outq_stop(void)
 {
         outq_drop();
         free(outq.items);
+        free(outq.ids);
         memset(&outq, 0, sizeof(outq));
 }
 
@@ -128,8 +189,13 @@ intake_outq_referral(struct db *db, json_t *row, struct err *e)
         if (row == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         if (outq.on) {
+                const char *id = json_string_value(json_object_get(row, "id"));
                 if (outq.rows == NULL)
                         outq.rows = json_array();
+                if (id == NULL || ids_add(id) < 0) {
+                        json_decref(row);
+                        return err_set(e, ERR_FATAL, NULL, "out of memory");
+                }
                 if (json_array_append_new(outq.rows, row) < 0)
                         return err_set(e, ERR_FATAL, NULL, "out of memory");
                 return 0;
@@ -144,16 +210,7 @@ intake_outq_referral(struct db *db, json_t *row, struct err *e)
 bool
 intake_outq_has_referral(const char *id)
 {
-        size_t i;
-        json_t *row;
-
-        json_array_foreach(outq.rows, i, row)
-        {
-                const char *q = json_string_value(json_object_get(row, "id"));
-                if (q != NULL && strcasecmp(q, id) == 0)
-                        return true;
-        }
-        return false;
+        return outq.ids_n > 0 && outq.ids[ids_find(id)][0] != '\0';
 }
 
 int
@@ -166,7 +223,7 @@ intake_emit(struct db *db, const char *topic, const char *key, const char *type,
 
         if (data == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        text = json_dumps(data, JSON_COMPACT);
+        text = jsonx_dump(data);
         json_decref(data);
         if (text == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");

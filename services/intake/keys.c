@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "intake.h"
 
 /* read_text: the first line of a small text file into buf. */
@@ -113,7 +114,7 @@ intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES],
                  struct secret_sender *via, const json_t *j, char **out,
                  struct err *e)
 {
-        char *text = json_dumps(j, JSON_COMPACT);
+        char *text = jsonx_dump(j);
         unsigned char *box = NULL;
         size_t boxlen = 0;
         int rc = -1;
@@ -179,7 +180,7 @@ int
 intake_blob_seal(const struct secret_key *dek, const json_t *j, const char *ad,
                  char **out, struct err *e)
 {
-        char *text = json_dumps(j, JSON_COMPACT);
+        char *text = jsonx_dump(j);
         unsigned char *ct = NULL;
         size_t ctlen = 0;
         int rc = -1;

@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "json.h"
 #include "notification.h"
 
 struct api {
@@ -123,7 +124,7 @@ api_send(struct notify_channel *ch, const struct notify_msg *m,
                       "template_id", a->template_id, "personalisation",
                       "subject", m->body->subject ? m->body->subject : "",
                       "body", m->body->text, "reference", m->message_id);
-        char *body = json_dumps(j, JSON_COMPACT);
+        char *body = jsonx_dump(j);
         long status;
 
         json_decref(j);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "json.h"
 #include "notification.h"
 
 #define CODE_DOMAIN "signpost:one-time-code:"
@@ -54,7 +55,7 @@ seal_message(const struct notify_ctx *ctx, json_t *opened, const char *code,
         char *plain, *out = NULL;
 
         json_object_set_new(j, "values", json_pack("{s:s}", "code", code));
-        plain = json_dumps(j, JSON_COMPACT);
+        plain = jsonx_dump(j);
         json_decref(j);
         if (plain == NULL) {
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "notification.h"
 
 #define NAME_LEN (UUID_STR_LEN + 8) /* "<id>.json" */
@@ -43,7 +44,7 @@ sms_json(const struct notify_msg *m)
         json_t *j =
             json_pack("{s:s, s:s, s:s, s:s}", "message_id", m->message_id,
                       "template", m->kind, "to", m->to, "text", m->body->text);
-        char *s = json_dumps(j, JSON_COMPACT);
+        char *s = jsonx_dump(j);
 
         json_decref(j);
         return s;
