@@ -19,7 +19,7 @@ fi
 # routed sealed and can be read with signpost-partner (README).
 [ -s "$run/secrets/demo-partner.sk" ] || "$BIN/signpost-keygen" box "$run/secrets/demo-partner" >/dev/null
 { tools/directory-demo/examples.py
-  tools/directory-demo/gen.py -n "$n" --partner-key "$(cat "$run/secrets/demo-partner.pk")"; } > "$run/demo.ndjson"
+  tools/directory-demo/gen.py -n "$n" --partner-key="$(cat "$run/secrets/demo-partner.pk")"; } > "$run/demo.ndjson"
 "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" "$run/demo.ndjson" >/dev/null
 touch "$run/pg/demo-loaded"
 echo "demo data: $n services and the Open Referral UK examples sent to directory.commands"
