@@ -11,6 +11,10 @@ psql_su() { psql "$SIGNPOST_TEST_PG dbname=signpost" -X -q -tA -c "$1"; }
 
 check "directory starts and is ready" stack_start directory
 { tools/directory-demo/examples.py; tools/directory-demo/gen.py -n 200 --seed 7; } > "$SIGNPOST_TEST_TMP/dir.ndjson"
+# scripts/demo.sh passes its partner key as --partner-key=KEY: a base64url
+# key may start with '-', which argparse refuses as a separate argument
+check "the demo generator takes a partner key starting with '-'" bash -c \
+  "tools/directory-demo/gen.py -n 1 --seed 7 --partner-key=-Ht9LBFxSKuceruhi0DHp-S-eYyAQ9Dv8WGqv3RaPUc | grep -q -- '-Ht9LBFxSKuceruhi0DHp-S-eYyAQ9Dv8WGqv3RaPUc'"
 check "demo commands acknowledged by Kafka" \
   "$SIGNPOST_TEST_BUILD/bin/directory-load" "$SIGNPOST_TEST_KAFKA" "$SIGNPOST_TEST_TMP/dir.ndjson"
 n=0
