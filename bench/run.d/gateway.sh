@@ -11,8 +11,10 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   . tests/lib/gateway.sh
   export SIGNPOST_PORT_OFFSET=2000
   trap 'stack_stop >/dev/null 2>&1' EXIT
-  # HTTP threads: the gateway's default (4) unless BENCH_GW_THREADS says
-  secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-4}
+  # HTTP threads: the gateway's default (one per core, at least 2) unless
+  # BENCH_GW_THREADS says; hello runs with as many
+  cores=$(nproc); [ "$cores" -lt 2 ] && cores=2
+  secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-$cores}
   stack_start directory >/dev/null || { echo "bench: directory did not start"; exit 0; }
   gw_fixture_load
   GW_RATE_IP=0 GW_RATE_FORM=0

@@ -11,6 +11,7 @@
  * authenticate callers (auth.c) or pick routes.
  */
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +357,131 @@ fwd_start(struct gw_call *call, const char *path, const char *query)
                 http_defer_resume(f->defer, fwd_answer, f);
         }
         return true;
+}
+
+/* Reads for a page, waiting on the upstream loop (gw_forward_fetch). */
+struct fetch;
+struct fetch_slot {
+        struct fetch *f;
+        size_t i;
+};
+struct fetch {
+        struct gw *g;
+        const struct gw_route *route;
+        struct http_principal who;
+        bool has_token;
+        char ip[64];
+        struct http_defer *defer;
+        gw_fetch_fn then;
+        size_t n;
+        atomic_size_t pending;
+        struct fetch_slot slot[GW_FETCH_MAX];
+        struct gw_reply r[GW_FETCH_MAX];
+        int rc[GW_FETCH_MAX];
+};
+
+static void
+fetch_free(struct fetch *f)
+{
+        for (size_t i = 0; i < f->n; i++)
+                gw_reply_fini(&f->r[i]);
+        memset(&f->who, 0, sizeof(f->who));
+        free(f);
+}
+
+/* fetch_answer: on an HTTP thread once every read is in (with req NULL,
+ * when the server stopped first: then only frees). */
+static void
+fetch_answer(struct http_req *req, struct http_resp *resp, void *arg)
+{
+        struct fetch *f = arg;
+        struct gw_call call = {.g = f->g,
+                               .route = f->route,
+                               .req = req,
+                               .resp = resp,
+                               .who = f->who,
+                               .has_token = f->has_token};
+
+        if (req != NULL) {
+                snprintf(call.ip, sizeof(call.ip), "%s", f->ip);
+                f->then(&call, f->r, f->rc);
+                gw_route_headers(resp, f->route->flags, req->path);
+        }
+        memset(&call.who, 0, sizeof(call.who));
+        fetch_free(f);
+}
+
+/* fetch_done: one read is in (on the upstream loop, or on the HTTP thread
+ * when the loop would not take it); the last one wakes the request. */
+static void
+fetch_done(void *arg, int rc, struct gw_reply *r)
+{
+        struct fetch_slot *sl = arg;
+        struct fetch *f = sl->f;
+
+        f->rc[sl->i] = rc;
+        if (r != NULL) {
+                f->r[sl->i] = *r; /* the body moves here */
+                memset(r, 0, sizeof(*r));
+        }
+        if (atomic_fetch_sub(&f->pending, 1) == 1)
+                http_defer_resume(f->defer, fetch_answer, f);
+}
+
+/* fetch_here: the reads on this thread, then the page (when the loop
+ * cannot take them). */
+static void
+fetch_here(struct gw_call *call, const char *base, size_t n,
+           const char *const *paths, const char *const *queries,
+           gw_fetch_fn then)
+{
+        struct gw_reply r[GW_FETCH_MAX] = {0};
+        int rc[GW_FETCH_MAX] = {0};
+        struct err e = {0};
+
+        for (size_t i = 0; i < n; i++)
+                rc[i] = gw_forward_get(call->g, &call->who, base, paths[i],
+                                       queries[i], call->req->request_id, &r[i],
+                                       &e);
+        then(call, r, rc);
+        for (size_t i = 0; i < n; i++)
+                gw_reply_fini(&r[i]);
+}
+
+void
+gw_forward_fetch(struct gw_call *call, const char *base, size_t n,
+                 const char *const *paths, const char *const *queries,
+                 gw_fetch_fn then)
+{
+        struct fetch *f = NULL;
+
+        if (n > GW_FETCH_MAX)
+                n = GW_FETCH_MAX;
+        if (call->g->upstream == NULL || (f = calloc(1, sizeof(*f))) == NULL ||
+            (f->defer = http_req_defer(call->req)) == NULL) {
+                free(f);
+                fetch_here(call, base, n, paths, queries, then);
+                return;
+        }
+        f->g = call->g;
+        f->route = call->route;
+        f->who = call->who;
+        f->has_token = call->has_token;
+        snprintf(f->ip, sizeof(f->ip), "%s", call->ip);
+        f->then = then;
+        f->n = n;
+        atomic_init(&f->pending, n);
+        for (size_t i = 0; i < n; i++) {
+                struct curl_slist *hdrs = NULL;
+                char *url = NULL;
+
+                f->slot[i] = (struct fetch_slot){.f = f, .i = i};
+                if (request_of(call->g, &call->who, base, paths[i], queries[i],
+                               call->req->request_id, &url, &hdrs) < 0 ||
+                    gw_upstream_get(call->g->upstream, url, hdrs, fetch_done,
+                                    &f->slot[i]) < 0)
+                        fetch_done(&f->slot[i], -1, NULL);
+        }
 }
 
 void

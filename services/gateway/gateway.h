@@ -293,6 +293,18 @@ int gw_forward_get(struct gw *g, const struct http_principal *who,
                    const char *base, const char *path, const char *query,
                    const char *request_id, struct gw_reply *r, struct err *e);
 void gw_reply_fini(struct gw_reply *r);
+/* gw_forward_fetch: GETs base + paths[i] (+ "?" queries[i]) for call, at
+ * most GW_FETCH_MAX of them at once, on the upstream loop without holding
+ * the HTTP thread, then calls then on an HTTP thread with call rebuilt
+ * around the same request, r[i] each answer and rc[i] 0, or -1 when the
+ * daemon could not be reached (replies are freed after). When the loop
+ * cannot take them, reads them on this thread and calls then at once. */
+#define GW_FETCH_MAX 2
+typedef void (*gw_fetch_fn)(struct gw_call *call, struct gw_reply *r,
+                            const int *rc);
+void gw_forward_fetch(struct gw_call *call, const char *base, size_t n,
+                      const char *const *paths, const char *const *queries,
+                      gw_fetch_fn then);
 /* gw_forward_handler: the route handler for forwarded reads. */
 void gw_forward_handler(struct gw_call *call);
 

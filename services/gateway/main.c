@@ -44,8 +44,9 @@ static const struct cfg_entry gateway_cfg[] = {
      "govuk-frontend's dist/govuk (npm ci)"},
     {"SIGNPOST_GATEWAY_TLS", CFG_BOOL, "false", false,
      "behind TLS termination: send HSTS"},
-    {"SIGNPOST_GATEWAY_THREADS", CFG_INT, "4", false,
-     "HTTP threads (forwarded API reads and referrals wait off them)"},
+    {"SIGNPOST_GATEWAY_THREADS", CFG_INT, "0", false,
+     "HTTP threads, 0 = one per core, at least 2 (forwarded reads, pages"
+     " and referrals wait off them)"},
     {"SIGNPOST_GATEWAY_DB_POOL", CFG_INT, "8", false, "database connections"},
     {"SIGNPOST_GATEWAY_PRODUCE_TIMEOUT", CFG_DURATION_MS, "5s", false,
      "longest wait for Kafka to acknowledge a command"},
@@ -109,6 +110,19 @@ settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
         };
 }
 
+/* http_threads: the HTTP threads to run. Nothing waits on them (Kafka,
+ * forwarded reads and the pages' directory reads are answered later), so
+ * more threads than cores only add switching. */
+static unsigned
+http_threads(long long set)
+{
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+        if (set > 0)
+                return (unsigned)set;
+        return cores > 2 ? (unsigned)cores : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -152,7 +166,7 @@ main(int argc, char **argv)
         if (cons == NULL)
                 goto out;
         struct http_opts opts = {
-            .threads = (unsigned)cfg_int(cfg, "SIGNPOST_GATEWAY_THREADS"),
+            .threads = http_threads(cfg_int(cfg, "SIGNPOST_GATEWAY_THREADS")),
             .max_body = GW_MAX_BODY,
             .headers = gw_server_headers(set.tls)};
         srv = http_server_start(cfg_str(cfg, "SIGNPOST_GATEWAY_LISTEN"),

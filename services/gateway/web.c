@@ -110,22 +110,16 @@ gw_web_form_take(struct gw_call *call, struct gw_form *f)
         return true;
 }
 
-/* directory: a public read of the directory. Returns new JSON, or NULL
- * when the directory is unreachable or did not answer JSON. */
+/* reply_json: a directory answer as JSON (new), or NULL when the
+ * directory could not be reached or did not answer JSON; *status its
+ * HTTP status (0 when unreachable). */
 static json_t *
-directory(struct gw_call *call, const char *path, const char *query,
-          long *status)
+reply_json(const struct gw_reply *r, int rc, long *status)
 {
-        struct gw_reply r = {0};
-        struct err e = {0};
-        json_t *j = NULL;
-
-        if (gw_forward_get(call->g, &call->who, call->g->set.directory_url,
-                           path, query, call->req->request_id, &r, &e) == 0)
-                j = json_loadb(r.body ? r.body : "", r.len, 0, NULL);
-        *status = r.status;
-        gw_reply_fini(&r);
-        return j;
+        *status = rc == 0 ? r->status : 0;
+        if (rc != 0)
+                return NULL;
+        return json_loadb(r->body ? r->body : "", r->len, 0, NULL);
 }
 
 /* qadd: appends "&name=<urlencoded v>" to q (size qsz) when v is set. */
@@ -144,12 +138,9 @@ qadd(char *q, size_t qsz, const char *name, const char *v)
 }
 
 static void
-search_form(struct gw_call *call, struct gw_html *h, const char *q,
-            const char *cat, const char *pc)
+search_form(struct gw_html *h, const char *q, const char *cat, const char *pc,
+            const json_t *terms)
 {
-        long st = 0;
-        json_t *terms = directory(call, "/taxonomy_terms",
-                                  "top_only=true&per_page=100", &st);
         json_t *v;
         size_t i;
 
@@ -174,7 +165,6 @@ search_form(struct gw_call *call, struct gw_html *h, const char *q,
                           sel ? " selected" : "",
                           json_string_value(json_object_get(v, "name")));
         }
-        json_decref(terms);
         gw_html_f(h,
                   "</select></div><div class=\"govuk-form-group\"><label "
                   "class=\"govuk-label\" for=\"postcode\">Postcode "
@@ -215,22 +205,33 @@ result_item(struct gw_html *h, const json_t *v)
         gw_html_raw(h, "</li>");
 }
 
-static void
-results(struct gw_call *call, struct gw_html *h, const char *q, const char *cat,
-        const char *pc)
+/* search_query: the directory query for the search page's results into
+ * q (size qsz); false when the page asks for none. */
+static bool
+search_query(const struct http_req *req, char *q, size_t qsz)
 {
-        char query[1024] = "";
-        long st = 0;
-        json_t *page, *v;
+        const char *text = http_req_query(req, "q");
+        const char *cat = http_req_query(req, "category");
+        const char *pc = http_req_query(req, "postcode");
+
+        q[0] = '\0';
+        if (!((text && *text) || (cat && *cat) || (pc && *pc)))
+                return false;
+        qadd(q, qsz, "search", text);
+        qadd(q, qsz, "taxonomy_term_id", cat);
+        qadd(q, qsz, "postcode", pc);
+        if (pc != NULL && *pc != '\0')
+                qadd(q, qsz, "sort", "distance");
+        qadd(q, qsz, "per_page", "20");
+        return true;
+}
+
+static void
+results(struct gw_html *h, const json_t *page, long st)
+{
+        const json_t *v;
         size_t i;
 
-        qadd(query, sizeof(query), "search", q);
-        qadd(query, sizeof(query), "taxonomy_term_id", cat);
-        qadd(query, sizeof(query), "postcode", pc);
-        if (pc != NULL && *pc != '\0')
-                qadd(query, sizeof(query), "sort", "distance");
-        qadd(query, sizeof(query), "per_page", "20");
-        page = directory(call, "/services", query, &st);
         if (page == NULL) {
                 gw_html_raw(h, "<div class=\"govuk-error-summary\" "
                                "role=\"alert\"><h2 class=\"govuk-error-"
@@ -249,7 +250,6 @@ results(struct gw_call *call, struct gw_html *h, const char *q, const char *cat,
                           "</div></div>",
                           json_string_value(json_object_get(
                               json_object_get(page, "error"), "message")));
-                json_decref(page);
                 return;
         }
         gw_html_f(
@@ -260,24 +260,43 @@ results(struct gw_call *call, struct gw_html *h, const char *q, const char *cat,
         json_array_foreach(json_object_get(page, "contents"), i, v)
             result_item(h, v);
         gw_html_raw(h, "</ul>");
-        json_decref(page);
+}
+
+/* search_page: the search page once the directory answered: r[0] the
+ * categories, r[1] the results (when asked for). */
+static void
+search_page(struct gw_call *call, struct gw_reply *r, const int *rc)
+{
+        char query[1024];
+        struct gw_html h = {0};
+        long st = 0;
+        json_t *terms = reply_json(&r[0], rc[0], &st), *page;
+        char *m;
+
+        search_form(&h, http_req_query(call->req, "q"),
+                    http_req_query(call->req, "category"),
+                    http_req_query(call->req, "postcode"), terms);
+        json_decref(terms);
+        if (search_query(call->req, query, sizeof(query))) {
+                page = reply_json(&r[1], rc[1], &st);
+                results(&h, page, st);
+                json_decref(page);
+        }
+        m = gw_html_take(&h, NULL);
+        gw_web_page(call, 200, "Find local support", m ? m : "");
+        free(m);
 }
 
 void
 gw_web_search(struct gw_call *call)
 {
-        const char *q = http_req_query(call->req, "q");
-        const char *cat = http_req_query(call->req, "category");
-        const char *pc = http_req_query(call->req, "postcode");
-        struct gw_html h = {0};
-        char *m;
+        char query[1024];
+        const char *paths[] = {"/taxonomy_terms", "/services"};
+        const char *queries[] = {"top_only=true&per_page=100", query};
+        size_t n = search_query(call->req, query, sizeof(query)) ? 2 : 1;
 
-        search_form(call, &h, q, cat, pc);
-        if ((q && *q) || (cat && *cat) || (pc && *pc))
-                results(call, &h, q, cat, pc);
-        m = gw_html_take(&h, NULL);
-        gw_web_page(call, 200, "Find local support", m ? m : "");
-        free(m);
+        gw_forward_fetch(call, call->g->set.directory_url, n, paths, queries,
+                         search_page);
 }
 
 static void
@@ -321,22 +340,15 @@ service_body(struct gw_call *call, struct gw_html *h, const json_t *s)
         gw_html_raw(h, "</div>");
 }
 
-void
-gw_web_service(struct gw_call *call)
+/* service_page: the service page once the directory answered. */
+static void
+service_page(struct gw_call *call, struct gw_reply *r, const int *rc)
 {
-        const char *id = http_req_param(call->req, "id");
         struct gw_html h = {0};
-        char path[64], *m;
         long st = 0;
-        json_t *s;
+        json_t *s = reply_json(&r[0], rc[0], &st);
+        char *m;
 
-        if (!uuid_valid(id)) {
-                gw_web_error(call, 404, "Page not found",
-                             "There is no such service.");
-                return;
-        }
-        snprintf(path, sizeof(path), "/services/%s", id);
-        s = directory(call, path, "", &st);
         if (s == NULL || st != 200) {
                 json_decref(s);
                 if (st == 404)
@@ -354,6 +366,23 @@ gw_web_service(struct gw_call *call)
                     m ? m : "");
         json_decref(s);
         free(m);
+}
+
+void
+gw_web_service(struct gw_call *call)
+{
+        const char *id = http_req_param(call->req, "id");
+        char path[64];
+        const char *paths[] = {path}, *queries[] = {""};
+
+        if (!uuid_valid(id)) {
+                gw_web_error(call, 404, "Page not found",
+                             "There is no such service.");
+                return;
+        }
+        snprintf(path, sizeof(path), "/services/%s", id);
+        gw_forward_fetch(call, call->g->set.directory_url, 1, paths, queries,
+                         service_page);
 }
 
 static const char *

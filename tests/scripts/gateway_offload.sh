@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# A forwarded read that waits on a slow upstream does not hold one of the
-# gateway's HTTP threads: with a single HTTP thread and more reads held
-# than that, health checks, the JSON API and referrals are still answered;
-# once the upstream answers, every held read completes. Ordering only, no
+# A forwarded read, or a page, that waits on a slow upstream does not hold
+# one of the gateway's HTTP threads: with a single HTTP thread and more
+# reads and pages held than that, health checks, the JSON API and
+# referrals are still answered; once the upstream answers, every held read
+# and page completes. Ordering only, no
 # timing assertions (bounded by generous curl timeouts).
 . tests/lib/tap.sh
 . tests/lib/stack.sh
@@ -26,7 +27,12 @@ for i in 1 2 3; do
   curl -s -m 60 -o "$T/held.$i" -w '%{http_code}' "$gw/oruk/services?search=held$i" > "$T/held.$i.code" &
   held+=($!)
 done
-sleep 1 # let the three reads reach the upstream
+pages=()
+for i in 1 2; do # the search page reads the directory twice
+  curl -s -m 60 -o "$T/page.$i" -w '%{http_code}' "$gw/?q=held$i" > "$T/page.$i.code" &
+  pages+=($!)
+done
+sleep 1 # let the reads reach the upstream
 check "the held reads have not been answered yet" bash -c "[ ! -s '$T/held.1.code' ] && [ ! -s '$T/held.3.code' ]"
 st=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$gw/healthz")
 check "health check answered while reads wait upstream (got $st)" [ "$st" = 200 ]
@@ -35,9 +41,13 @@ check "the API document answered while reads wait upstream (got $st)" [ "$st" = 
 st=$(curl -s -m 10 -o "$T/bad.json" -w '%{http_code}' -H 'Content-Type: application/json' \
   -d '{"kind":"self"}' "$gw/v1/referrals")
 check "a referral is checked and refused while reads wait upstream (got $st)" bash -c "[ '$st' = 400 ] || [ '$st' = 422 ]"
-check "the held reads are still waiting" bash -c "[ ! -s '$T/held.2.code' ]"
+check "the held reads and pages are still waiting" bash -c "[ ! -s '$T/held.2.code' ] && [ ! -s '$T/page.2.code' ]"
 touch "$release"
-wait "${held[@]}"
+wait "${held[@]}" "${pages[@]}"
+for i in 1 2; do
+  check "held search page $i answered 200 with its results once the upstream answered (got $(cat "$T/page.$i.code"))" \
+    bash -c "[ '$(cat "$T/page.$i.code")' = 200 ] && grep -q '0 results' '$T/page.$i'"
+done
 for i in 1 2 3; do
   check "held read $i answered 200 once the upstream answered (got $(cat "$T/held.$i.code"))" \
     [ "$(cat "$T/held.$i.code")" = 200 ]
