@@ -253,13 +253,33 @@ gw_query_string(const struct http_req *req)
         return q.buf;
 }
 
+/* call_keep: what of call outlives its handler while the answer waits
+ * (no request or response: those come back with the resumed answer). */
+static struct gw_call
+call_keep(const struct gw_call *call)
+{
+        struct gw_call k = *call;
+
+        k.req = NULL;
+        k.resp = NULL;
+        return k;
+}
+
+/* call_resumed: kept, around the resumed request and response. */
+static struct gw_call
+call_resumed(const struct gw_call *kept, struct http_req *req,
+             struct http_resp *resp)
+{
+        struct gw_call c = *kept;
+
+        c.req = req;
+        c.resp = resp;
+        return c;
+}
+
 /* A forwarded read waiting for its upstream on the upstream loop. */
 struct fwd {
-        struct gw *g;
-        const struct gw_route *route;
-        struct http_principal who;
-        bool has_token;
-        char ip[64];
+        struct gw_call call; /* kept */
         char request_id[64];
         struct http_defer *defer;
         struct gw_reply r;
@@ -270,7 +290,7 @@ static void
 fwd_free(struct fwd *f)
 {
         gw_reply_fini(&f->r);
-        memset(&f->who, 0, sizeof(f->who));
+        memset(&f->call.who, 0, sizeof(f->call.who));
         free(f);
 }
 
@@ -291,20 +311,14 @@ static void
 fwd_answer(struct http_req *req, struct http_resp *resp, void *arg)
 {
         struct fwd *f = arg;
-        struct gw_call call = {.g = f->g,
-                               .route = f->route,
-                               .req = req,
-                               .resp = resp,
-                               .who = f->who,
-                               .has_token = f->has_token};
+        struct gw_call call = call_resumed(&f->call, req, resp);
 
         if (req != NULL) {
-                snprintf(call.ip, sizeof(call.ip), "%s", f->ip);
                 if (f->rc < 0)
                         unavailable(&call, f->request_id);
                 else
-                        answer(&call, f->route, &f->r);
-                gw_route_headers(resp, f->route->flags, req->path);
+                        answer(&call, call.route, &f->r);
+                gw_route_headers(resp, call.route->flags, req->path);
         }
         memset(&call.who, 0, sizeof(call.who));
         fwd_free(f);
@@ -338,11 +352,7 @@ fwd_start(struct gw_call *call, const char *path, const char *query)
                 free(f);
                 return false;
         }
-        *f = (struct fwd){.g = call->g,
-                          .route = call->route,
-                          .who = call->who,
-                          .has_token = call->has_token};
-        snprintf(f->ip, sizeof(f->ip), "%s", call->ip);
+        f->call = call_keep(call);
         snprintf(f->request_id, sizeof(f->request_id), "%s",
                  call->req->request_id);
         f->defer = http_req_defer(call->req);
@@ -366,11 +376,7 @@ struct fetch_slot {
         size_t i;
 };
 struct fetch {
-        struct gw *g;
-        const struct gw_route *route;
-        struct http_principal who;
-        bool has_token;
-        char ip[64];
+        struct gw_call call; /* kept */
         struct http_defer *defer;
         gw_fetch_fn then;
         size_t n;
@@ -385,7 +391,7 @@ fetch_free(struct fetch *f)
 {
         for (size_t i = 0; i < f->n; i++)
                 gw_reply_fini(&f->r[i]);
-        memset(&f->who, 0, sizeof(f->who));
+        memset(&f->call.who, 0, sizeof(f->call.who));
         free(f);
 }
 
@@ -395,17 +401,11 @@ static void
 fetch_answer(struct http_req *req, struct http_resp *resp, void *arg)
 {
         struct fetch *f = arg;
-        struct gw_call call = {.g = f->g,
-                               .route = f->route,
-                               .req = req,
-                               .resp = resp,
-                               .who = f->who,
-                               .has_token = f->has_token};
+        struct gw_call call = call_resumed(&f->call, req, resp);
 
         if (req != NULL) {
-                snprintf(call.ip, sizeof(call.ip), "%s", f->ip);
                 f->then(&call, f->r, f->rc);
-                gw_route_headers(resp, f->route->flags, req->path);
+                gw_route_headers(resp, call.route->flags, req->path);
         }
         memset(&call.who, 0, sizeof(call.who));
         fetch_free(f);
@@ -463,11 +463,7 @@ gw_forward_fetch(struct gw_call *call, const char *base, size_t n,
                 fetch_here(call, base, n, paths, queries, then);
                 return;
         }
-        f->g = call->g;
-        f->route = call->route;
-        f->who = call->who;
-        f->has_token = call->has_token;
-        snprintf(f->ip, sizeof(f->ip), "%s", call->ip);
+        f->call = call_keep(call);
         f->then = then;
         f->n = n;
         atomic_init(&f->pending, n);
