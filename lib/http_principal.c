@@ -8,7 +8,6 @@
  * (optional), reason (support only, optional) and exp (unix seconds).
  * Owns no state; never logs the header or the key.
  */
-#include "json.h"
 #include "http.h"
 
 #include <pthread.h>
@@ -16,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "json.h"
 
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define HEADER_MAX 4096

@@ -4,13 +4,14 @@
  * http_resp until the server sends and frees it; does not talk to the
  * network.
  */
-#include "json.h"
 #include "http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "json.h"
 
 static const char oom_body[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";

@@ -156,9 +156,21 @@ flush(struct inbox *in, bool keep, struct err *e)
         return in->flush(in->arg, in->db, keep, e);
 }
 
+/* one_by_one: after a hook failed with he in a pass over the whole
+ * batch: 1 when the batch should be retried record by record (he INVALID,
+ * or TRANSIENT with the connection standing), else -1 with e = he. */
+static int
+one_by_one(struct inbox *in, const struct err *he, struct err *e)
+{
+        if (he->kind == ERR_INVALID ||
+            (he->kind == ERR_TRANSIENT && db_connected(in->db)))
+                return 1;
+        *e = *he;
+        return -1;
+}
+
 /* flush_batch: writes what a whole pass buffered. Returns 0, 1 when the
- * batch should be retried record by record (the flush failed INVALID, or
- * TRANSIENT with the connection standing), -1 with e filled. */
+ * batch should be retried record by record, -1 with e filled. */
 static int
 flush_batch(struct inbox *in, struct err *e)
 {
@@ -166,11 +178,7 @@ flush_batch(struct inbox *in, struct err *e)
 
         if (flush(in, true, &fe) == 0)
                 return 0;
-        if (fe.kind == ERR_INVALID ||
-            (fe.kind == ERR_TRANSIENT && db_connected(in->db)))
-                return 1;
-        *e = fe;
-        return -1;
+        return one_by_one(in, &fe, e);
 }
 
 /* begin: the optional begin hook over the batch's new records. Returns
@@ -191,13 +199,7 @@ begin(struct inbox *in, const struct kafka_record *recs, size_t n,
                         fresh[k++] = &recs[i];
         rc = k > 0 ? in->begin(in->arg, in->db, fresh, k, &be) : 0;
         free(fresh);
-        if (rc == 0)
-                return 0;
-        if (be.kind == ERR_INVALID ||
-            (be.kind == ERR_TRANSIENT && db_connected(in->db)))
-                return 1;
-        *e = be;
-        return -1;
+        return rc == 0 ? 0 : one_by_one(in, &be, e);
 }
 
 /* apply_all: one pass over the batch inside an open transaction. With

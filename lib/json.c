@@ -6,10 +6,11 @@
  */
 #include "json.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sbuf.h"
 
 /* jsonx_error_text: copies jansson's message without the " near '...'"
  * quote of the input, which may hold personal data. */
@@ -154,43 +155,13 @@ jsonx_reject_unknown(const json_t *obj, const char *const allowed[],
  * are long base64 strings). This one copies each run of plain characters
  * at once; its output is byte for byte what json_dumps(JSON_COMPACT)
  * gives (tested). */
-struct out {
-        char *p;
-        size_t n, cap;
-        bool oom;
-};
-
 static void
-out_put(struct out *o, const char *s, size_t n)
-{
-        if (o->oom)
-                return;
-        if (o->n + n + 1 > o->cap) {
-                size_t cap = o->cap ? o->cap : 256;
-                char *p;
-
-                while (cap < o->n + n + 1)
-                        cap *= 2;
-                p = realloc(o->p, cap);
-                if (p == NULL) {
-                        o->oom = true;
-                        return;
-                }
-                o->p = p;
-                o->cap = cap;
-        }
-        memcpy(o->p + o->n, s, n);
-        o->n += n;
-        o->p[o->n] = '\0';
-}
-
-static void
-out_string(struct out *o, const char *s, size_t len)
+out_string(struct sbuf *o, const char *s, size_t len)
 {
         static const char hex[] = "0123456789ABCDEF";
         size_t from = 0;
 
-        out_put(o, "\"", 1);
+        sbuf_put(o, "\"", 1);
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
                 char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
@@ -198,7 +169,7 @@ out_string(struct out *o, const char *s, size_t len)
 
                 if (c >= 0x20 && c != '"' && c != '\\')
                         continue;
-                out_put(o, s + from, i - from);
+                sbuf_put(o, s + from, i - from);
                 from = i + 1;
                 switch (c) {
                 case '"':
@@ -226,14 +197,14 @@ out_string(struct out *o, const char *s, size_t len)
                         esc[5] = hex[c & 15];
                         n = 6;
                 }
-                out_put(o, esc, n);
+                sbuf_put(o, esc, n);
         }
-        out_put(o, s + from, len - from);
-        out_put(o, "\"", 1);
+        sbuf_put(o, s + from, len - from);
+        sbuf_put(o, "\"", 1);
 }
 
 static void
-out_value(struct out *o, const json_t *j)
+out_value(struct sbuf *o, const json_t *j)
 {
         char num[32];
         const char *key;
@@ -243,54 +214,54 @@ out_value(struct out *o, const json_t *j)
 
         switch (json_typeof(j)) {
         case JSON_OBJECT:
-                out_put(o, "{", 1);
+                sbuf_put(o, "{", 1);
                 json_object_foreach((json_t *)j, key, v)
                 {
                         if (!first)
-                                out_put(o, ",", 1);
+                                sbuf_put(o, ",", 1);
                         first = false;
                         out_string(o, key, strlen(key));
-                        out_put(o, ":", 1);
+                        sbuf_put(o, ":", 1);
                         out_value(o, v);
                 }
-                out_put(o, "}", 1);
+                sbuf_put(o, "}", 1);
                 break;
         case JSON_ARRAY:
-                out_put(o, "[", 1);
+                sbuf_put(o, "[", 1);
                 json_array_foreach(j, i, v)
                 {
                         if (i > 0)
-                                out_put(o, ",", 1);
+                                sbuf_put(o, ",", 1);
                         out_value(o, v);
                 }
-                out_put(o, "]", 1);
+                sbuf_put(o, "]", 1);
                 break;
         case JSON_STRING:
                 out_string(o, json_string_value(j), json_string_length(j));
                 break;
         case JSON_INTEGER:
-                out_put(o, num,
-                        (size_t)snprintf(num, sizeof(num),
-                                         "%" JSON_INTEGER_FORMAT,
-                                         json_integer_value(j)));
+                sbuf_put(o, num,
+                         (size_t)snprintf(num, sizeof(num),
+                                          "%" JSON_INTEGER_FORMAT,
+                                          json_integer_value(j)));
                 break;
         case JSON_REAL: { /* jansson's own formatting of reals */
                 char *t = json_dumps(j, JSON_ENCODE_ANY);
                 if (t == NULL)
                         o->oom = true;
                 else
-                        out_put(o, t, strlen(t));
+                        sbuf_put(o, t, strlen(t));
                 free(t);
                 break;
         }
         case JSON_TRUE:
-                out_put(o, "true", 4);
+                sbuf_put(o, "true", 4);
                 break;
         case JSON_FALSE:
-                out_put(o, "false", 5);
+                sbuf_put(o, "false", 5);
                 break;
         case JSON_NULL:
-                out_put(o, "null", 4);
+                sbuf_put(o, "null", 4);
                 break;
         }
 }
@@ -298,7 +269,7 @@ out_value(struct out *o, const json_t *j)
 char *
 jsonx_dump(const json_t *j)
 {
-        struct out o = {0};
+        struct sbuf o = {0};
 
         if (j == NULL)
                 return NULL;

@@ -137,25 +137,23 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         c->generation++;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 log_info("kafka partitions assigned", "count=%d", parts->cnt);
-                if (coop)
+                if (coop) {
                         atomic_fetch_add(&c->assigned, parts->cnt);
-                else
-                        atomic_store(&c->assigned, parts->cnt);
-                if (coop)
                         error = rd_kafka_incremental_assign(rk, parts);
-                else
+                } else {
+                        atomic_store(&c->assigned, parts->cnt);
                         rd_kafka_assign(rk, parts);
+                }
         } else {
                 log_info("kafka partitions revoked", "count=%d lost=%d",
                          parts->cnt, rd_kafka_assignment_lost(rk));
-                if (coop)
+                if (coop) {
                         atomic_fetch_sub(&c->assigned, parts->cnt);
-                else
-                        atomic_store(&c->assigned, 0);
-                if (coop)
                         error = rd_kafka_incremental_unassign(rk, parts);
-                else
+                } else {
+                        atomic_store(&c->assigned, 0);
                         rd_kafka_assign(rk, NULL);
+                }
         }
         if (error != NULL) {
                 log_warnx("kafka rebalance failed", "why=\"%s\"",

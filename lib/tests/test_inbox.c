@@ -362,7 +362,6 @@ test_failed_flush_dead_letters_only_its_record(void **state)
 /* A begin hook that records which records it was shown, and may fail. */
 struct begun {
         int calls;
-        size_t shown;
         char values[64];
         enum err_kind fail;
 };
@@ -375,7 +374,6 @@ begin_note(void *arg, struct db *d, const struct kafka_record *const *fresh,
 
         (void)d;
         b->calls++;
-        b->shown = n;
         b->values[0] = '\0';
         for (size_t i = 0; i < n; i++) {
                 size_t o = strlen(b->values);
@@ -388,23 +386,22 @@ begin_note(void *arg, struct db *d, const struct kafka_record *const *fresh,
         return 0;
 }
 
-static int
-begun_apply(void *arg, struct db *d, const struct kafka_record *rec,
-            struct err *e)
+/* begun_inbox: an inbox applying with apply, its begin hook noting in b. */
+static struct inbox
+begun_inbox(struct begun *b)
 {
-        (void)arg;
-        return apply(NULL, d, rec, e);
+        return (struct inbox){.db = db,
+                              .consumer = "g",
+                              .apply = apply,
+                              .arg = b,
+                              .begin = begin_note};
 }
 
 static void
 test_begin_sees_only_new_records_once_per_pass(void **state)
 {
         struct begun b = {0};
-        struct inbox in = {.db = db,
-                           .consumer = "g",
-                           .apply = begun_apply,
-                           .arg = &b,
-                           .begin = begin_note};
+        struct inbox in = begun_inbox(&b);
         struct kafka_record r[3];
         struct err e = {0};
 
@@ -430,11 +427,7 @@ static void
 test_begin_not_called_when_records_run_one_by_one(void **state)
 {
         struct begun b = {0};
-        struct inbox in = {.db = db,
-                           .consumer = "g",
-                           .apply = begun_apply,
-                           .arg = &b,
-                           .begin = begin_note};
+        struct inbox in = begun_inbox(&b);
         struct kafka_record r[3];
         struct err e = {0};
 
@@ -452,11 +445,7 @@ static void
 test_failed_begin_runs_the_batch_one_by_one(void **state)
 {
         struct begun b = {.fail = ERR_TRANSIENT};
-        struct inbox in = {.db = db,
-                           .consumer = "g",
-                           .apply = begun_apply,
-                           .arg = &b,
-                           .begin = begin_note};
+        struct inbox in = begun_inbox(&b);
         struct kafka_record r[2];
         struct err e = {0};
 

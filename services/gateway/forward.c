@@ -188,51 +188,23 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
         r->body = NULL;
 }
 
-struct qs {
-        char *buf;
-        size_t len, cap;
-        bool oom;
-};
-
-static void
-qs_add(struct qs *q, const char *s)
-{
-        size_t n = strlen(s);
-        char *b;
-
-        if (q->oom)
-                return;
-        if (q->len + n + 1 > q->cap) {
-                size_t cap = (q->len + n + 1) * 2;
-
-                if ((b = realloc(q->buf, cap)) == NULL) {
-                        q->oom = true;
-                        return;
-                }
-                q->buf = b;
-                q->cap = cap;
-        }
-        memcpy(q->buf + q->len, s, n + 1);
-        q->len += n;
-}
-
 /* qs_param: appends name[=value], both percent-encoded again. */
 static bool
 qs_param(void *arg, const char *name, const char *value)
 {
-        struct qs *q = arg;
+        struct sbuf *q = arg;
         char *k = curl_easy_escape(NULL, name, 0);
         char *v = value ? curl_easy_escape(NULL, value, 0) : NULL;
 
         if (k == NULL || (value != NULL && v == NULL))
                 q->oom = true;
         if (q->len > 0)
-                qs_add(q, "&");
+                sbuf_puts(q, "&");
         if (k != NULL)
-                qs_add(q, k);
+                sbuf_puts(q, k);
         if (v != NULL) {
-                qs_add(q, "=");
-                qs_add(q, v);
+                sbuf_puts(q, "=");
+                sbuf_puts(q, v);
         }
         curl_free(k);
         curl_free(v);
@@ -242,15 +214,15 @@ qs_param(void *arg, const char *name, const char *value)
 char *
 gw_query_string(const struct http_req *req)
 {
-        struct qs q = {0};
+        struct sbuf q = {0};
 
-        qs_add(&q, "");
+        sbuf_put(&q, "", 0);
         http_req_query_each(req, qs_param, &q);
         if (q.oom) {
-                free(q.buf);
+                free(q.p);
                 return NULL;
         }
-        return q.buf;
+        return q.p;
 }
 
 /* call_keep: what of call outlives its handler while the answer waits

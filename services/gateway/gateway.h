@@ -25,6 +25,7 @@
 #include "err.h"
 #include "http.h"
 #include "json.h"
+#include "sbuf.h"
 #include "kafka.h"
 #include "secret.h"
 #include "uuid.h"
@@ -356,9 +357,7 @@ void gw_openapi_handler(struct gw_call *call);
 
 /* ---- html.c: an escaping string builder ---- */
 struct gw_html {
-        char *buf;
-        size_t len, cap;
-        bool oom;
+        struct sbuf s;
 };
 /* gw_html_raw: appends trusted text (markup written in this program). */
 void gw_html_raw(struct gw_html *h, const char *s);

@@ -15,24 +15,7 @@
 static void
 put(struct gw_html *h, const char *s, size_t n)
 {
-        if (h->oom)
-                return;
-        if (h->len + n + 1 > h->cap) {
-                size_t cap = h->cap ? h->cap : 4096;
-                char *b;
-
-                while (cap < h->len + n + 1)
-                        cap *= 2;
-                if ((b = realloc(h->buf, cap)) == NULL) {
-                        h->oom = true;
-                        return;
-                }
-                h->buf = b;
-                h->cap = cap;
-        }
-        memcpy(h->buf + h->len, s, n);
-        h->len += n;
-        h->buf[h->len] = '\0';
+        sbuf_put(&h->s, s, n);
 }
 
 void
@@ -106,14 +89,14 @@ gw_html_f(struct gw_html *h, const char *fmt, ...)
 char *
 gw_html_take(struct gw_html *h, size_t *len)
 {
-        char *b = h->oom ? NULL : h->buf;
+        char *b = h->s.oom ? NULL : h->s.p;
 
-        if (h->oom)
-                free(h->buf);
-        if (b == NULL && !h->oom)
+        if (h->s.oom)
+                free(h->s.p);
+        if (b == NULL && !h->s.oom)
                 b = calloc(1, 1);
         if (len != NULL)
-                *len = b ? h->len : 0;
+                *len = b ? h->s.len : 0;
         memset(h, 0, sizeof(*h));
         return b;
 }
@@ -121,6 +104,6 @@ gw_html_take(struct gw_html *h, size_t *len)
 void
 gw_html_fini(struct gw_html *h)
 {
-        free(h->buf);
+        free(h->s.p);
         memset(h, 0, sizeof(*h));
 }

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "intake.h"
+#include "json.h"
 #include "log.h"
 
 /* str: a snapshot's string field, NULL when absent or not a string. */

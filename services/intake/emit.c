@@ -12,9 +12,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "json.h"
 #include "event.h"
 #include "intake.h"
+#include "json.h"
 #include "outbox.h"
 
 /* The consumer thread's queue: while on, intake_emit and

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
 #include "intake.h"
+#include "json.h"
 
 /* read_text: the first line of a small text file into buf. */
 static int

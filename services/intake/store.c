@@ -41,33 +41,10 @@ one_row(struct db *db, const char *sql, int n, const char *const *p,
         return r;
 }
 
-/* The advisory-lock class of blind-index values (the two-key form, so it
- * never meets the outbox relay's one-key lock). */
-#define SUBJECT_LOCK_CLASS "1937"
-
-int
-intake_store_subjects_lock(struct db *db, const json_t *items, struct err *e)
-{
-        char *j = jsonx_dump(items);
-        const char *p[1] = {j};
-        int rc;
-
-        if (j == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        /* in one order, so two transactions never wait on each other */
-        rc = db_exec(db,
-                     "SELECT count(pg_advisory_xact_lock(" SUBJECT_LOCK_CLASS
-                     ", h)) FROM (SELECT DISTINCT hashtext(v) AS h"
-                     " FROM json_to_recordset($1::json) AS x(email text,"
-                     " phone text), LATERAL (VALUES (x.email), (x.phone))"
-                     " AS i(v) WHERE v IS NOT NULL ORDER BY 1) l",
-                     1, p, NULL, e);
-        free(j);
-        return rc;
-}
-
-PGresult *
-intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
+/* json_query: runs sql with items (a JSON value) as its one parameter,
+ * $1. Returns new PGresult, or NULL with e filled. */
+static PGresult *
+json_query(struct db *db, const char *sql, const json_t *items, struct err *e)
 {
         char *j = jsonx_dump(items);
         const char *p[1] = {j};
@@ -77,8 +54,44 @@ intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
                 err_set(e, ERR_FATAL, NULL, "out of memory");
                 return NULL;
         }
+        r = db_query(db, sql, 1, p, e);
+        free(j);
+        return r;
+}
+
+/* json_exec: json_query for a statement whose rows are not wanted. */
+static int
+json_exec(struct db *db, const char *sql, const json_t *items, struct err *e)
+{
+        PGresult *r = json_query(db, sql, items, e);
+
+        PQclear(r);
+        return r != NULL ? 0 : -1;
+}
+
+/* The advisory-lock class of blind-index values (the two-key form, so it
+ * never meets the outbox relay's one-key lock). */
+#define SUBJECT_LOCK_CLASS "1937"
+
+int
+intake_store_subjects_lock(struct db *db, const json_t *items, struct err *e)
+{
+        /* in one order, so two transactions never wait on each other */
+        return json_exec(
+            db,
+            "SELECT count(pg_advisory_xact_lock(" SUBJECT_LOCK_CLASS
+            ", h)) FROM (SELECT DISTINCT hashtext(v) AS h"
+            " FROM json_to_recordset($1::json) AS x(email text,"
+            " phone text), LATERAL (VALUES (x.email), (x.phone))"
+            " AS i(v) WHERE v IS NOT NULL ORDER BY 1) l",
+            items, e);
+}
+
+PGresult *
+intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
+{
         /* the oldest subject either index finds; the rest are added */
-        r = db_query(
+        return json_query(
             db,
             "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(i int,"
             " email text, phone text, id uuid, wrapped text)),"
@@ -91,21 +104,13 @@ intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
             " SELECT i, id::text, wrapped_dek, true AS found FROM f"
             " UNION ALL SELECT x.i, a.id::text, NULL, false"
             " FROM a JOIN x ON x.id = a.id",
-            1, p, e);
-        free(j);
-        return r;
+            items, e);
 }
 
 int
 intake_store_referrals_add(struct db *db, const json_t *rows, struct err *e)
 {
-        char *j = jsonx_dump(rows);
-        const char *p[1] = {j};
-        int rc;
-
-        if (j == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        rc = db_exec(
+        return json_exec(
             db,
             "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid,"
             " reference text, service_id uuid, organisation_id uuid,"
@@ -131,9 +136,7 @@ intake_store_referrals_add(struct db *db, const json_t *rows, struct err *e)
             " INSERT INTO status_history (referral_id, from_status,"
             " to_status, by_sub, by_role) SELECT id, NULL, 'received',"
             " 'intake', 'system' FROM r",
-            1, p, NULL, e);
-        free(j);
-        return rc;
+            rows, e);
 }
 
 static void
@@ -307,24 +310,14 @@ intake_store_service_get(struct db *db, const char *id,
 PGresult *
 intake_store_submit_lookup(struct db *db, const json_t *items, struct err *e)
 {
-        char *j = jsonx_dump(items);
-        const char *p[1] = {j};
-        PGresult *r;
-
-        if (j == NULL) {
-                err_set(e, ERR_FATAL, NULL, "out of memory");
-                return NULL;
-        }
-        r = db_query(db,
-                     "SELECT x.i, EXISTS (SELECT 1 FROM referrals"
-                     " WHERE id = x.id) AS dup, c.* FROM"
-                     " json_to_recordset($1::json) AS x(i int, id uuid,"
-                     " service_id uuid) LEFT JOIN LATERAL"
-                     " (" SERVICE_SELECT " WHERE s.id = x.service_id) c"
-                     " ON true",
-                     1, p, e);
-        free(j);
-        return r;
+        return json_query(db,
+                          "SELECT x.i, EXISTS (SELECT 1 FROM referrals"
+                          " WHERE id = x.id) AS dup, c.* FROM"
+                          " json_to_recordset($1::json) AS x(i int, id uuid,"
+                          " service_id uuid) LEFT JOIN LATERAL"
+                          " (" SERVICE_SELECT " WHERE s.id = x.service_id) c"
+                          " ON true",
+                          items, e);
 }
 
 void

@@ -143,6 +143,7 @@ intake_sub_fini(struct sub *s)
         secret_key_free(s->dek);
         free(s->svc.taxonomy_terms);
         free(s->wrapped);
+        json_decref(s->terms);
         json_decref(s->payload);
         json_decref(s->doc);
         memset(s, 0, sizeof(*s));
@@ -186,7 +187,7 @@ blobs(struct sub *s, char **personal, char **referrer, char **special,
         return rc;
 }
 
-static json_t *flags_json(const char *flags);
+static json_t *flags_json(const struct sub *s);
 
 /* store: the referral's row, queued with the thread's writes. */
 static int
@@ -194,29 +195,26 @@ store(struct db *db, struct sub *s, struct err *e)
 {
         char *personal = NULL, *referrer = NULL, *special = NULL;
         const json_t *d = s->doc;
-        json_t *row = NULL, *terms;
+        json_t *row = NULL;
         int rc = -1;
 
         if (blobs(s, &personal, &referrer, &special, e) < 0)
                 goto out;
-        terms = json_loads(s->svc.taxonomy_terms ? s->svc.taxonomy_terms : "[]",
-                           0, NULL);
         row = json_pack(
-            "{ss sO ss so ss ss so sO sO sO so so ss so so so so sO ss sb}",
+            "{ss sO ss so ss ss so sO sO sO so sO ss so so so so sO ss sb}",
             "id", s->id, "reference", json_object_get(d, "reference"),
             "service_id", s->service_id, "organisation_id",
             opt(s->svc.organisation_id), "subject_id", s->subject_id, "kind",
-            s->kind, "flags", flags_json(s->flags), "consents",
+            s->kind, "flags", flags_json(s), "consents",
             json_object_get(d, "consents"), "privacy_notice_version",
             json_object_get(d, "privacy_notice_version"), "status_secret_hash",
             json_object_get(d, "status_secret_hash"), "postcode_district",
-            opt(s->district), "taxonomy_terms", terms ? terms : json_array(),
-            "personal_blob", personal, "referrer_blob", opt(referrer),
-            "special_blob", opt(special), "referrer_email_index",
-            opt(s->ref_email_idx), "referrer_phone_index",
-            opt(s->ref_phone_idx), "submitted_at",
+            opt(s->district), "taxonomy_terms", s->terms, "personal_blob",
+            personal, "referrer_blob", opt(referrer), "special_blob",
+            opt(special), "referrer_email_index", opt(s->ref_email_idx),
+            "referrer_phone_index", opt(s->ref_phone_idx), "submitted_at",
             json_object_get(d, "submitted_at"), "received_at", s->received_at,
-            "routed", strcmp(s->flags, "{}") == 0);
+            "routed", s->flag == NULL);
         rc = intake_outq_referral(db, row, e);
 out:
         free(personal);
@@ -225,38 +223,26 @@ out:
         return rc;
 }
 
-/* flags_json: returns new array of the flags in s->flags ("{a,b}"). */
+/* flags_json: returns new array of s's flags (none, or the one). */
 static json_t *
-flags_json(const char *flags)
+flags_json(const struct sub *s)
 {
-        json_t *a = json_array();
-        const char *p = flags + 1;
-
-        while (*p != '\0' && *p != '}') {
-                size_t n = strcspn(p, ",}");
-                json_array_append_new(a, json_stringn(p, n));
-                p += n + (p[n] == ',');
-        }
-        return a;
+        return s->flag != NULL ? json_pack("[s]", s->flag) : json_array();
 }
 
 static int
 emit_received(struct db *db, struct sub *s, struct err *e)
 {
         const json_t *d = s->doc;
-        json_t *terms = json_loads(s->svc.taxonomy_terms, 0, NULL);
         json_t *j = json_pack(
-            "{ss sO ss so ss ss so so sO sO ss so}", "referral_id", s->id,
+            "{ss sO ss so ss ss sO so sO sO ss so}", "referral_id", s->id,
             "reference", json_object_get(d, "reference"), "service_id",
-            s->service_id, "organisation_id",
-            s->svc.organisation_id[0] ? json_string(s->svc.organisation_id)
-                                      : json_null(),
+            s->service_id, "organisation_id", opt(s->svc.organisation_id),
             "kind", s->kind, "subject_id", s->subject_id, "taxonomy_terms",
-            terms ? terms : json_array(), "postcode_district",
-            s->district[0] ? json_string(s->district) : json_null(), "consents",
+            s->terms, "postcode_district", opt(s->district), "consents",
             json_object_get(d, "consents"), "privacy_notice_version",
             json_object_get(d, "privacy_notice_version"), "received_at",
-            s->received_at, "flags", flags_json(s->flags));
+            s->received_at, "flags", flags_json(s));
 
         return intake_emit(db, INTAKE_TOPIC_EVENTS, s->id,
                            "signpost.referral.received.v1", j, e);
@@ -356,39 +342,59 @@ intake_sub_open(struct intake *in, struct sub *s, struct err *e)
         return 0;
 }
 
-/* lookup: whether s's referral is stored (or waiting to be) and its
- * service. */
-static int
-lookup(struct db *db, struct sub *s, bool *dup, struct err *e)
+int
+intake_subs_look_up(struct db *db, struct sub *const *subs, size_t n,
+                    struct err *e)
 {
-        json_t *items = json_pack("[{si ss ss}]", "i", 0, "id", s->id,
-                                  "service_id", s->service_id);
-        PGresult *r = intake_store_submit_lookup(db, items, e);
+        json_t *items = json_array();
+        PGresult *r;
+        int rc = 0;
 
+        for (size_t i = 0; i < n; i++)
+                json_array_append_new(
+                    items,
+                    json_pack("{sI ss ss}", "i", (json_int_t)i, "id",
+                              subs[i]->id, "service_id", subs[i]->service_id));
+        r = intake_store_submit_lookup(db, items, e);
         json_decref(items);
         if (r == NULL)
                 return -1;
-        if (PQntuples(r) != 1) {
-                PQclear(r);
-                return err_set(e, ERR_FATAL, NULL, "no lookup row");
+        if ((size_t)PQntuples(r) != n)
+                rc = err_set(e, ERR_FATAL, NULL, "lookup rows missing");
+        for (int row = 0; rc == 0 && row < PQntuples(r); row++) {
+                size_t i = (size_t)atol(PQgetvalue(r, row, 0));
+                struct sub *s;
+
+                if (i >= n) {
+                        rc = err_set(e, ERR_FATAL, NULL, "bad lookup row");
+                        break;
+                }
+                s = subs[i];
+                intake_store_lookup_row(r, row, &s->dup, &s->svc,
+                                        &s->svc_known);
+                s->dup = s->dup || intake_outq_has_referral(s->id);
+                json_decref(s->terms);
+                s->terms = json_loads(
+                    s->svc.taxonomy_terms ? s->svc.taxonomy_terms : "[]", 0,
+                    NULL);
+                if (s->terms == NULL)
+                        s->terms = json_array();
         }
-        intake_store_lookup_row(r, 0, dup, &s->svc, &s->svc_known);
         PQclear(r);
-        *dup = *dup || intake_outq_has_referral(s->id);
-        return 0;
+        return rc;
 }
 
 /* prepare: parse, look the service up, open, validate, and resolve the
  * subject. */
 static int
 prepare(struct intake *in, struct db *db, struct sub *s,
-        const struct kafka_record *rec, bool *dup, struct err *e)
+        const struct kafka_record *rec, struct err *e)
 {
         struct sub *one[1] = {s};
 
         if (intake_sub_parse(s, rec->value, rec->value_len, e) < 0 ||
-            lookup(db, s, dup, e) < 0 || *dup)
-                return *dup ? 0 : -1;
+            intake_subs_look_up(db, one, 1, e) < 0 || s->dup)
+                return s->dup ? 0 : -1;
         if (intake_sub_open(in, s, e) < 0)
                 return -1;
         if (!s->svc_known)
@@ -417,15 +423,14 @@ intake_submit_apply(struct intake *in, struct db *db,
                     const struct kafka_record *rec, struct err *e)
 {
         struct sub s = {0};
-        bool dup = false;
         unsigned char pk[SECRET_BOX_PK_BYTES];
         int rc = -1;
 
         if (intake_submit_prefetched(rec, &s))
-                dup = intake_outq_has_referral(s.id);
-        else if (prepare(in, db, &s, rec, &dup, e) < 0)
+                s.dup = intake_outq_has_referral(s.id);
+        else if (prepare(in, db, &s, rec, e) < 0)
                 goto out;
-        if (dup) {
+        if (s.dup) {
                 log_info("duplicate submission ignored", "referral_id=%s",
                          s.id);
                 rc = 0;
@@ -434,19 +439,18 @@ intake_submit_apply(struct intake *in, struct db *db,
         if (secret_dek_unwrap(in->keys.keyring, s.wrapped, &s.dek, e) < 0)
                 goto out;
         event_now(s.received_at);
-        snprintf(s.flags, sizeof(s.flags), "{%s}",
-                 !s.svc.open ? "service_closed"
+        s.flag = !s.svc.open ? "service_closed"
                  : intake_pk_decode(s.svc.partner_key, pk) < 0
                      ? "partner_key_missing"
-                     : "");
+                     : NULL;
         if (store(db, &s, e) < 0 || emit_received(db, &s, e) < 0 ||
             emit_consents(db, &s, e) < 0 ||
             emit_confirmations(in, db, &s, e) < 0)
                 goto out;
-        if (strcmp(s.flags, "{}") == 0 && route_now(in, db, &s, e) < 0)
+        if (s.flag == NULL && route_now(in, db, &s, e) < 0)
                 goto out;
-        log_info("referral stored", "referral_id=%s service_id=%s flags=%s",
-                 s.id, s.service_id, s.flags);
+        log_info("referral stored", "referral_id=%s service_id=%s flags={%s}",
+                 s.id, s.service_id, s.flag ? s.flag : "");
         rc = 0;
 out:
         intake_sub_fini(&s);

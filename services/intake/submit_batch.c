@@ -84,58 +84,39 @@ open_all(struct intake *in, const struct kafka_record *const *fresh, size_t n)
         }
 }
 
-/* look_up_all: drops the duplicates and unknown services. */
-static int
-look_up_all(struct db *db, struct err *e)
+/* ready_subs: the subs still prepared, into subs (room for pre.n). */
+static size_t
+ready_subs(struct sub **subs)
 {
-        json_t *items = json_array();
-        PGresult *r;
-        int rc = 0;
-
-        for (size_t i = 0; i < pre.n; i++)
-                if (pre.v[i].ready)
-                        json_array_append_new(
-                            items, json_pack("{sI ss ss}", "i", (json_int_t)i,
-                                             "id", pre.v[i].s.id, "service_id",
-                                             pre.v[i].s.service_id));
-        if (json_array_size(items) == 0) {
-                json_decref(items);
-                return 0;
-        }
-        r = intake_store_submit_lookup(db, items, e);
-        json_decref(items);
-        if (r == NULL)
-                return -1;
-        for (int row = 0; row < PQntuples(r); row++) {
-                size_t i = (size_t)atol(PQgetvalue(r, row, 0));
-                bool dup;
-
-                if (i >= pre.n || !pre.v[i].ready) {
-                        rc = err_set(e, ERR_FATAL, NULL, "bad lookup row");
-                        break;
-                }
-                intake_store_lookup_row(r, row, &dup, &pre.v[i].s.svc,
-                                        &pre.v[i].s.svc_known);
-                if (dup || !pre.v[i].s.svc_known)
-                        unready(i);
-        }
-        PQclear(r);
-        return rc;
-}
-
-static int
-resolve_all(struct intake *in, struct db *db, struct err *e)
-{
-        struct sub **subs = calloc(pre.n + 1, sizeof(*subs));
         size_t k = 0;
-        int rc;
 
-        if (subs == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
         for (size_t i = 0; i < pre.n; i++)
                 if (pre.v[i].ready)
                         subs[k++] = &pre.v[i].s;
+        return k;
+}
+
+/* look_up_and_resolve: the referral ids and services of the opened
+ * submissions (dropping duplicates and unknown services), then the
+ * subjects of the rest. */
+static int
+look_up_and_resolve(struct intake *in, struct db *db, struct err *e)
+{
+        struct sub **subs = calloc(pre.n + 1, sizeof(*subs));
+        size_t k;
+        int rc = -1;
+
+        if (subs == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        k = ready_subs(subs);
+        if (k > 0 && intake_subs_look_up(db, subs, k, e) < 0)
+                goto out;
+        for (size_t i = 0; i < pre.n; i++)
+                if (pre.v[i].ready && (pre.v[i].s.dup || !pre.v[i].s.svc_known))
+                        unready(i);
+        k = ready_subs(subs);
         rc = k > 0 ? intake_subjects_resolve(in, db, subs, k, e) : 0;
+out:
         free(subs);
         return rc;
 }
@@ -150,7 +131,7 @@ intake_submit_begin(void *arg, struct db *db,
         if (pre.v == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         open_all(arg, fresh, n);
-        if (look_up_all(db, e) < 0 || resolve_all(arg, db, e) < 0) {
+        if (look_up_and_resolve(arg, db, e) < 0) {
                 pre_drop();
                 return -1;
         }

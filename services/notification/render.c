@@ -10,38 +10,10 @@
 #include <string.h>
 
 #include "notification.h"
-
-struct buf {
-        char *p;
-        size_t len, cap;
-        bool oom;
-};
+#include "sbuf.h"
 
 static void
-put(struct buf *b, const char *s, size_t n)
-{
-        if (b->oom)
-                return;
-        if (b->len + n + 1 > b->cap) {
-                size_t cap = (b->cap ? b->cap : 256);
-                char *np;
-                while (cap < b->len + n + 1)
-                        cap *= 2;
-                np = realloc(b->p, cap);
-                if (np == NULL) {
-                        b->oom = true;
-                        return;
-                }
-                b->p = np;
-                b->cap = cap;
-        }
-        memcpy(b->p + b->len, s, n);
-        b->len += n;
-        b->p[b->len] = '\0';
-}
-
-static void
-put_value(struct buf *b, const char *v, bool html)
+put_value(struct sbuf *b, const char *v, bool html)
 {
         for (; *v != '\0'; v++) {
                 const char *rep = NULL;
@@ -67,9 +39,9 @@ put_value(struct buf *b, const char *v, bool html)
                         }
                 }
                 if (rep != NULL)
-                        put(b, rep, strlen(rep));
+                        sbuf_put(b, rep, strlen(rep));
                 else
-                        put(b, v, 1);
+                        sbuf_put(b, v, 1);
         }
 }
 
@@ -100,7 +72,7 @@ lookup(const json_t *values, const char *name, size_t n, char *num,
 /* one: handles the placeholder at p ("{{" already seen at p); returns the
  * position after it, or NULL with e set. */
 static const char *
-one(const char *p, const json_t *values, bool html, struct buf *b,
+one(const char *p, const json_t *values, bool html, struct sbuf *b,
     struct err *e)
 {
         const char *end = strstr(p + 2, "}}");
@@ -124,7 +96,7 @@ one(const char *p, const json_t *values, bool html, struct buf *b,
         if (v != NULL)
                 put_value(b, v, html);
         else if (bar != NULL)
-                put(b, bar + 1, (size_t)(end - bar - 1));
+                sbuf_put(b, bar + 1, (size_t)(end - bar - 1));
         else {
                 err_set(e, ERR_INVALID, "values", "missing placeholder %.*s",
                         (int)n, name);
@@ -137,19 +109,19 @@ char *
 notify_render_one(const char *tpl, const json_t *values, bool html,
                   struct err *e)
 {
-        struct buf b = {0};
+        struct sbuf b = {0};
         const char *p = tpl, *q;
 
-        put(&b, "", 0);
+        sbuf_put(&b, "", 0);
         while ((q = strstr(p, "{{")) != NULL) {
-                put(&b, p, (size_t)(q - p));
+                sbuf_put(&b, p, (size_t)(q - p));
                 p = one(q, values, html, &b, e);
                 if (p == NULL) {
                         free(b.p);
                         return NULL;
                 }
         }
-        put(&b, p, strlen(p));
+        sbuf_put(&b, p, strlen(p));
         if (b.oom) {
                 free(b.p);
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
