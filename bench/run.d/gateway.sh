@@ -28,15 +28,23 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   hport=$(( $(daemon_port gateway) + 60 ))
   "$BUILD/bench/hello" "$hport" "$threads" & hpid=$!
   sleep 0.5
-  h=$("$BUILD/bench/gwload" "http://127.0.0.1:$hport/" $conc "$secs" "$body" "Content-Type: application/json")
+  # rounds of hello then the gateway, back to back (see section 3); the
+  # figures are each measure's median over the rounds
+  rounds=${BENCH_ROUNDS:-3} rsecs=$(( (secs + 1) / 2 )) hs="" gs="" ps=""
+  for r in $(seq "$rounds"); do
+    h=$("$BUILD/bench/gwload" "http://127.0.0.1:$hport/" $conc "$rsecs" "$body" "Content-Type: application/json")
+    g=$("$BUILD/bench/gwload" "$(stack_url gateway)/v1/referrals" $conc "$rsecs" "$body" "Content-Type: application/json")
+    echo "hello_post[$r]: $h"
+    echo "gateway_referrals[$r]: $g"
+    hs="$hs $(echo "$h" | sed -E 's/.*rps=([0-9.]+).*/\1/')"
+    gs="$gs $(echo "$g" | sed -E 's/.*rps=([0-9.]+).*/\1/')"
+    ps="$ps $(echo "$g" | sed -E 's/.*p99_ms=([0-9.]+).*/\1/')"
+  done
   kill $hpid; wait $hpid 2>/dev/null
-  g=$("$BUILD/bench/gwload" "$(stack_url gateway)/v1/referrals" $conc "$secs" "$body" "Content-Type: application/json")
-  echo "hello_post: $h"
-  echo "gateway_referrals: $g"
-  hr=$(echo "$h" | sed -E 's/.*rps=([0-9.]+).*/\1/'); gr=$(echo "$g" | sed -E 's/.*rps=([0-9.]+).*/\1/')
-  gp99=$(echo "$g" | sed -E 's/.*p99_ms=([0-9.]+).*/\1/')
-  awk -v g="$gr" -v h="$hr" -v p="$gp99" 'BEGIN {
-    printf "gateway_referrals_per_s=%d (target >= 5000) p99_ms=%s (target < 25)\n", g, p
+  median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END { if (NR > 0) print v[int((NR + 1) / 2)] }'; }
+  hr=$(median "$hs"); gr=$(median "$gs"); gp99=$(median "$ps")
+  awk -v g="$gr" -v h="$hr" -v p="$gp99" -v gs="$gs" -v ps="$ps" 'BEGIN {
+    printf "gateway_referrals_per_s=%d (target >= 5000; rounds:%s) p99_ms=%s (target < 25; rounds:%s)\n", g, gs, p, ps
     if (h > 0) printf "gateway_vs_hello_ratio=%.3f\n", g / h }'
 
   echo "== 3. ORUK search: through the gateway vs straight to the directory"
@@ -57,10 +65,18 @@ p = b64(json.dumps({"sub": "bench", "role": "public", "exp": int(time.time()) + 
 print(p + "." + b64(hmac.new(key, p.encode(), hashlib.sha512).digest()[:32]))
 PY
 )
-  d=$("$BUILD/bench/gwload" "$(stack_url directory)/$q" $conc "$secs" "" "X-Signpost-Principal: $ph" 2>/dev/null)
-  f=$("$BUILD/bench/gwload" "$(stack_url gateway)/oruk/$q" $conc "$secs")
-  echo "directory_direct: $d"
-  echo "gateway_forwarded: $f"
-  dr=$(echo "$d" | sed -E 's/.*rps=([0-9.]+).*/\1/'); fr=$(echo "$f" | sed -E 's/.*rps=([0-9.]+).*/\1/')
-  awk -v d="$dr" -v f="$fr" 'BEGIN { if (d > 0) printf "forwarding_overhead=%.1f%% (target < 30%%)\n", (1 - f / d) * 100 }'
+  # rounds of direct then forwarded, back to back, so that a slow spell
+  # on this shared machine hits both sides of a ratio; the median of the
+  # rounds' overheads is the figure
+  rounds=${BENCH_ROUNDS:-3} rsecs=$(( (secs + 1) / 2 )) ovh=""
+  for r in $(seq "$rounds"); do
+    d=$("$BUILD/bench/gwload" "$(stack_url directory)/$q" $conc "$rsecs" "" "X-Signpost-Principal: $ph" 2>/dev/null)
+    f=$("$BUILD/bench/gwload" "$(stack_url gateway)/oruk/$q" $conc "$rsecs")
+    echo "directory_direct[$r]: $d"
+    echo "gateway_forwarded[$r]: $f"
+    dr=$(echo "$d" | sed -E 's/.*rps=([0-9.]+).*/\1/'); fr=$(echo "$f" | sed -E 's/.*rps=([0-9.]+).*/\1/')
+    ovh="$ovh $(awk -v d="$dr" -v f="$fr" 'BEGIN { if (d > 0) printf "%.1f", (1 - f / d) * 100 }')"
+  done
+  echo "$ovh" | tr ' ' '\n' | grep . | sort -n | awk -v all="$ovh" '{v[NR] = $1} END {
+    if (NR > 0) printf "forwarding_overhead=%s%% (median of rounds:%s; target < 30%%)\n", v[int((NR + 1) / 2)], all }'
 )

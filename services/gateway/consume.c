@@ -98,6 +98,41 @@ organisation(struct db *db, const struct kafka_record *rec, struct err *e)
         return rc;
 }
 
+/* The status rows of this consumer thread's submissions since the last
+ * flush: written with one statement per batch by gw_consume_flush (a row
+ * each was a round trip each), and always before a record that could
+ * read or change them. */
+static _Thread_local json_t *pending;
+
+static int
+pending_add(const char *id, const char *ref, const char *hash, const char *sid,
+            struct err *e)
+{
+        json_t *row =
+            json_pack("{s:s, s:s, s:s, s:s}", "referral_id", id, "reference",
+                      ref, "status_secret_hash", hash, "service_id", sid);
+
+        if (row != NULL && pending == NULL)
+                pending = json_array();
+        if (row == NULL || pending == NULL ||
+            json_array_append_new(pending, row) < 0)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        return 0;
+}
+
+int
+gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e)
+{
+        int rc = 0;
+
+        (void)arg;
+        if (keep && json_array_size(pending) > 0)
+                rc = gw_store_status_add(db, pending, e);
+        json_decref(pending);
+        pending = NULL;
+        return rc;
+}
+
 static int
 submitted(struct db *db, const struct kafka_record *rec, struct err *e)
 {
@@ -113,8 +148,9 @@ submitted(struct db *db, const struct kafka_record *rec, struct err *e)
         ref = json_string_value(json_object_get(j, "reference"));
         hash = json_string_value(json_object_get(j, "status_secret_hash"));
         sid = json_string_value(json_object_get(j, "service_id"));
+        (void)db;
         rc = id && ref && hash && sid && uuid_valid(id) && uuid_valid(sid)
-                 ? gw_store_status_add(db, id, ref, hash, sid, e)
+                 ? pending_add(id, ref, hash, sid, e)
                  : err_set(e, ERR_INVALID, NULL,
                            "submission lacks referral_id, reference, "
                            "service_id or status_secret_hash");
@@ -167,12 +203,14 @@ gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
 {
         struct gw *g = arg;
 
+        if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
+                return submitted(db, rec, e);
+        if (gw_consume_flush(arg, db, true, e) < 0)
+                return -1;
         if (strcmp(rec->topic, GW_TOPIC_SERVICES) == 0)
                 return service(g, db, rec, e);
         if (strcmp(rec->topic, GW_TOPIC_ORGS) == 0)
                 return organisation(db, rec, e);
-        if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
-                return submitted(db, rec, e);
         if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0)
                 return gw_consume_received(db, rec, e);
         if (strcmp(rec->ev.type, "signpost.referral.status_changed.v1") == 0)

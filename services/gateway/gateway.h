@@ -134,9 +134,10 @@ int gw_store_org_delete(struct db *db, const char *id, struct err *e);
 /* gw_store_services_load: every replica row into c. */
 int gw_store_services_load(struct db *db, struct gw_catalogue *c,
                            struct err *e);
-int gw_store_status_add(struct db *db, const char *referral_id,
-                        const char *reference, const char *secret_hash,
-                        const char *service_id, struct err *e);
+/* gw_store_status_add: the status rows in rows, a JSON array of objects
+ * with referral_id, reference, status_secret_hash and service_id, in one
+ * statement; a referral already present is left as it is. */
+int gw_store_status_add(struct db *db, const json_t *rows, struct err *e);
 int gw_store_status_set(struct db *db, const char *referral_id,
                         const char *status, struct err *e);
 /* gw_store_status_get: status (received, with_provider, contacted,
@@ -420,6 +421,10 @@ bool gw_web_form_take(struct gw_call *call, struct gw_form *f);
 struct kafka_record;
 int gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                      struct err *e);
+/* gw_consume_flush: its inbox_flush_fn: the status rows of the
+ * submissions applied since the last flush, written with one statement
+ * (keep) or dropped. */
+int gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e);
 
 /* ---- store_referral.c: the referral-owner replica (SQL) ---- */
 struct gw_owner {

@@ -158,6 +158,7 @@ main(int argc, char **argv)
                                          .group = "gateway",
                                          .topics = topics,
                                          .apply = gw_consume_apply,
+                                         .flush = gw_consume_flush,
                                          .arg = &g,
                                          .batch = 200,
                                          .threads = 1,

@@ -175,18 +175,25 @@ gw_store_services_load(struct db *db, struct gw_catalogue *c, struct err *e)
 }
 
 int
-gw_store_status_add(struct db *db, const char *referral_id,
-                    const char *reference, const char *secret_hash,
-                    const char *service_id, struct err *e)
+gw_store_status_add(struct db *db, const json_t *rows, struct err *e)
 {
-        const char *p[4] = {referral_id, reference, secret_hash, service_id};
+        char *text = jsonx_dump(rows);
+        const char *p[1] = {text};
+        int rc;
 
-        return db_exec(db,
-                       "INSERT INTO referral_status (referral_id, reference,"
-                       " status_secret_hash, service_id)"
-                       " VALUES ($1, $2, $3, $4)"
-                       " ON CONFLICT (referral_id) DO NOTHING",
-                       4, p, NULL, e);
+        if (text == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        rc = db_exec(db,
+                     "INSERT INTO referral_status (referral_id, reference,"
+                     " status_secret_hash, service_id)"
+                     " SELECT referral_id, reference, status_secret_hash,"
+                     " service_id FROM json_to_recordset($1::json) AS"
+                     " r(referral_id uuid, reference text,"
+                     " status_secret_hash text, service_id uuid)"
+                     " ON CONFLICT (referral_id) DO NOTHING",
+                     1, p, NULL, e);
+        free(text);
+        return rc;
 }
 
 int

@@ -2,9 +2,10 @@
  * upstream: the gateway's forwarded reads, all on one thread running a
  * libcurl multi loop. A handler defers its answer and queues the GET
  * here; the loop drives every transfer at once (one poll for all of them,
- * connections to each daemon kept alive in the multi handle's cache) and
- * calls the job's function when its answer is in. Owns the thread, the
- * multi handle and the queue; not what a job's function does.
+ * connections to each daemon kept alive in the multi handle's cache,
+ * finished easy handles kept for the next transfers) and calls the job's
+ * function when its answer is in. Owns the thread, the multi handle and the
+ * queue; not what a job's function does.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +31,9 @@ struct gw_upstream {
         pthread_mutex_t mu;
         struct job *head, *tail; /* queued, not yet added */
         atomic_bool stop;
+        atomic_bool woken; /* a wake-up is on its way to the loop */
+        CURL *spare[64];   /* finished easy handles, for the next transfers */
+        int nspare;
 };
 
 static size_t
@@ -89,10 +93,33 @@ finish(struct job *j, int rc)
         free(j);
 }
 
+/* handle_take: a spare easy handle, reset, or a new one; on the loop. */
+static CURL *
+handle_take(struct gw_upstream *u)
+{
+        CURL *h;
+
+        if (u->nspare == 0)
+                return curl_easy_init();
+        h = u->spare[--u->nspare];
+        curl_easy_reset(h);
+        return h;
+}
+
+/* handle_give: keeps h for a later transfer (its buffers are made once). */
+static void
+handle_give(struct gw_upstream *u, CURL *h)
+{
+        if (u->nspare == (int)(sizeof(u->spare) / sizeof(u->spare[0])))
+                curl_easy_cleanup(h);
+        else
+                u->spare[u->nspare++] = h;
+}
+
 static void
 start(struct gw_upstream *u, struct job *j)
 {
-        CURL *h = curl_easy_init();
+        CURL *h = handle_take(u);
 
         if (h == NULL) {
                 finish(j, -1);
@@ -101,7 +128,7 @@ start(struct gw_upstream *u, struct job *j)
         gw_upstream_setopt(h, j->url, j->hdrs, &j->r);
         curl_easy_setopt(h, CURLOPT_PRIVATE, j);
         if (curl_multi_add_handle(u->multi, h) != CURLM_OK) {
-                curl_easy_cleanup(h);
+                handle_give(u, h);
                 finish(j, -1);
         }
 }
@@ -125,7 +152,7 @@ reap(struct gw_upstream *u)
                 if (result == CURLE_OK)
                         gw_upstream_answered(h, &j->r);
                 curl_multi_remove_handle(u->multi, h);
-                curl_easy_cleanup(h);
+                handle_give(u, h);
                 finish(j, result == CURLE_OK ? 0 : -1);
         }
 }
@@ -162,6 +189,9 @@ loop(void *arg)
         int running = 0;
 
         while (!atomic_load(&u->stop) || running > 0 || queued(u)) {
+                /* cleared before the queue is read: a job queued after
+                 * this wakes the next poll */
+                atomic_store(&u->woken, false);
                 for (struct job *j = take(u), *next; j != NULL; j = next) {
                         next = j->next;
                         start(u, j);
@@ -202,6 +232,8 @@ gw_upstream_free(struct gw_upstream *u)
         atomic_store(&u->stop, true); /* what is queued still runs */
         curl_multi_wakeup(u->multi);
         pthread_join(u->thread, NULL);
+        while (u->nspare > 0)
+                curl_easy_cleanup(u->spare[--u->nspare]);
         curl_multi_cleanup(u->multi);
         pthread_mutex_destroy(&u->mu);
         free(u);
@@ -227,6 +259,8 @@ gw_upstream_get(struct gw_upstream *u, char *url, struct curl_slist *hdrs,
                 u->head = j;
         u->tail = j;
         pthread_mutex_unlock(&u->mu);
-        curl_multi_wakeup(u->multi);
+        /* one wake-up per poll, however many jobs arrive meanwhile */
+        if (!atomic_exchange(&u->woken, true))
+                curl_multi_wakeup(u->multi);
         return 0;
 }

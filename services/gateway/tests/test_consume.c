@@ -1,0 +1,249 @@
+/*
+ * consume: the status replica the gateway keeps from referral.submissions
+ * and referral.events, through the inbox as the daemon runs it. A batch's
+ * status rows are written together at its end, yet a status change later
+ * in the same batch still finds its row; a redelivered batch adds
+ * nothing; a malformed submission is dead-lettered alone. Against a real
+ * throwaway PostgreSQL, no broker needed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../gateway.h"
+#include "inbox.h"
+#include "testenv.h"
+
+#define SVC "6f0c1a52-3d1e-4e43-9b0a-0c6a0d4b5e01"
+
+static struct db *db;
+
+static int
+setup(void **state)
+{
+        char conninfo[512];
+        struct err e = {0};
+
+        (void)state;
+        if (testenv_db("gw_consume", conninfo, sizeof(conninfo)) != 0)
+                return -1;
+        db = db_open(conninfo);
+        db_set_schema(db, GW_SCHEMA);
+        if (db_exec(db, "CREATE SCHEMA " GW_SCHEMA, 0, NULL, NULL, &e) != 0 ||
+            db_migrate(db, GW_SCHEMA, "services/gateway/migrations", &e) != 0)
+                return fprintf(stderr, "migrate: %s\n", e.msg), -1;
+        return 0;
+}
+
+static int
+teardown(void **state)
+{
+        (void)state;
+        db_free(db);
+        return 0;
+}
+
+static int
+reset(void **state)
+{
+        (void)state;
+        return db_exec(db, "TRUNCATE referral_status, inbox", 0, NULL, NULL,
+                       NULL);
+}
+
+/* One record and the text it points at. */
+struct rec {
+        struct kafka_record r;
+        char id[UUID_STR_LEN];
+        char value[512];
+};
+
+static void
+submission(struct rec *x, const char *reference, const char *hash)
+{
+        memset(x, 0, sizeof(*x));
+        uuid_v7(x->id);
+        snprintf(x->value, sizeof(x->value),
+                 "{\"referral_id\":\"%s\",\"reference\":\"%s\","
+                 "\"status_secret_hash\":\"%s\",\"service_id\":\"" SVC "\","
+                 "\"sealed\":\"opaque\"}",
+                 x->id, reference, hash);
+        event_init(&x->r.ev, "gateway", GW_TYPE_SUBMITTED, x->id);
+        x->r.topic = "referral.submissions";
+        x->r.key = x->id;
+        x->r.key_len = strlen(x->id);
+        x->r.value = x->value;
+        x->r.value_len = strlen(x->value);
+}
+
+static void
+status_changed(struct rec *x, const char *referral_id, const char *to)
+{
+        memset(x, 0, sizeof(*x));
+        snprintf(x->id, sizeof(x->id), "%s", referral_id);
+        snprintf(x->value, sizeof(x->value),
+                 "{\"referral_id\":\"%s\",\"from\":\"received\",\"to\":\"%s\"}",
+                 referral_id, to);
+        event_init(&x->r.ev, "intake", "signpost.referral.status_changed.v1",
+                   referral_id);
+        x->r.topic = "referral.events";
+        x->r.key = x->id;
+        x->r.key_len = strlen(x->id);
+        x->r.value = x->value;
+        x->r.value_len = strlen(x->value);
+}
+
+/* batch: runs recs[0..n) through the inbox as the daemon does. */
+static int
+batch(struct rec *recs, size_t n, struct inbox *in)
+{
+        struct kafka_record r[8];
+        struct err e = {0};
+        int rc;
+
+        assert_true(n <= 8);
+        for (size_t i = 0; i < n; i++)
+                r[i] = recs[i].r;
+        rc = inbox_handle_batch(in, r, n, &e);
+        for (size_t i = 0; i < n; i++)
+                recs[i].r.result = r[i].result;
+        return rc;
+}
+
+/* status_of: the stored status of id ("" when there is no row). */
+static void
+status_of(const char *id, char out[32])
+{
+        const char *p[1] = {id};
+        PGresult *r = db_query(
+            db, "SELECT status FROM referral_status WHERE referral_id = $1", 1,
+            p, NULL);
+
+        snprintf(out, 32, "%s",
+                 r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        PQclear(r);
+}
+
+static long
+rows(void)
+{
+        PGresult *r =
+            db_query(db, "SELECT count(*) FROM referral_status", 0, NULL, NULL);
+        long n = r != NULL ? atol(PQgetvalue(r, 0, 0)) : -1;
+
+        PQclear(r);
+        return n;
+}
+
+static void
+test_a_batch_of_submissions_is_stored_once(void **state)
+{
+        struct inbox in = {.db = db,
+                           .consumer = "gateway",
+                           .apply = gw_consume_apply,
+                           .flush = gw_consume_flush};
+        struct rec x[4];
+        char st[32];
+        const char *p[1];
+        PGresult *r;
+
+        (void)state;
+        submission(&x[0], "SP-AAAA-AAAA", "11");
+        submission(&x[1], "SP-BBBB-BBBB", "22");
+        submission(&x[2], "SP-CCCC-CCCC", "33");
+        submission(&x[3], "SP-DDDD-DDDD", "44");
+        assert_int_equal(batch(x, 4, &in), 0);
+        assert_int_equal(rows(), 4);
+        status_of(x[2].id, st);
+        assert_string_equal(st, "received");
+        p[0] = x[1].id;
+        r = db_query(db,
+                     "SELECT reference, status_secret_hash, service_id"
+                     " FROM referral_status WHERE referral_id = $1",
+                     1, p, NULL);
+        assert_non_null(r);
+        assert_int_equal(PQntuples(r), 1);
+        assert_string_equal(PQgetvalue(r, 0, 0), "SP-BBBB-BBBB");
+        assert_string_equal(PQgetvalue(r, 0, 1), "22");
+        assert_string_equal(PQgetvalue(r, 0, 2), SVC);
+        PQclear(r);
+        /* redelivered: nothing more */
+        assert_int_equal(batch(x, 4, &in), 0);
+        assert_int_equal(rows(), 4);
+        assert_int_equal(in.applied, 4);
+        assert_int_equal(in.duplicates, 4);
+}
+
+static void
+test_a_change_later_in_the_batch_finds_its_row(void **state)
+{
+        struct inbox in = {.db = db,
+                           .consumer = "gateway",
+                           .apply = gw_consume_apply,
+                           .flush = gw_consume_flush};
+        struct rec x[4];
+        char st[32];
+
+        (void)state;
+        submission(&x[0], "SP-AAAA-AAAA", "11");
+        submission(&x[1], "SP-BBBB-BBBB", "22");
+        status_changed(&x[2], x[0].id, "delivered");
+        submission(&x[3], "SP-CCCC-CCCC", "33");
+        assert_int_equal(batch(x, 4, &in), 0);
+        assert_int_equal(rows(), 3);
+        status_of(x[0].id, st);
+        assert_string_equal(st, "with_provider");
+        status_of(x[1].id, st);
+        assert_string_equal(st, "received");
+        status_of(x[3].id, st);
+        assert_string_equal(st, "received");
+}
+
+static void
+test_a_malformed_submission_is_dead_lettered_alone(void **state)
+{
+        struct inbox in = {.db = db,
+                           .consumer = "gateway",
+                           .apply = gw_consume_apply,
+                           .flush = gw_consume_flush};
+        struct rec x[3];
+        char st[32];
+
+        (void)state;
+        submission(&x[0], "SP-AAAA-AAAA", "11");
+        submission(&x[1], "SP-BBBB-BBBB", "22");
+        snprintf(x[1].value, sizeof(x[1].value),
+                 "{\"referral_id\":\"%s\",\"reference\":\"SP-BBBB-BBBB\"}",
+                 x[1].id);
+        x[1].r.value_len = strlen(x[1].value);
+        submission(&x[2], "SP-CCCC-CCCC", "33");
+        assert_int_equal(batch(x, 3, &in), 0);
+        assert_int_equal(x[0].r.result, ERR_NONE);
+        assert_int_equal(x[1].r.result, ERR_INVALID);
+        assert_int_equal(x[2].r.result, ERR_NONE);
+        assert_int_equal(rows(), 2);
+        status_of(x[1].id, st);
+        assert_string_equal(st, "");
+        status_of(x[2].id, st);
+        assert_string_equal(st, "received");
+}
+
+int
+main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test_setup(test_a_batch_of_submissions_is_stored_once,
+                                   reset),
+            cmocka_unit_test_setup(
+                test_a_change_later_in_the_batch_finds_its_row, reset),
+            cmocka_unit_test_setup(
+                test_a_malformed_submission_is_dead_lettered_alone, reset),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
