@@ -3,8 +3,9 @@
 # one of the gateway's HTTP threads: with a single HTTP thread and more
 # reads and pages held than that, health checks, the JSON API and
 # referrals are still answered; once the upstream answers, every held read
-# and page completes. Ordering only, no
-# timing assertions (bounded by generous curl timeouts).
+# and page completes; a read the upstream never answers gets a 503 with
+# Retry-After once the gateway's upstream timeout (15 s) passes. Ordering
+# only, no timing assertions (bounded by generous curl timeouts).
 . tests/lib/tap.sh
 . tests/lib/stack.sh
 . tests/lib/gateway.sh
@@ -22,6 +23,8 @@ if ! stack_start gateway "${ENV[@]}" SIGNPOST_DIRECTORY_URL="http://127.0.0.1:$u
 fi
 ok "gateway started with one HTTP thread"
 gw=$(stack_url gateway)
+curl -s -m 60 -D "$T/never.h" -o "$T/never" -w '%{http_code}' "$gw/oruk/services?search=never" > "$T/never.code" &
+never=$!
 held=()
 for i in 1 2 3; do
   curl -s -m 60 -o "$T/held.$i" -w '%{http_code}' "$gw/oruk/services?search=held$i" > "$T/held.$i.code" &
@@ -53,5 +56,8 @@ for i in 1 2 3; do
     [ "$(cat "$T/held.$i.code")" = 200 ]
 done
 check "the forwarded answer is the upstream's" grep -q '"total_items"' "$T/held.1"
+wait "$never"
+check "a read its upstream never answers gets 503 at the gateway's timeout (got $(cat "$T/never.code"))" \
+  bash -c "[ '$(cat "$T/never.code")' = 503 ] && grep -qi '^Retry-After:' '$T/never.h' && grep -q '\"error\"' '$T/never'"
 stack_stop >/dev/null 2>&1; s=$?
 check "gateway stopped cleanly" [ "$s" = 0 ]
