@@ -2,11 +2,14 @@
  * consume: the replicas the gateway keeps from events, applied through
  * the inbox (exactly-once effect): the service catalogue from
  * directory.services and directory.organisations (snapshots keyed by id,
- * tombstones delete), and each referral's public status from
+ * tombstones delete), each referral's public status from
  * referral.submissions (the status-link hash) and referral.events
- * (status_changed, mapped to the four words a person sees). The memory
- * catalogue follows each applied service event. Records of other types
- * are skipped; a malformed one is dead-lettered.
+ * (status_changed, mapped to the four words a person sees), and each
+ * referral's owner from received events (provider.c reads them). Status
+ * and owner rows are kept until the batch's flush and written with one
+ * statement each. The memory catalogue follows each applied service
+ * event. Records of other types are skipped; a malformed one is
+ * dead-lettered.
  */
 #include <stdio.h>
 #include <string.h>
@@ -98,24 +101,21 @@ organisation(struct db *db, const struct kafka_record *rec, struct err *e)
         return rc;
 }
 
-/* The status rows of this consumer thread's submissions since the last
- * flush: written with one statement per batch by gw_consume_flush (a row
- * each was a round trip each), and always before a record that could
- * read or change them. */
-static _Thread_local json_t *pending;
+/* The rows this consumer thread's records add since the last flush: the
+ * status rows of submissions and the owner rows of received events, each
+ * kind written with one statement per batch by gw_consume_flush (a row
+ * each was a round trip each), and always before a record that could read
+ * or change them. */
+static _Thread_local json_t *pending_status, *pending_owner;
 
+/* pending_add: appends row (taken) to *list. */
 static int
-pending_add(const char *id, const char *ref, const char *hash, const char *sid,
-            struct err *e)
+pending_add(json_t **list, json_t *row, struct err *e)
 {
-        json_t *row =
-            json_pack("{s:s, s:s, s:s, s:s}", "referral_id", id, "reference",
-                      ref, "status_secret_hash", hash, "service_id", sid);
-
-        if (row != NULL && pending == NULL)
-                pending = json_array();
-        if (row == NULL || pending == NULL ||
-            json_array_append_new(pending, row) < 0)
+        if (row != NULL && *list == NULL)
+                *list = json_array();
+        if (row == NULL || *list == NULL ||
+            json_array_append_new(*list, row) < 0)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         return 0;
 }
@@ -126,15 +126,18 @@ gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e)
         int rc = 0;
 
         (void)arg;
-        if (keep && json_array_size(pending) > 0)
-                rc = gw_store_status_add(db, pending, e);
-        json_decref(pending);
-        pending = NULL;
+        if (keep && json_array_size(pending_status) > 0)
+                rc = gw_store_status_add(db, pending_status, e);
+        if (rc == 0 && keep && json_array_size(pending_owner) > 0)
+                rc = gw_store_owner_put(db, pending_owner, e);
+        json_decref(pending_status);
+        json_decref(pending_owner);
+        pending_status = pending_owner = NULL;
         return rc;
 }
 
 static int
-submitted(struct db *db, const struct kafka_record *rec, struct err *e)
+submitted(const struct kafka_record *rec, struct err *e)
 {
         json_t *j = value_of(rec, e);
         const char *id, *ref, *hash, *sid;
@@ -148,9 +151,13 @@ submitted(struct db *db, const struct kafka_record *rec, struct err *e)
         ref = json_string_value(json_object_get(j, "reference"));
         hash = json_string_value(json_object_get(j, "status_secret_hash"));
         sid = json_string_value(json_object_get(j, "service_id"));
-        (void)db;
         rc = id && ref && hash && sid && uuid_valid(id) && uuid_valid(sid)
-                 ? pending_add(id, ref, hash, sid, e)
+                 ? pending_add(&pending_status,
+                               json_pack("{s:s, s:s, s:s, s:s}", "referral_id",
+                                         id, "reference", ref,
+                                         "status_secret_hash", hash,
+                                         "service_id", sid),
+                               e)
                  : err_set(e, ERR_INVALID, NULL,
                            "submission lacks referral_id, reference, "
                            "service_id or status_secret_hash");
@@ -204,15 +211,17 @@ gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
         struct gw *g = arg;
 
         if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
-                return submitted(db, rec, e);
+                return submitted(rec, e);
+        if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0) {
+                json_t *row = gw_consume_received(rec, e);
+                return row != NULL ? pending_add(&pending_owner, row, e) : -1;
+        }
         if (gw_consume_flush(arg, db, true, e) < 0)
                 return -1;
         if (strcmp(rec->topic, GW_TOPIC_SERVICES) == 0)
                 return service(g, db, rec, e);
         if (strcmp(rec->topic, GW_TOPIC_ORGS) == 0)
                 return organisation(db, rec, e);
-        if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0)
-                return gw_consume_received(db, rec, e);
         if (strcmp(rec->ev.type, "signpost.referral.status_changed.v1") == 0)
                 return status_changed(db, rec, e);
         return 0;

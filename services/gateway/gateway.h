@@ -432,8 +432,12 @@ struct gw_owner {
         char subject[UUID_STR_LEN];
         char notice[64]; /* privacy-notice version, "" when none */
 };
-int gw_store_owner_put(struct db *db, const char *referral_id, const char *org,
-                       const char *subject, const char *notice, struct err *e);
+/* gw_store_owner_put: the owner rows in rows, a JSON array of objects with
+ * referral_id, organisation_id, subject_id and privacy_notice_version
+ * (null allowed but for the ids of referral and subject), in one
+ * statement; a referral already present takes the new values, and of two
+ * rows for one referral the later wins. */
+int gw_store_owner_put(struct db *db, const json_t *rows, struct err *e);
 /* gw_store_owner_get: ERR_NOT_FOUND when the referral is not (yet) known. */
 int gw_store_owner_get(struct db *db, const char *referral_id,
                        struct gw_owner *out, struct err *e);
@@ -455,9 +459,10 @@ int gw_command_send(struct gw *g, const char *topic, const char *key,
 void gw_command_unavailable(struct gw_call *call, const struct err *e);
 
 /* ---- provider.c: the owner replica and POST /v1/referrals/{id}/status -- */
-/* gw_consume_received: signpost.referral.received.v1 into referral_owner. */
-int gw_consume_received(struct db *db, const struct kafka_record *rec,
-                        struct err *e);
+/* gw_consume_received: the referral_owner row (for gw_store_owner_put)
+ * that a signpost.referral.received.v1 record tells. Returns a new
+ * object, or NULL with e (ERR_INVALID for a malformed record). */
+json_t *gw_consume_received(const struct kafka_record *rec, struct err *e);
 void gw_referral_status_post(struct gw_call *call);
 
 /* ---- consents.c: consent commands on consent.commands ---- */

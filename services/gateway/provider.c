@@ -21,18 +21,18 @@
 #define GW_TOPIC_UPDATES "referral.updates"
 #define GW_TYPE_UPDATE "signpost.referral.status_update.v1"
 
-int
-gw_consume_received(struct db *db, const struct kafka_record *rec,
-                    struct err *e)
+json_t *
+gw_consume_received(const struct kafka_record *rec, struct err *e)
 {
-        json_t *j = NULL;
+        json_t *j = NULL, *row = NULL;
         const char *id, *org, *subject, *notice;
-        int rc;
 
-        if (rec->value == NULL || rec->value_len == 0)
-                return err_set(e, ERR_INVALID, NULL, "no value");
+        if (rec->value == NULL || rec->value_len == 0) {
+                err_set(e, ERR_INVALID, NULL, "no value");
+                return NULL;
+        }
         if ((j = jsonx_parse_object(rec->value, rec->value_len, e)) == NULL)
-                return -1;
+                return NULL;
         id = json_string_value(json_object_get(j, "referral_id"));
         org = json_string_value(json_object_get(j, "organisation_id"));
         subject = json_string_value(json_object_get(j, "subject_id"));
@@ -40,13 +40,15 @@ gw_consume_received(struct db *db, const struct kafka_record *rec,
             json_string_value(json_object_get(j, "privacy_notice_version"));
         if (id == NULL || !uuid_valid(id) || subject == NULL ||
             !uuid_valid(subject) || (org != NULL && !uuid_valid(org)))
-                rc = err_set(e, ERR_INVALID, NULL,
-                             "received event lacks referral_id or "
-                             "subject_id, or has a bad organisation_id");
-        else
-                rc = gw_store_owner_put(db, id, org, subject, notice, e);
+                err_set(e, ERR_INVALID, NULL,
+                        "received event lacks referral_id or "
+                        "subject_id, or has a bad organisation_id");
+        else if ((row = json_pack("{s:s, s:s?, s:s, s:s?}", "referral_id", id,
+                                  "organisation_id", org, "subject_id", subject,
+                                  "privacy_notice_version", notice)) == NULL)
+                err_set(e, ERR_FATAL, NULL, "out of memory");
         json_decref(j);
-        return rc;
+        return row;
 }
 
 /* status_check: the body's status and reason against the contract; 0, or

@@ -3,7 +3,9 @@
  * and referral.events, through the inbox as the daemon runs it. A batch's
  * status rows are written together at its end, yet a status change later
  * in the same batch still finds its row; a redelivered batch adds
- * nothing; a malformed submission is dead-lettered alone. Against a real
+ * nothing; a malformed submission is dead-lettered alone. The owner rows
+ * of received events likewise, the later of two for one referral
+ * winning. Against a real
  * throwaway PostgreSQL, no broker needed.
  */
 #include <setjmp.h>
@@ -53,8 +55,8 @@ static int
 reset(void **state)
 {
         (void)state;
-        return db_exec(db, "TRUNCATE referral_status, inbox", 0, NULL, NULL,
-                       NULL);
+        return db_exec(db, "TRUNCATE referral_status, referral_owner, inbox", 0,
+                       NULL, NULL, NULL);
 }
 
 /* One record and the text it points at. */
@@ -91,6 +93,27 @@ status_changed(struct rec *x, const char *referral_id, const char *to)
                  "{\"referral_id\":\"%s\",\"from\":\"received\",\"to\":\"%s\"}",
                  referral_id, to);
         event_init(&x->r.ev, "intake", "signpost.referral.status_changed.v1",
+                   referral_id);
+        x->r.topic = "referral.events";
+        x->r.key = x->id;
+        x->r.key_len = strlen(x->id);
+        x->r.value = x->value;
+        x->r.value_len = strlen(x->value);
+}
+
+/* received: a received event for referral_id; org NULL leaves it out. */
+static void
+received(struct rec *x, const char *referral_id, const char *org,
+         const char *subject)
+{
+        memset(x, 0, sizeof(*x));
+        snprintf(x->id, sizeof(x->id), "%s", referral_id);
+        snprintf(x->value, sizeof(x->value),
+                 "{\"referral_id\":\"%s\",%s%s%s\"subject_id\":\"%s\","
+                 "\"privacy_notice_version\":\"2026-01\"}",
+                 referral_id, org ? "\"organisation_id\":\"" : "",
+                 org ? org : "", org ? "\"," : "", subject);
+        event_init(&x->r.ev, "intake", "signpost.referral.received.v1",
                    referral_id);
         x->r.topic = "referral.events";
         x->r.key = x->id;
@@ -234,6 +257,61 @@ test_a_malformed_submission_is_dead_lettered_alone(void **state)
         assert_string_equal(st, "received");
 }
 
+/* owner_of: "org subject" of id's owner row ("" when none). */
+static void
+owner_of(const char *id, char out[96])
+{
+        const char *p[1] = {id};
+        PGresult *r = db_query(db,
+                               "SELECT coalesce(organisation_id::text, '-')"
+                               " || ' ' || subject_id FROM referral_owner"
+                               " WHERE referral_id = $1",
+                               1, p, NULL);
+
+        snprintf(out, 96, "%s",
+                 r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        PQclear(r);
+}
+
+#define ORG "0b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e02"
+#define SUBJ1 "1b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e03"
+#define SUBJ2 "2b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e04"
+
+static void
+test_owner_rows_of_a_batch_later_wins(void **state)
+{
+        struct inbox in = {.db = db,
+                           .consumer = "gateway",
+                           .apply = gw_consume_apply,
+                           .flush = gw_consume_flush};
+        struct rec x[5];
+        char a[UUID_STR_LEN], b[UUID_STR_LEN], got[96];
+
+        (void)state;
+        uuid_v7(a);
+        uuid_v7(b);
+        received(&x[0], a, ORG, SUBJ1);
+        received(&x[1], b, NULL, SUBJ1);
+        received(&x[2], a, ORG, SUBJ2); /* a later word on a */
+        received(&x[3], a, ORG, SUBJ1);
+        snprintf(x[3].value, sizeof(x[3].value), "{\"referral_id\":\"%s\"}",
+                 a); /* no subject: dead-lettered, not applied */
+        x[3].r.value_len = strlen(x[3].value);
+        submission(&x[4], "SP-EEEE-EEEE", "55");
+        assert_int_equal(batch(x, 5, &in), 0);
+        assert_int_equal(x[3].r.result, ERR_INVALID);
+        owner_of(a, got);
+        assert_string_equal(got, ORG " " SUBJ2);
+        owner_of(b, got);
+        assert_string_equal(got, "- " SUBJ1);
+        assert_int_equal(rows(), 1);
+        /* a later batch updates the row */
+        received(&x[0], b, ORG, SUBJ2);
+        assert_int_equal(batch(x, 1, &in), 0);
+        owner_of(b, got);
+        assert_string_equal(got, ORG " " SUBJ2);
+}
+
 int
 main(void)
 {
@@ -244,6 +322,8 @@ main(void)
                 test_a_change_later_in_the_batch_finds_its_row, reset),
             cmocka_unit_test_setup(
                 test_a_malformed_submission_is_dead_lettered_alone, reset),
+            cmocka_unit_test_setup(test_owner_rows_of_a_batch_later_wins,
+                                   reset),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
