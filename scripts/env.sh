@@ -1,7 +1,10 @@
 # Shared settings for scripts/run.sh and the benchmarks: where the embedded
 # stack keeps its state, and the fixed internal port of each daemon.
 RUN_DIR=${SIGNPOST_RUN_DIR:-$PWD/.run}
-PG_PORT=${SIGNPOST_PG_PORT:-55432}
+# below the kernel's ephemeral range (32768-60999 here): a client socket that
+# happened to take the port would keep PostgreSQL from binding it for a
+# minute after it closed (its TIME_WAIT)
+PG_PORT=${SIGNPOST_PG_PORT:-25432}
 DAEMONS="directory intake consent notification retention reporting gateway"
 # SIGNPOST_PORT_OFFSET moves every port (tests use +1000 so they never
 # collide with a `make run` on the same machine).

@@ -18,7 +18,8 @@ throwaway_start() {
   trap throwaway_stop EXIT
   trap 'throwaway_stop; trap - EXIT; exit 143' TERM
   trap 'throwaway_stop; trap - EXIT; exit 130' INT
-  local port=$(( 56000 + RANDOM % 4000 ))
+  # below the ephemeral range, as scripts/env.sh explains
+  local port=$(( 26000 + RANDOM % 4000 ))
   # daemons started by tests listen on their usual port + this offset, so
   # concurrent runs (and a `make run`) on one machine do not collide
   export SIGNPOST_PORT_OFFSET=$(( 1000 + (RANDOM % 50) * 100 ))
