@@ -35,6 +35,13 @@ if bench_wanted pipeline; then
   fi
 fi
 
+# bench_median "a b c": the median of the numbers (the sections run some
+# measures in rounds and report this)
+bench_median() {
+  echo "$1" | tr ' ' '\n' | grep . | sort -n |
+    awk '{v[NR] = $1} END { if (NR > 0) print v[int((NR + 1) / 2)] }'
+}
+
 for extra in bench/run.d/*.sh; do
   [ -f "$extra" ] && bench_wanted "$(basename "$extra" .sh)" && . "$extra"
 done

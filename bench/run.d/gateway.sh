@@ -41,8 +41,7 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
     ps="$ps $(echo "$g" | sed -E 's/.*p99_ms=([0-9.]+).*/\1/')"
   done
   kill $hpid; wait $hpid 2>/dev/null
-  median() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{v[NR] = $1} END { if (NR > 0) print v[int((NR + 1) / 2)] }'; }
-  hr=$(median "$hs"); gr=$(median "$gs"); gp99=$(median "$ps")
+  hr=$(bench_median "$hs"); gr=$(bench_median "$gs"); gp99=$(bench_median "$ps")
   awk -v g="$gr" -v h="$hr" -v p="$gp99" -v gs="$gs" -v ps="$ps" 'BEGIN {
     printf "gateway_referrals_per_s=%d (target >= 5000; rounds:%s) p99_ms=%s (target < 25; rounds:%s)\n", g, gs, p, ps
     if (h > 0) printf "gateway_vs_hello_ratio=%.3f\n", g / h }'
@@ -77,6 +76,5 @@ PY
     dr=$(echo "$d" | sed -E 's/.*rps=([0-9.]+).*/\1/'); fr=$(echo "$f" | sed -E 's/.*rps=([0-9.]+).*/\1/')
     ovh="$ovh $(awk -v d="$dr" -v f="$fr" 'BEGIN { if (d > 0) printf "%.1f", (1 - f / d) * 100 }')"
   done
-  echo "$ovh" | tr ' ' '\n' | grep . | sort -n | awk -v all="$ovh" '{v[NR] = $1} END {
-    if (NR > 0) printf "forwarding_overhead=%s%% (median of rounds:%s; target < 30%%)\n", v[int((NR + 1) / 2)], all }'
+  echo "forwarding_overhead=$(bench_median "$ovh")% (median of rounds:$ovh; target < 30%)"
 )
