@@ -48,6 +48,15 @@ static const struct builtin builtins[] = {
      "ALTER TABLE inbox ADD COLUMN reason text;"
      "COMMENT ON COLUMN inbox.reason IS"
      " 'why the record was dead-lettered; NULL when applied';"},
+    /* the outbox is a queue: every row is deleted soon after it is
+     * written, so by the default rule (20 % of a table that is nearly
+     * always empty) its dead rows piled up for minutes and the relay's
+     * scan went through them all; vacuumed once 1,000 are dead instead,
+     * unthrottled (it is small) */
+    {"000_platform_outbox_vacuum.sql",
+     "ALTER TABLE outbox SET (autovacuum_vacuum_scale_factor = 0,"
+     " autovacuum_vacuum_threshold = 1000,"
+     " autovacuum_vacuum_cost_delay = 0);"},
 };
 
 static int

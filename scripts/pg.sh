@@ -52,6 +52,9 @@ unix_socket_directories = ''
 max_connections = 200
 shared_buffers = 256MB
 wal_level = replica
+# each daemon's outbox is a queue table vacuumed after 1,000 dead rows
+# (lib/db_migrate.c); look for that every 10 s, not every minute
+autovacuum_naptime = 10s
 log_min_messages = warning
 log_statement = 'none'
 log_min_error_statement = panic
