@@ -172,8 +172,8 @@ test_migrations_apply_once_in_order(void **state)
                      "SELECT reloptions::text FROM pg_class"
                      " WHERE oid = 's1.outbox'::regclass",
                      0, NULL, &e);
-        assert_non_null(strstr(PQgetvalue(r, 0, 0),
-                               "autovacuum_vacuum_threshold=1000"));
+        assert_non_null(
+            strstr(PQgetvalue(r, 0, 0), "autovacuum_vacuum_threshold=1000"));
         PQclear(r);
         snprintf(path, sizeof(path), "%s/003_new.sql", dir);
         write_file(path, "SELECT 1;");
