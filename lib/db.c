@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "json.h"
 #include "log.h"
 
 /* With db_set_prepare on, each distinct statement text is prepared once
@@ -431,4 +432,30 @@ db_wait_notify(struct db *db, int timeout_ms, struct err *e)
                 PQfreemem(n);
         }
         return got;
+}
+
+PGresult *
+db_query_json(struct db *db, const char *sql, const json_t *param,
+              struct err *e)
+{
+        char *text = jsonx_dump(param);
+        const char *p[1] = {text};
+        PGresult *r;
+
+        if (text == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+                return NULL;
+        }
+        r = db_query(db, sql, 1, p, e);
+        free(text);
+        return r;
+}
+
+int
+db_exec_json(struct db *db, const char *sql, const json_t *param, struct err *e)
+{
+        PGresult *r = db_query_json(db, sql, param, e);
+
+        PQclear(r);
+        return r != NULL ? 0 : -1;
 }

@@ -56,6 +56,15 @@ int db_exec(struct db *db, const char *sql, int nparams,
  * or NULL with e filled. */
 PGresult *db_query(struct db *db, const char *sql, int nparams,
                    const char *const *params, struct err *e);
+/* db_query_json: db_query with one parameter, $1: the JSON text of
+ * param (a jansson value; for json_to_recordset and the like, so a batch
+ * of rows travels in one statement). db_exec_json: the same for a
+ * statement whose rows are not wanted. */
+struct json_t;
+PGresult *db_query_json(struct db *db, const char *sql,
+                        const struct json_t *param, struct err *e);
+int db_exec_json(struct db *db, const char *sql, const struct json_t *param,
+                 struct err *e);
 /* db_query_binary: as db_query but params carry explicit lengths and
  * formats (for bytea) and results come back in text. */
 PGresult *db_query_bin(struct db *db, const char *sql, int nparams,

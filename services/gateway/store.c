@@ -177,23 +177,16 @@ gw_store_services_load(struct db *db, struct gw_catalogue *c, struct err *e)
 int
 gw_store_status_add(struct db *db, const json_t *rows, struct err *e)
 {
-        char *text = jsonx_dump(rows);
-        const char *p[1] = {text};
-        int rc;
-
-        if (text == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        rc = db_exec(db,
-                     "INSERT INTO referral_status (referral_id, reference,"
-                     " status_secret_hash, service_id)"
-                     " SELECT referral_id, reference, status_secret_hash,"
-                     " service_id FROM json_to_recordset($1::json) AS"
-                     " r(referral_id uuid, reference text,"
-                     " status_secret_hash text, service_id uuid)"
-                     " ON CONFLICT (referral_id) DO NOTHING",
-                     1, p, NULL, e);
-        free(text);
-        return rc;
+        return db_exec_json(
+            db,
+            "INSERT INTO referral_status (referral_id, reference,"
+            " status_secret_hash, service_id)"
+            " SELECT referral_id, reference, status_secret_hash,"
+            " service_id FROM json_to_recordset($1::json) AS"
+            " r(referral_id uuid, reference text,"
+            " status_secret_hash text, service_id uuid)"
+            " ON CONFLICT (referral_id) DO NOTHING",
+            rows, e);
 }
 
 int

@@ -14,31 +14,24 @@
 int
 gw_store_owner_put(struct db *db, const json_t *rows, struct err *e)
 {
-        char *text = jsonx_dump(rows);
-        const char *p[1] = {text};
-        int rc;
-
-        if (text == NULL)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        rc = db_exec(db,
-                     "INSERT INTO referral_owner (referral_id,"
-                     " organisation_id, subject_id, privacy_notice_version)"
-                     " SELECT DISTINCT ON (referral_id) referral_id,"
-                     " organisation_id, subject_id, privacy_notice_version"
-                     " FROM ROWS FROM (json_to_recordset($1::json) AS"
-                     " (referral_id uuid, organisation_id uuid,"
-                     " subject_id uuid, privacy_notice_version text))"
-                     " WITH ORDINALITY AS r(referral_id, organisation_id,"
-                     " subject_id, privacy_notice_version, n)"
-                     " ORDER BY referral_id, n DESC"
-                     " ON CONFLICT (referral_id) DO"
-                     " UPDATE SET organisation_id = EXCLUDED.organisation_id,"
-                     " subject_id = EXCLUDED.subject_id,"
-                     " privacy_notice_version ="
-                     " EXCLUDED.privacy_notice_version, updated_at = now()",
-                     1, p, NULL, e);
-        free(text);
-        return rc;
+        return db_exec_json(
+            db,
+            "INSERT INTO referral_owner (referral_id,"
+            " organisation_id, subject_id, privacy_notice_version)"
+            " SELECT DISTINCT ON (referral_id) referral_id,"
+            " organisation_id, subject_id, privacy_notice_version"
+            " FROM ROWS FROM (json_to_recordset($1::json) AS"
+            " (referral_id uuid, organisation_id uuid,"
+            " subject_id uuid, privacy_notice_version text))"
+            " WITH ORDINALITY AS r(referral_id, organisation_id,"
+            " subject_id, privacy_notice_version, n)"
+            " ORDER BY referral_id, n DESC"
+            " ON CONFLICT (referral_id) DO"
+            " UPDATE SET organisation_id = EXCLUDED.organisation_id,"
+            " subject_id = EXCLUDED.subject_id,"
+            " privacy_notice_version ="
+            " EXCLUDED.privacy_notice_version, updated_at = now()",
+            rows, e);
 }
 
 int

@@ -41,34 +41,6 @@ one_row(struct db *db, const char *sql, int n, const char *const *p,
         return r;
 }
 
-/* json_query: runs sql with items (a JSON value) as its one parameter,
- * $1. Returns new PGresult, or NULL with e filled. */
-static PGresult *
-json_query(struct db *db, const char *sql, const json_t *items, struct err *e)
-{
-        char *j = jsonx_dump(items);
-        const char *p[1] = {j};
-        PGresult *r;
-
-        if (j == NULL) {
-                err_set(e, ERR_FATAL, NULL, "out of memory");
-                return NULL;
-        }
-        r = db_query(db, sql, 1, p, e);
-        free(j);
-        return r;
-}
-
-/* json_exec: json_query for a statement whose rows are not wanted. */
-static int
-json_exec(struct db *db, const char *sql, const json_t *items, struct err *e)
-{
-        PGresult *r = json_query(db, sql, items, e);
-
-        PQclear(r);
-        return r != NULL ? 0 : -1;
-}
-
 /* The advisory-lock class of blind-index values (the two-key form, so it
  * never meets the outbox relay's one-key lock). */
 #define SUBJECT_LOCK_CLASS "1937"
@@ -77,7 +49,7 @@ int
 intake_store_subjects_lock(struct db *db, const json_t *items, struct err *e)
 {
         /* in one order, so two transactions never wait on each other */
-        return json_exec(
+        return db_exec_json(
             db,
             "SELECT count(pg_advisory_xact_lock(" SUBJECT_LOCK_CLASS
             ", h)) FROM (SELECT DISTINCT hashtext(v) AS h"
@@ -91,7 +63,7 @@ PGresult *
 intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
 {
         /* the oldest subject either index finds; the rest are added */
-        return json_query(
+        return db_query_json(
             db,
             "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(i int,"
             " email text, phone text, id uuid, wrapped text)),"
@@ -110,7 +82,7 @@ intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
 int
 intake_store_referrals_add(struct db *db, const json_t *rows, struct err *e)
 {
-        return json_exec(
+        return db_exec_json(
             db,
             "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(id uuid,"
             " reference text, service_id uuid, organisation_id uuid,"
@@ -310,14 +282,14 @@ intake_store_service_get(struct db *db, const char *id,
 PGresult *
 intake_store_submit_lookup(struct db *db, const json_t *items, struct err *e)
 {
-        return json_query(db,
-                          "SELECT x.i, EXISTS (SELECT 1 FROM referrals"
-                          " WHERE id = x.id) AS dup, c.* FROM"
-                          " json_to_recordset($1::json) AS x(i int, id uuid,"
-                          " service_id uuid) LEFT JOIN LATERAL"
-                          " (" SERVICE_SELECT " WHERE s.id = x.service_id) c"
-                          " ON true",
-                          items, e);
+        return db_query_json(db,
+                             "SELECT x.i, EXISTS (SELECT 1 FROM referrals"
+                             " WHERE id = x.id) AS dup, c.* FROM"
+                             " json_to_recordset($1::json) AS x(i int, id uuid,"
+                             " service_id uuid) LEFT JOIN LATERAL"
+                             " (" SERVICE_SELECT " WHERE s.id = x.service_id) c"
+                             " ON true",
+                             items, e);
 }
 
 void

@@ -66,6 +66,30 @@ struct rec {
         char value[512];
 };
 
+/* addressed: x as a record of type from source on topic, keyed by x->id
+ * (the referral), its value x->value as written. */
+static void
+addressed(struct rec *x, const char *source, const char *type,
+          const char *topic)
+{
+        event_init(&x->r.ev, source, type, x->id);
+        x->r.topic = topic;
+        x->r.key = x->id;
+        x->r.key_len = strlen(x->id);
+        x->r.value = x->value;
+        x->r.value_len = strlen(x->value);
+}
+
+/* The inbox as the gateway's consumer runs it. */
+static struct inbox
+consumer(void)
+{
+        return (struct inbox){.db = db,
+                              .consumer = "gateway",
+                              .apply = gw_consume_apply,
+                              .flush = gw_consume_flush};
+}
+
 static void
 submission(struct rec *x, const char *reference, const char *hash)
 {
@@ -76,12 +100,7 @@ submission(struct rec *x, const char *reference, const char *hash)
                  "\"status_secret_hash\":\"%s\",\"service_id\":\"" SVC "\","
                  "\"sealed\":\"opaque\"}",
                  x->id, reference, hash);
-        event_init(&x->r.ev, "gateway", GW_TYPE_SUBMITTED, x->id);
-        x->r.topic = "referral.submissions";
-        x->r.key = x->id;
-        x->r.key_len = strlen(x->id);
-        x->r.value = x->value;
-        x->r.value_len = strlen(x->value);
+        addressed(x, "gateway", GW_TYPE_SUBMITTED, "referral.submissions");
 }
 
 static void
@@ -92,13 +111,8 @@ status_changed(struct rec *x, const char *referral_id, const char *to)
         snprintf(x->value, sizeof(x->value),
                  "{\"referral_id\":\"%s\",\"from\":\"received\",\"to\":\"%s\"}",
                  referral_id, to);
-        event_init(&x->r.ev, "intake", "signpost.referral.status_changed.v1",
-                   referral_id);
-        x->r.topic = "referral.events";
-        x->r.key = x->id;
-        x->r.key_len = strlen(x->id);
-        x->r.value = x->value;
-        x->r.value_len = strlen(x->value);
+        addressed(x, "intake", "signpost.referral.status_changed.v1",
+                  "referral.events");
 }
 
 /* received: a received event for referral_id; org NULL leaves it out. */
@@ -113,13 +127,8 @@ received(struct rec *x, const char *referral_id, const char *org,
                  "\"privacy_notice_version\":\"2026-01\"}",
                  referral_id, org ? "\"organisation_id\":\"" : "",
                  org ? org : "", org ? "\"," : "", subject);
-        event_init(&x->r.ev, "intake", "signpost.referral.received.v1",
-                   referral_id);
-        x->r.topic = "referral.events";
-        x->r.key = x->id;
-        x->r.key_len = strlen(x->id);
-        x->r.value = x->value;
-        x->r.value_len = strlen(x->value);
+        addressed(x, "intake", "signpost.referral.received.v1",
+                  "referral.events");
 }
 
 /* batch: runs recs[0..n) through the inbox as the daemon does. */
@@ -167,10 +176,7 @@ rows(void)
 static void
 test_a_batch_of_submissions_is_stored_once(void **state)
 {
-        struct inbox in = {.db = db,
-                           .consumer = "gateway",
-                           .apply = gw_consume_apply,
-                           .flush = gw_consume_flush};
+        struct inbox in = consumer();
         struct rec x[4];
         char st[32];
         const char *p[1];
@@ -206,10 +212,7 @@ test_a_batch_of_submissions_is_stored_once(void **state)
 static void
 test_a_change_later_in_the_batch_finds_its_row(void **state)
 {
-        struct inbox in = {.db = db,
-                           .consumer = "gateway",
-                           .apply = gw_consume_apply,
-                           .flush = gw_consume_flush};
+        struct inbox in = consumer();
         struct rec x[4];
         char st[32];
 
@@ -231,10 +234,7 @@ test_a_change_later_in_the_batch_finds_its_row(void **state)
 static void
 test_a_malformed_submission_is_dead_lettered_alone(void **state)
 {
-        struct inbox in = {.db = db,
-                           .consumer = "gateway",
-                           .apply = gw_consume_apply,
-                           .flush = gw_consume_flush};
+        struct inbox in = consumer();
         struct rec x[3];
         char st[32];
 
@@ -280,10 +280,7 @@ owner_of(const char *id, char out[96])
 static void
 test_owner_rows_of_a_batch_later_wins(void **state)
 {
-        struct inbox in = {.db = db,
-                           .consumer = "gateway",
-                           .apply = gw_consume_apply,
-                           .flush = gw_consume_flush};
+        struct inbox in = consumer();
         struct rec x[5];
         char a[UUID_STR_LEN], b[UUID_STR_LEN], got[96];
 
