@@ -5,7 +5,9 @@
  * query that uses the indexes that fit it: GIN on search_vector, GIN on
  * term_ids (a term and its descendants), GiST on service_points (on
  * locations for /service_at_locations), and GIN trigram on the small
- * search_words vocabulary only when a search found nothing. Values always
+ * search_words vocabulary only when a search found nothing. A search for
+ * one word alone reads that word's postings (word_postings, a B-tree)
+ * instead, from the index alone. Values always
  * travel as numbered parameters; the text only ever holds fixed fragments
  * and parameter numbers. A /services page comes with each service's
  * stored list document (docs.c). Does not build JSON or know about HTTP.
@@ -308,6 +310,82 @@ search_correct(struct db *db, const char *search, char **fixed, struct err *e)
         return 0;
 }
 
+/* A one-word search on its own reads word_postings (migration 007): the
+ * total is an index-only count of the word's postings and the page their
+ * first rows, in the order the general query gives (rank, name, id). The
+ * last column says whether the search really was one lexeme (or none: a
+ * stop word); if not, the general query answers instead. */
+static const char word_page_sql[] =
+    "WITH w AS (SELECT CASE WHEN numnode(q) = 1 AND cardinality(a) = 1"
+    " THEN a[1] END AS lexeme, numnode(q) = 0 OR (numnode(q) = 1 AND"
+    " cardinality(a) = 1) AS ok"
+    " FROM websearch_to_tsquery('pg_catalog.english', $1::text) q,"
+    " tsvector_to_array(to_tsvector('pg_catalog.english', $1::text)) a)"
+    " SELECT c.total, p.service_id, NULL::float8, d.brief,"
+    " (SELECT ok FROM w) FROM (SELECT count(*) AS total FROM word_postings"
+    " WHERE lexeme = (SELECT lexeme FROM w)) c LEFT JOIN LATERAL"
+    " (SELECT service_id, rank, name FROM word_postings"
+    " WHERE lexeme = (SELECT lexeme FROM w)"
+    " ORDER BY rank DESC, name, service_id LIMIT $2::int OFFSET $3::int) p"
+    " ON true LEFT JOIN service_docs d ON d.id = p.service_id"
+    " ORDER BY p.rank DESC, p.name, p.service_id";
+
+/* one_word: true if q is a search for one word (ASCII letters and digits,
+ * spaces around it) and nothing else, which word_page_sql can answer. */
+static bool
+one_word(const struct dir_query *q, const char *search, bool at_locations)
+{
+        const char *c = search;
+        bool word = false, gap = false;
+
+        if (at_locations || search == NULL || q->has_point)
+                return false;
+        if (q->taxonomy_term_id != NULL || q->taxonomy_id != NULL ||
+            q->organization_id != NULL || q->minimum_age != NULL ||
+            q->maximum_age != NULL || q->age != NULL ||
+            q->modified_after != NULL || q->day != NULL ||
+            q->start_time != NULL || q->end_time != NULL)
+                return false;
+        for (; *c != '\0'; c++) {
+                if (*c == ' ') {
+                        gap = word;
+                        continue;
+                }
+                if (gap ||
+                    !((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                      (*c >= '0' && *c <= '9')))
+                        return false;
+                word = true;
+        }
+        return word;
+}
+
+/* word_page_run: *done is false when the search was not one lexeme after
+ * all (the caller then runs the general query). */
+static int
+word_page_run(struct db *db, const struct dir_query *q, const char *search,
+              struct dir_page *out, bool *done, struct err *e)
+{
+        char lim[24], off[24];
+        const char *p[3] = {search, lim, off};
+        PGresult *res;
+        int rc = 0;
+
+        snprintf(lim, sizeof(lim), "%d", q->per_page);
+        snprintf(off, sizeof(off), "%ld",
+                 (long)(q->page - 1) * (long)q->per_page);
+        res = db_query(db, word_page_sql, 3, p, e);
+        if (res == NULL)
+                return -1;
+        *done = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+        if (*done) {
+                dir_page_fini(out);
+                rc = page_fill(res, out, e);
+        }
+        PQclear(res);
+        return rc;
+}
+
 /* page_run: builds the page query of q for the search text `search` and
  * runs it. */
 static int
@@ -318,8 +396,14 @@ page_run(struct db *db, const struct dir_query *q, const char *search,
         struct refs r = {0};
         char lim[24], off[24];
         PGresult *res;
+        bool done = false;
         int rc;
 
+        if (one_word(q, search, at_locations)) {
+                rc = word_page_run(db, q, search, out, &done, e);
+                if (rc < 0 || done)
+                        return rc;
+        }
         snprintf(lim, sizeof(lim), "%d", q->per_page);
         snprintf(off, sizeof(off), "%ld",
                  (long)(q->page - 1) * (long)q->per_page);

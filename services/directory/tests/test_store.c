@@ -422,6 +422,105 @@ test_search_corrects_each_misspelt_word(void **state)
         json_decref(j);
 }
 
+/* general_names: what the general (GIN) query ranks for search, names
+ * "|"-joined, and its total. */
+static long
+general_names(const char *search, char *out, size_t outsz)
+{
+        const char *p[1] = {search};
+        struct err e = {0};
+        PGresult *r = db_query(
+            db,
+            "SELECT coalesce(string_agg(name, '|' ORDER BY rk DESC, name, id),"
+            " ''), count(*) FROM (SELECT name, id, ts_rank_cd("
+            "'{0.05, 0.1, 0.2, 1.0}', search_vector, q) AS rk FROM services,"
+            " websearch_to_tsquery('pg_catalog.english', $1) q"
+            " WHERE status = 'active' AND search_vector @@ q) x",
+            1, p, &e);
+        long n;
+
+        assert_non_null(r);
+        snprintf(out, outsz, "%s", PQgetvalue(r, 0, 0));
+        n = atol(PQgetvalue(r, 0, 1));
+        PQclear(r);
+        return n;
+}
+
+/* A search for one word alone is answered from word_postings; it gives
+ * what the general query gives, page by page, and follows every edit. */
+static void
+test_one_word_search_reads_postings(void **state)
+{
+        char got[512], want[512];
+        json_t *j;
+
+        (void)state;
+        assert_int_equal(
+            cmd("service_create",
+                svc("66666666-6666-4666-8666-666666666666", "Advice line",
+                    "Call us.", "active", 55.95, -3.19)),
+            ERR_NONE);
+        assert_int_equal(
+            cmd("service_create",
+                svc("77777777-7777-4777-8777-777777777777", "Housing help",
+                    "Advice on housing, advice on rent and advice on repairs.",
+                    "active", 55.95, -3.19)),
+            ERR_NONE);
+        assert_true(general_names("advice", want, sizeof(want)) >= 4);
+        j = get("/services", "search=advice", 200);
+        names(j, got, sizeof(got));
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         general_names("advice", want, sizeof(want)));
+        json_decref(j);
+        assert_string_equal(got, want);
+        /* the second page of one */
+        j = get("/services", "search= Advice &per_page=1&page=2", 200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        *strchr(strchr(want, '|') + 1, '|') = '\0';
+        assert_string_equal(got, strchr(want, '|') + 1);
+        /* the postings answer: without them the word finds nothing */
+        assert_int_equal(count("SELECT count(*) FROM word_postings"
+                               " WHERE lexeme = 'advic'") > 0,
+                         1);
+        count("WITH d AS (DELETE FROM word_postings WHERE lexeme = 'advic'"
+              " RETURNING 1) SELECT count(*) FROM d");
+        j = get("/services", "search=advice", 200);
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         0);
+        json_decref(j);
+        count("SELECT count(*) FROM (SELECT word_postings_set(array_agg(id))"
+              " FROM services) x");
+        /* they follow a change of status and of name */
+        assert_int_equal(cmd("service_update",
+                             json_pack("{ss ss}", "id",
+                                       "66666666-6666-4666-8666-666666666666",
+                                       "status", "inactive")),
+                         ERR_NONE);
+        assert_int_equal(cmd("service_update",
+                             json_pack("{ss ss}", "id",
+                                       "77777777-7777-4777-8777-777777777777",
+                                       "name", "Tenancy help")),
+                         ERR_NONE);
+        j = get("/services", "search=advice", 200);
+        names(j, got, sizeof(got));
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         general_names("advice", want, sizeof(want)));
+        json_decref(j);
+        assert_string_equal(got, want);
+        assert_null(strstr(got, "Advice line"));
+        assert_non_null(strstr(got, "Tenancy help"));
+        j = get("/services", "search=tenancy", 200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        assert_string_equal(got, "Tenancy help");
+        /* a stop word alone finds nothing, as the general query */
+        j = get("/services", "search=the", 200);
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         0);
+        json_decref(j);
+}
+
 static void
 test_distance_search_sorted_by_distance(void **state)
 {
@@ -609,6 +708,7 @@ main(void)
             cmocka_unit_test(test_search_ranks_name_first_and_tolerates_typos),
             cmocka_unit_test(test_inactive_never_in_search),
             cmocka_unit_test(test_search_corrects_each_misspelt_word),
+            cmocka_unit_test(test_one_word_search_reads_postings),
             cmocka_unit_test(test_distance_search_sorted_by_distance),
             cmocka_unit_test(test_nearest_explains_its_choice),
             cmocka_unit_test(test_commands_validate_and_emit),
