@@ -1,28 +1,41 @@
 /*
- * gwload: a small closed-loop HTTP load generator (libcurl multi). Keeps
- * CONC requests in flight over kept-alive connections for SECONDS and
+ * gwload: a small closed-loop HTTP load generator. Keeps CONC requests in
+ * flight, one on each of CONC kept-alive connections, for SECONDS and
  * prints one line of figures: requests, 2xx, requests per second (2xx
  * only) and latency percentiles of the 2xx answers.
  *
  *   gwload URL CONC SECONDS [BODY_FILE [HEADER ...]]
  *
- * With BODY_FILE each request is a POST of that file's bytes.
+ * With BODY_FILE each request is a POST of that file's bytes. One thread
+ * drives every connection through epoll with the lean client of
+ * tests/support/benchhttp.h: it shares the two cores with the servers it
+ * measures, so it spends as little per request as it can.
  */
-#include <curl/curl.h>
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "benchhttp.h"
 
 #define MAX_SAMPLES (4 * 1024 * 1024)
+#define MAX_HEADERS 16
 
-struct slot {
-        CURL *h;
+struct conn {
+        int fd;
+        bool busy; /* a request is out */
         double t0;
+        char *buf;
+        size_t len, cap;
 };
 
 static double *lat;
 static size_t nlat;
+static long total, good;
 
 static double
 now(void)
@@ -31,13 +44,6 @@ now(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static size_t
-discard(char *p, size_t sz, size_t n, void *arg)
-{
-        (void)p, (void)arg;
-        return sz * n;
 }
 
 static int
@@ -68,16 +74,102 @@ slurp(const char *path, long *len)
         return b;
 }
 
+static void
+conn_drop(int ep, struct conn *c)
+{
+        if (c->fd >= 0) {
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+        }
+        c->fd = -1;
+        c->len = 0;
+        c->busy = false;
+}
+
+/* send_one: (re)connects if need be and sends the request; false when the
+ * server cannot be reached. The request is small: one write takes it. */
+static bool
+send_one(int ep, struct conn *c, const struct benchhttp_target *t)
+{
+        for (int a = 0; a < 2; a++) {
+                if (c->fd < 0) {
+                        struct epoll_event ev = {.events = EPOLLIN,
+                                                 .data.ptr = c};
+                        if ((c->fd = benchhttp_connect(t, true)) < 0)
+                                return false;
+                        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+                }
+                c->t0 = now();
+                if (write(c->fd, t->req, t->reqlen) == (ssize_t)t->reqlen) {
+                        c->busy = true;
+                        return true;
+                }
+                conn_drop(ep, c);
+        }
+        return false;
+}
+
+/* on_readable: reads what came; true when an answer (or a failure) ended
+ * the request in flight. */
+static bool
+on_readable(int ep, struct conn *c)
+{
+        long n, status = 0;
+        bool close_after = false;
+
+        for (;;) {
+                ssize_t r;
+
+                if (c->len == c->cap) {
+                        char *b = realloc(c->buf, c->cap * 2);
+                        if (b == NULL)
+                                break;
+                        c->buf = b;
+                        c->cap *= 2;
+                }
+                r = read(c->fd, c->buf + c->len, c->cap - c->len);
+                if (r > 0) {
+                        c->len += (size_t)r;
+                        if (c->len < c->cap)
+                                break; /* all there was */
+                        continue;
+                }
+                if (r < 0 && (errno == EAGAIN || errno == EINTR))
+                        break;
+                total++;
+                conn_drop(ep, c); /* closed or failed mid-answer */
+                return true;
+        }
+        n = benchhttp_answer(c->buf, c->len, &status, &close_after);
+        if (n == 0)
+                return false;
+        total++;
+        if (n > 0 && status >= 200 && status < 300) {
+                good++;
+                if (nlat < MAX_SAMPLES)
+                        lat[nlat++] = now() - c->t0;
+        }
+        if (n < 0 || close_after) {
+                conn_drop(ep, c);
+                return true;
+        }
+        memmove(c->buf, c->buf + n, c->len - (size_t)n);
+        c->len -= (size_t)n;
+        c->busy = false;
+        return true;
+}
+
 int
 main(int argc, char **argv)
 {
-        struct curl_slist *hdrs = NULL;
-        struct slot *slots;
+        struct benchhttp_target t;
+        struct epoll_event evs[256];
+        struct conn *conns;
+        const char *hdrs[MAX_HEADERS];
         char *body = NULL;
-        long blen = 0, total = 0, good = 0;
-        int conc, running = 0, q;
+        long blen = 0;
+        int conc, nh = 0, ep, busy = 0;
         double secs, start, end;
-        CURLM *m;
 
         if (argc < 4)
                 return fprintf(stderr, "usage: gwload URL CONC SECONDS "
@@ -88,68 +180,57 @@ main(int argc, char **argv)
         if (argc > 4 && argv[4][0] != '\0' &&
             (body = slurp(argv[4], &blen)) == NULL)
                 return fprintf(stderr, "gwload: cannot read %s\n", argv[4]), 2;
-        for (int i = 5; i < argc; i++)
-                hdrs = curl_slist_append(hdrs, argv[i]);
-        curl_global_init(CURL_GLOBAL_DEFAULT);
+        for (int i = 5; i < argc && nh < MAX_HEADERS; i++)
+                hdrs[nh++] = argv[i];
+        if (conc <= 0 ||
+            benchhttp_target_init(&t, body != NULL ? "POST" : "GET", argv[1],
+                                  hdrs, nh, body, (size_t)blen) < 0)
+                return fprintf(stderr, "gwload: bad URL or CONC\n"), 2;
         lat = malloc(MAX_SAMPLES * sizeof(*lat));
-        slots = calloc((size_t)conc, sizeof(*slots));
-        m = curl_multi_init();
+        conns = calloc((size_t)conc, sizeof(*conns));
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        if (lat == NULL || conns == NULL || ep < 0)
+                return fprintf(stderr, "gwload: out of memory\n"), 2;
         start = now();
         end = start + secs;
         for (int i = 0; i < conc; i++) {
-                CURL *h = curl_easy_init();
-                curl_easy_setopt(h, CURLOPT_URL, argv[1]);
-                curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-                curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-                curl_easy_setopt(h, CURLOPT_PRIVATE, &slots[i]);
-                if (body != NULL) {
-                        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-                        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, blen);
-                }
-                slots[i].h = h;
-                slots[i].t0 = now();
-                curl_multi_add_handle(m, h);
+                conns[i].fd = -1;
+                conns[i].cap = 16384;
+                conns[i].buf = malloc(conns[i].cap);
+                if (conns[i].buf != NULL && send_one(ep, &conns[i], &t))
+                        busy++;
         }
-        do {
-                CURLMsg *msg;
+        /* after the end, the requests out are waited for (30 s at most) */
+        while (busy > 0 && now() < end + 30) {
+                int n = epoll_wait(ep, evs, 256, 100);
 
-                curl_multi_perform(m, &running);
-                while ((msg = curl_multi_info_read(m, &q)) != NULL) {
-                        struct slot *s;
-                        long code = 0;
-                        double t = now();
+                for (int i = 0; i < n; i++) {
+                        struct conn *c = evs[i].data.ptr;
 
-                        if (msg->msg != CURLMSG_DONE)
+                        if (!c->busy) { /* an idle one the server closed */
+                                conn_drop(ep, c);
                                 continue;
-                        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
-                                          (char **)&s);
-                        curl_easy_getinfo(msg->easy_handle,
-                                          CURLINFO_RESPONSE_CODE, &code);
-                        total++;
-                        if (code >= 200 && code < 300) {
-                                good++;
-                                if (nlat < MAX_SAMPLES)
-                                        lat[nlat++] = t - s->t0;
                         }
-                        curl_multi_remove_handle(m, s->h);
-                        if (t < end) {
-                                s->t0 = t;
-                                curl_multi_add_handle(m, s->h);
-                        }
+                        if (!on_readable(ep, c))
+                                continue;
+                        busy--;
+                        if (now() < end && send_one(ep, c, &t))
+                                busy++;
                 }
-                if (running > 0)
-                        curl_multi_poll(m, NULL, 0, 50, NULL);
-        } while (running > 0 || now() < end - 0.001);
+        }
         secs = now() - start;
         qsort(lat, nlat, sizeof(*lat), cmp);
         printf("requests=%ld ok=%ld rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", total,
                good, (double)good / secs, nlat ? lat[nlat / 2] * 1000 : 0,
                nlat ? lat[(size_t)((double)nlat * 0.99)] * 1000 : 0);
-        for (int i = 0; i < conc; i++)
-                curl_easy_cleanup(slots[i].h);
-        curl_multi_cleanup(m);
-        curl_slist_free_all(hdrs);
-        free(slots);
+        for (int i = 0; i < conc; i++) {
+                if (conns[i].fd >= 0)
+                        close(conns[i].fd);
+                free(conns[i].buf);
+        }
+        free(conns);
+        close(ep);
+        benchhttp_target_fini(&t);
         free(lat);
         free(body);
         return good > 0 ? 0 : 1;

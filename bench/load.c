@@ -13,29 +13,21 @@
  * principal signed with that key (lib/http.h http_principal_sign), as the
  * gateway does.
  *
- * The client is a blocking socket that writes a prepared request and
- * reads the answer (Content-Length or chunked): two or three system
- * calls a request, as lean as pgbench's, which it is set beside on the
- * same two cores. libcurl's easy interface spent about as much CPU per
- * request as the directory did, and took it from the server measured.
+ * Each client is a blocking socket (tests/support/benchhttp.h): as lean
+ * as pgbench, which it is set beside on the same two cores.
  *
  *   load [-c 8] [-d 10] [-n 0] [-w 1] [-l LABEL] [-H hdr]... [-k KEYFILE]
  *        URL [URL...]
  */
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "benchhttp.h"
 #include "http.h"
 #include "secret.h"
 
@@ -51,21 +43,14 @@ struct opts {
         int nheaders;
         char **urls;
         int nurls;
-        struct target *targets; /* one per URL */
-};
-
-/* target: a URL as a prepared request. */
-struct target {
-        char host[256], port[16];
-        char *req;
-        size_t reqlen;
+        struct benchhttp_target *targets; /* one per URL */
 };
 
 /* conn: one kept-alive connection and what it has read but not used. */
 struct conn {
         int fd;
-        size_t len;
-        char buf[65536];
+        char *buf;
+        size_t len, cap;
 };
 
 struct client {
@@ -115,44 +100,6 @@ more(const struct opts *o)
         return now() < t_end;
 }
 
-/* target_init: parses http://host[:port]/path and prepares its GET. */
-static int
-target_init(struct target *t, const char *url, const struct opts *o)
-{
-        const char *h = url, *path;
-        size_t hl, cap;
-        int k;
-
-        if (strncmp(h, "http://", 7) != 0)
-                return -1;
-        h += 7;
-        path = h + strcspn(h, "/");
-        hl = strcspn(h, ":/");
-        if (hl == 0 || hl >= sizeof(t->host))
-                return -1;
-        snprintf(t->host, sizeof(t->host), "%.*s", (int)hl, h);
-        if (h[hl] == ':')
-                snprintf(t->port, sizeof(t->port), "%.*s",
-                         (int)(path - h - (long)hl - 1), h + hl + 1);
-        else
-                snprintf(t->port, sizeof(t->port), "80");
-        cap = strlen(url) + 64;
-        for (k = 0; k < o->nheaders; k++)
-                cap += strlen(o->headers[k]) + 2;
-        if ((t->req = malloc(cap)) == NULL)
-                return -1;
-        t->reqlen =
-            (size_t)snprintf(t->req, cap, "GET %s HTTP/1.1\r\nHost: %.*s\r\n",
-                             *path ? path : "/", (int)(path - h), h);
-        for (k = 0; k < o->nheaders; k++)
-                t->reqlen +=
-                    (size_t)snprintf(t->req + t->reqlen, cap - t->reqlen,
-                                     "%s\r\n", o->headers[k]);
-        t->reqlen +=
-            (size_t)snprintf(t->req + t->reqlen, cap - t->reqlen, "\r\n");
-        return 0;
-}
-
 static void
 conn_close(struct conn *c)
 {
@@ -162,141 +109,42 @@ conn_close(struct conn *c)
         c->len = 0;
 }
 
+/* get: one request on c and its whole answer; *status is its code.
+ * Returns -1 when the connection failed (it is then closed). */
 static int
-conn_open(struct conn *c, const struct target *t)
+get(struct conn *c, const struct benchhttp_target *t, long *status)
 {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-        struct timeval tmo = {30, 0};
-        int one = 1;
-
-        conn_close(c);
-        if (getaddrinfo(t->host, t->port, &hints, &ai) != 0)
-                return -1;
-        c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->fd < 0 || connect(c->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-                freeaddrinfo(ai);
-                conn_close(c);
-                return -1;
-        }
-        freeaddrinfo(ai);
-        setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
-        return 0;
-}
-
-/* fill: reads what has arrived after the buffered bytes. */
-static int
-fill(struct conn *c)
-{
-        ssize_t n;
-
-        if (c->len == sizeof(c->buf))
-                return -1;
-        n = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-        if (n <= 0)
-                return -1;
-        c->len += (size_t)n;
-        return 0;
-}
-
-static void
-drop(struct conn *c, size_t n)
-{
-        memmove(c->buf, c->buf + n, c->len - n);
-        c->len -= n;
-}
-
-/* skip: reads past n bytes of body. */
-static int
-skip(struct conn *c, size_t n)
-{
-        while (n > 0) {
-                size_t take;
-
-                if (c->len == 0 && fill(c) < 0)
-                        return -1;
-                take = n < c->len ? n : c->len;
-                drop(c, take);
-                n -= take;
-        }
-        return 0;
-}
-
-/* line: the length of the buffered line (with its CRLF), reading more as
- * needed. */
-static long
-line(struct conn *c)
-{
-        char *e;
-
-        while ((e = memmem(c->buf, c->len, "\r\n", 2)) == NULL)
-                if (fill(c) < 0)
-                        return -1;
-        return e - c->buf + 2;
-}
-
-/* header: the value of header name in the header block h, or NULL. */
-static const char *
-header(const char *h, const char *name)
-{
-        size_t n = strlen(name);
-
-        for (h = strstr(h, "\r\n"); h != NULL; h = strstr(h + 2, "\r\n"))
-                if (strncasecmp(h + 2, name, n) == 0 && h[2 + n] == ':')
-                        return h + 3 + n + strspn(h + 3 + n, " ");
-        return NULL;
-}
-
-/* get: one request and its whole answer; *status is its code. Returns -1
- * when the connection failed (it is closed). */
-static int
-get(struct conn *c, const struct target *t, long *status)
-{
-        char *end, hdr[8192];
-        const char *v;
-        size_t hl, off = 0;
+        size_t off = 0;
+        long n = 0;
+        bool close_after = false;
 
         while (off < t->reqlen) {
-                ssize_t n = write(c->fd, t->req + off, t->reqlen - off);
-                if (n <= 0)
+                ssize_t w = write(c->fd, t->req + off, t->reqlen - off);
+                if (w <= 0)
                         return -1;
-                off += (size_t)n;
+                off += (size_t)w;
         }
-        while ((end = memmem(c->buf, c->len, "\r\n\r\n", 4)) == NULL)
-                if (fill(c) < 0)
-                        return -1;
-        hl = (size_t)(end - c->buf) + 4;
-        if (hl >= sizeof(hdr) || sscanf(c->buf, "HTTP/1.%*d %ld", status) != 1)
-                return -1;
-        memcpy(hdr, c->buf, hl);
-        hdr[hl] = '\0';
-        drop(c, hl);
-        if ((v = header(hdr, "Transfer-Encoding")) != NULL &&
-            strncasecmp(v, "chunked", 7) == 0) {
-                for (;;) {
-                        long l = line(c);
-                        size_t size;
+        while ((n = benchhttp_answer(c->buf, c->len, status, &close_after)) ==
+               0) {
+                ssize_t r;
 
-                        if (l < 0)
+                if (c->len == c->cap) {
+                        char *b = realloc(c->buf, c->cap * 2);
+                        if (b == NULL)
                                 return -1;
-                        size = strtoul(c->buf, NULL, 16);
-                        drop(c, (size_t)l);
-                        if (size == 0)
-                                break;
-                        if (skip(c, size + 2) < 0)
-                                return -1;
+                        c->buf = b;
+                        c->cap *= 2;
                 }
-                for (long l; (l = line(c)) != 2; drop(c, (size_t)l))
-                        if (l < 0)
-                                return -1;
-                drop(c, 2);
-        } else if ((v = header(hdr, "Content-Length")) != NULL) {
-                if (skip(c, strtoul(v, NULL, 10)) < 0)
+                r = read(c->fd, c->buf + c->len, c->cap - c->len);
+                if (r <= 0)
                         return -1;
-        } else
-                return -1; /* read to the end: not a kept-alive answer */
-        if ((v = header(hdr, "Connection")) != NULL &&
-            strncasecmp(v, "close", 5) == 0)
+                c->len += (size_t)r;
+        }
+        if (n < 0)
+                return -1;
+        memmove(c->buf, c->buf + n, c->len - (size_t)n);
+        c->len -= (size_t)n;
+        if (close_after)
                 conn_close(c);
         return 0;
 }
@@ -306,23 +154,22 @@ run(void *arg)
 {
         struct client *c = arg;
         const struct opts *o = c->o;
-        struct conn *k = malloc(sizeof(*k));
+        struct conn k0 = {.fd = -1, .cap = 65536}, *k = &k0;
         long status = 0, i = c->idx;
 
-        if (k == NULL)
+        if ((k->buf = malloc(k->cap)) == NULL)
                 return NULL;
-        k->fd = -1;
-        k->len = 0;
         while (more(o)) {
                 bool m = atomic_load(&measuring);
-                const struct target *t = &o->targets[i++ % o->nurls];
+                const struct benchhttp_target *t = &o->targets[i++ % o->nurls];
                 double t0 = now();
                 int rc = -1;
 
                 /* a kept-alive connection the server has closed gets one
                  * more try on a new one */
                 for (int a = 0; a < 2 && rc < 0; a++) {
-                        if (k->fd < 0 && conn_open(k, t) < 0)
+                        if (k->fd < 0 &&
+                            (k->fd = benchhttp_connect(t, false)) < 0)
                                 break;
                         if ((rc = get(k, t, &status)) < 0)
                                 conn_close(k);
@@ -337,7 +184,7 @@ run(void *arg)
                         break;
         }
         conn_close(k);
-        free(k);
+        free(k->buf);
         return NULL;
 }
 
@@ -462,7 +309,8 @@ main(int argc, char **argv)
         }
         o.targets = calloc((size_t)o.nurls, sizeof(*o.targets));
         for (int u = 0; o.targets != NULL && u < o.nurls; u++)
-                if (target_init(&o.targets[u], o.urls[u], &o) < 0) {
+                if (benchhttp_target_init(&o.targets[u], "GET", o.urls[u],
+                                          o.headers, o.nheaders, NULL, 0) < 0) {
                         fprintf(stderr, "load: %s: not http://host:port/path\n",
                                 o.urls[u]);
                         goto out;
@@ -490,7 +338,7 @@ out:
         for (int i = 0; cs != NULL && i < o.clients; i++)
                 free(cs[i].lat);
         for (int u = 0; o.targets != NULL && u < o.nurls; u++)
-                free(o.targets[u].req);
+                benchhttp_target_fini(&o.targets[u]);
         free(o.targets);
         free(cs);
         free(th);

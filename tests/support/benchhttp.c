@@ -1,0 +1,159 @@
+/*
+ * benchhttp: see benchhttp.h.
+ */
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "benchhttp.h"
+
+int
+benchhttp_target_init(struct benchhttp_target *t, const char *method,
+                      const char *url, const char *const *headers,
+                      int nheaders, const char *body, size_t bodylen)
+{
+        const char *h = url, *path;
+        size_t hl, cap, o;
+
+        memset(t, 0, sizeof(*t));
+        if (strncmp(h, "http://", 7) != 0)
+                return -1;
+        h += 7;
+        path = h + strcspn(h, "/");
+        hl = strcspn(h, ":/");
+        if (hl == 0 || hl >= sizeof(t->host) || (size_t)(path - h) > 255)
+                return -1;
+        snprintf(t->host, sizeof(t->host), "%.*s", (int)hl, h);
+        snprintf(t->port, sizeof(t->port), "%.*s",
+                 h[hl] == ':' ? (int)(path - h - (long)hl - 1) : 2,
+                 h[hl] == ':' ? h + hl + 1 : "80");
+        cap = strlen(url) + strlen(method) + bodylen + 128;
+        for (int k = 0; k < nheaders; k++)
+                cap += strlen(headers[k]) + 2;
+        if ((t->req = malloc(cap)) == NULL)
+                return -1;
+        o = (size_t)snprintf(t->req, cap, "%s %s HTTP/1.1\r\nHost: %.*s\r\n",
+                             method, *path ? path : "/", (int)(path - h), h);
+        for (int k = 0; k < nheaders; k++)
+                o += (size_t)snprintf(t->req + o, cap - o, "%s\r\n",
+                                      headers[k]);
+        if (body != NULL)
+                o += (size_t)snprintf(t->req + o, cap - o,
+                                      "Content-Length: %zu\r\n", bodylen);
+        o += (size_t)snprintf(t->req + o, cap - o, "\r\n");
+        if (body != NULL) {
+                memcpy(t->req + o, body, bodylen);
+                o += bodylen;
+        }
+        t->reqlen = o;
+        return 0;
+}
+
+void
+benchhttp_target_fini(struct benchhttp_target *t)
+{
+        free(t->req);
+        t->req = NULL;
+}
+
+int
+benchhttp_connect(const struct benchhttp_target *t, bool nonblocking)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        struct timeval tmo = {30, 0};
+        int one = 1, fd;
+
+        if (getaddrinfo(t->host, t->port, &hints, &ai) != 0)
+                return -1;
+        fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+                close(fd);
+                fd = -1;
+        }
+        freeaddrinfo(ai);
+        if (fd < 0)
+                return -1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (nonblocking)
+                fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        else
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo));
+        return fd;
+}
+
+/* header: the value of header name in the block [h, end), or NULL. */
+static const char *
+header(const char *h, const char *end, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (h = memmem(h, (size_t)(end - h), "\r\n", 2); h != NULL;
+             h = memmem(h + 2, (size_t)(end - h - 2), "\r\n", 2))
+                if (end - h > (long)n + 3 &&
+                    strncasecmp(h + 2, name, n) == 0 && h[2 + n] == ':')
+                        return h + 3 + n + strspn(h + 3 + n, " ");
+        return NULL;
+}
+
+/* chunked: the length of a whole chunked body at b, 0 if incomplete. */
+static long
+chunked(const char *b, size_t len)
+{
+        size_t pos = 0;
+
+        for (;;) {
+                const char *eol = memmem(b + pos, len - pos, "\r\n", 2);
+                size_t size;
+
+                if (eol == NULL)
+                        return 0;
+                size = strtoul(b + pos, NULL, 16);
+                pos = (size_t)(eol - b) + 2;
+                if (size > 0) {
+                        if (pos + size + 2 > len)
+                                return 0;
+                        pos += size + 2;
+                        continue;
+                }
+                /* trailer lines, then an empty one */
+                while ((eol = memmem(b + pos, len - pos, "\r\n", 2)) != NULL) {
+                        if (eol == b + pos)
+                                return (long)pos + 2;
+                        pos = (size_t)(eol - b) + 2;
+                }
+                return 0;
+        }
+}
+
+long
+benchhttp_answer(const char *buf, size_t len, long *status, bool *close)
+{
+        const char *end = memmem(buf, len, "\r\n\r\n", 4), *v;
+        size_t hl;
+        long body;
+
+        if (end == NULL)
+                return 0;
+        hl = (size_t)(end - buf) + 4;
+        if (sscanf(buf, "HTTP/1.%*d %ld", status) != 1)
+                return -1;
+        v = header(buf, end + 2, "Connection");
+        *close = v != NULL && strncasecmp(v, "close", 5) == 0;
+        if ((v = header(buf, end + 2, "Transfer-Encoding")) != NULL &&
+            strncasecmp(v, "chunked", 7) == 0) {
+                body = chunked(buf + hl, len - hl);
+                return body > 0 ? (long)hl + body : 0;
+        }
+        if ((v = header(buf, end + 2, "Content-Length")) == NULL)
+                return -1;
+        body = strtol(v, NULL, 10);
+        return len >= hl + (size_t)body ? (long)(hl + (size_t)body) : 0;
+}

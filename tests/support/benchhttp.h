@@ -1,0 +1,46 @@
+/*
+ * benchhttp: the lean HTTP/1.1 client of the load generators (bench/load,
+ * bench/gwload). A request is prepared once as bytes and written as is on
+ * a kept-alive connection; an answer is recognised in the bytes read so
+ * far (Content-Length or chunked). Two or three system calls a request,
+ * as lean as pgbench's: the load generators share two cores with the
+ * servers they measure, and libcurl spent about as much CPU per request
+ * as the server did.
+ *
+ *   struct benchhttp_target t;
+ *   benchhttp_target_init(&t, "GET", "http://127.0.0.1:8081/x", NULL, 0,
+ *                         NULL, 0);
+ *   int fd = benchhttp_connect(&t, false);
+ *   write(fd, t.req, t.reqlen); ... read until benchhttp_answer() > 0
+ */
+#ifndef SIGNPOST_BENCHHTTP_H
+#define SIGNPOST_BENCHHTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct benchhttp_target {
+        char host[256], port[16];
+        char *req; /* the whole request */
+        size_t reqlen;
+};
+
+/* benchhttp_target_init: parses http://host[:port]/path and prepares the
+ * request with the given "Name: value" headers and body (may be NULL).
+ * Returns -1 for a URL it does not take. */
+int benchhttp_target_init(struct benchhttp_target *t, const char *method,
+                          const char *url, const char *const *headers,
+                          int nheaders, const char *body, size_t bodylen);
+void benchhttp_target_fini(struct benchhttp_target *t);
+
+/* benchhttp_connect: a connected TCP socket to t (TCP_NODELAY; 30 s
+ * receive timeout when blocking), or -1. */
+int benchhttp_connect(const struct benchhttp_target *t, bool nonblocking);
+
+/* benchhttp_answer: if buf starts with a whole answer, its length, with
+ * *status its code and *close whether the server closes the connection;
+ * 0 if more is to come; -1 if it is not an answer this client reads (no
+ * length). */
+long benchhttp_answer(const char *buf, size_t len, long *status, bool *close);
+
+#endif
