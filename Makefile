@@ -75,6 +75,8 @@ $(BUILD)/bin/$(1): $$($(1)_TOBJ) $(LIBA)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+# intake-load posts through the load generators' lean HTTP client
+$(BUILD)/bin/intake-load: $(TESTSUP)
 
 $(BUILD)/tests/lib_test_%: $(BUILD)/lib/tests/test_%.o $(TESTSUP) $(LIBA)
 	@mkdir -p $(dir $@)

@@ -46,13 +46,6 @@ struct opts {
         struct benchhttp_target *targets; /* one per URL */
 };
 
-/* conn: one kept-alive connection and what it has read but not used. */
-struct conn {
-        int fd;
-        char *buf;
-        size_t len, cap;
-};
-
 struct client {
         const struct opts *o;
         int idx;
@@ -100,91 +93,30 @@ more(const struct opts *o)
         return now() < t_end;
 }
 
-static void
-conn_close(struct conn *c)
-{
-        if (c->fd >= 0)
-                close(c->fd);
-        c->fd = -1;
-        c->len = 0;
-}
-
-/* get: one request on c and its whole answer; *status is its code.
- * Returns -1 when the connection failed (it is then closed). */
-static int
-get(struct conn *c, const struct benchhttp_target *t, long *status)
-{
-        size_t off = 0;
-        long n = 0;
-        bool close_after = false;
-
-        while (off < t->reqlen) {
-                ssize_t w = write(c->fd, t->req + off, t->reqlen - off);
-                if (w <= 0)
-                        return -1;
-                off += (size_t)w;
-        }
-        while ((n = benchhttp_answer(c->buf, c->len, status, &close_after)) ==
-               0) {
-                ssize_t r;
-
-                if (c->len == c->cap) {
-                        char *b = realloc(c->buf, c->cap * 2);
-                        if (b == NULL)
-                                return -1;
-                        c->buf = b;
-                        c->cap *= 2;
-                }
-                r = read(c->fd, c->buf + c->len, c->cap - c->len);
-                if (r <= 0)
-                        return -1;
-                c->len += (size_t)r;
-        }
-        if (n < 0)
-                return -1;
-        memmove(c->buf, c->buf + n, c->len - (size_t)n);
-        c->len -= (size_t)n;
-        if (close_after)
-                conn_close(c);
-        return 0;
-}
-
 static void *
 run(void *arg)
 {
         struct client *c = arg;
         const struct opts *o = c->o;
-        struct conn k0 = {.fd = -1, .cap = 65536}, *k = &k0;
+        struct benchhttp_conn k = {.fd = -1};
         long status = 0, i = c->idx;
 
-        if ((k->buf = malloc(k->cap)) == NULL)
-                return NULL;
         while (more(o)) {
                 bool m = atomic_load(&measuring);
-                const struct benchhttp_target *t = &o->targets[i++ % o->nurls];
                 double t0 = now();
-                int rc = -1;
-
-                /* a kept-alive connection the server has closed gets one
-                 * more try on a new one */
-                for (int a = 0; a < 2 && rc < 0; a++) {
-                        if (k->fd < 0 &&
-                            (k->fd = benchhttp_connect(t, false)) < 0)
-                                break;
-                        if ((rc = get(k, t, &status)) < 0)
-                                conn_close(k);
-                }
+                long n = benchhttp_exchange(&k, &o->targets[i++ % o->nurls],
+                                            &status, NULL);
                 double ms = (now() - t0) * 1000.0;
 
                 if (!m)
                         continue;
-                if (rc < 0 || status != 200)
+                if (n < 0 || status != 200)
                         c->errors++;
                 if (record(c, ms) < 0)
                         break;
         }
-        conn_close(k);
-        free(k->buf);
+        benchhttp_conn_close(&k);
+        free(k.buf);
         return NULL;
 }
 

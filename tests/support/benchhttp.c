@@ -17,8 +17,8 @@
 
 int
 benchhttp_target_init(struct benchhttp_target *t, const char *method,
-                      const char *url, const char *const *headers,
-                      int nheaders, const char *body, size_t bodylen)
+                      const char *url, const char *const *headers, int nheaders,
+                      const char *body, size_t bodylen)
 {
         const char *h = url, *path;
         size_t hl, cap, o;
@@ -43,8 +43,8 @@ benchhttp_target_init(struct benchhttp_target *t, const char *method,
         o = (size_t)snprintf(t->req, cap, "%s %s HTTP/1.1\r\nHost: %.*s\r\n",
                              method, *path ? path : "/", (int)(path - h), h);
         for (int k = 0; k < nheaders; k++)
-                o += (size_t)snprintf(t->req + o, cap - o, "%s\r\n",
-                                      headers[k]);
+                o +=
+                    (size_t)snprintf(t->req + o, cap - o, "%s\r\n", headers[k]);
         if (body != NULL)
                 o += (size_t)snprintf(t->req + o, cap - o,
                                       "Content-Length: %zu\r\n", bodylen);
@@ -97,8 +97,8 @@ header(const char *h, const char *end, const char *name)
 
         for (h = memmem(h, (size_t)(end - h), "\r\n", 2); h != NULL;
              h = memmem(h + 2, (size_t)(end - h - 2), "\r\n", 2))
-                if (end - h > (long)n + 3 &&
-                    strncasecmp(h + 2, name, n) == 0 && h[2 + n] == ':')
+                if (end - h > (long)n + 3 && strncasecmp(h + 2, name, n) == 0 &&
+                    h[2 + n] == ':')
                         return h + 3 + n + strspn(h + 3 + n, " ");
         return NULL;
 }
@@ -156,4 +156,91 @@ benchhttp_answer(const char *buf, size_t len, long *status, bool *close)
                 return -1;
         body = strtol(v, NULL, 10);
         return len >= hl + (size_t)body ? (long)(hl + (size_t)body) : 0;
+}
+
+void
+benchhttp_conn_close(struct benchhttp_conn *c)
+{
+        if (c->fd >= 0)
+                close(c->fd);
+        c->fd = -1;
+        c->len = c->used = 0;
+}
+
+/* once: one write and its answer on c's connection; -1 with *fresh_eof
+ * true when the server had closed it before a byte of answer. */
+static long
+once(struct benchhttp_conn *c, const struct benchhttp_target *t, long *status,
+     bool *fresh_eof)
+{
+        size_t off = 0;
+        long n;
+        bool close_after = false;
+
+        *fresh_eof = false;
+        while (off < t->reqlen) {
+                ssize_t w = write(c->fd, t->req + off, t->reqlen - off);
+                if (w <= 0) {
+                        *fresh_eof = true;
+                        return -1;
+                }
+                off += (size_t)w;
+        }
+        while ((n = benchhttp_answer(c->buf, c->len, status, &close_after)) ==
+               0) {
+                ssize_t r;
+
+                if (c->len == c->cap) {
+                        char *b = realloc(c->buf, c->cap * 2);
+                        if (b == NULL)
+                                return -1;
+                        c->buf = b;
+                        c->cap *= 2;
+                }
+                r = read(c->fd, c->buf + c->len, c->cap - c->len);
+                if (r <= 0) {
+                        *fresh_eof = r == 0 && c->len == 0;
+                        return -1;
+                }
+                c->len += (size_t)r;
+        }
+        if (n > 0 && close_after) {
+                close(c->fd); /* the answer stays readable in buf */
+                c->fd = -1;
+        }
+        return n;
+}
+
+long
+benchhttp_exchange(struct benchhttp_conn *c, const struct benchhttp_target *t,
+                   long *status, const char **body)
+{
+        long n = -1;
+        bool fresh_eof = true;
+
+        if (c->buf == NULL) {
+                c->cap = 16384;
+                if ((c->buf = malloc(c->cap)) == NULL)
+                        return -1;
+        }
+        /* the previous answer is done with */
+        memmove(c->buf, c->buf + c->used, c->len - c->used);
+        c->len -= c->used;
+        c->used = 0;
+        for (int a = 0; a < 2 && n < 0 && fresh_eof; a++) {
+                if (c->fd < 0) {
+                        c->len = 0;
+                        if ((c->fd = benchhttp_connect(t, false)) < 0)
+                                return -1;
+                }
+                if ((n = once(c, t, status, &fresh_eof)) < 0)
+                        benchhttp_conn_close(c);
+        }
+        if (n < 0)
+                return -1;
+        c->used = (size_t)n;
+        if (body != NULL)
+                *body =
+                    (const char *)memmem(c->buf, (size_t)n, "\r\n\r\n", 4) + 4;
+        return n;
 }

@@ -8,10 +8,14 @@
  * as the server did.
  *
  *   struct benchhttp_target t;
+ *   struct benchhttp_conn c = {.fd = -1};
+ *   long status;
  *   benchhttp_target_init(&t, "GET", "http://127.0.0.1:8081/x", NULL, 0,
  *                         NULL, 0);
- *   int fd = benchhttp_connect(&t, false);
- *   write(fd, t.req, t.reqlen); ... read until benchhttp_answer() > 0
+ *   benchhttp_exchange(&c, &t, &status, NULL);   (again and again)
+ *
+ * An event loop instead connects with benchhttp_connect(&t, true), writes
+ * t.req and feeds what it reads to benchhttp_answer().
  */
 #ifndef SIGNPOST_BENCHHTTP_H
 #define SIGNPOST_BENCHHTTP_H
@@ -36,6 +40,23 @@ void benchhttp_target_fini(struct benchhttp_target *t);
 /* benchhttp_connect: a connected TCP socket to t (TCP_NODELAY; 30 s
  * receive timeout when blocking), or -1. */
 int benchhttp_connect(const struct benchhttp_target *t, bool nonblocking);
+
+/* benchhttp_conn: a blocking kept-alive connection (fd -1: none yet). */
+struct benchhttp_conn {
+        int fd;
+        char *buf; /* what was read; the last answer first */
+        size_t len, cap, used;
+};
+
+/* benchhttp_exchange: writes t's request on c (connecting first if need
+ * be) and reads the answer. Returns its length with *status its code and
+ * *body (may be NULL) where its body starts, valid until the next call;
+ * -1 when it failed (c is closed). A kept-alive connection that the
+ * server closed before answering is replaced once. */
+long benchhttp_exchange(struct benchhttp_conn *c,
+                        const struct benchhttp_target *t, long *status,
+                        const char **body);
+void benchhttp_conn_close(struct benchhttp_conn *c);
 
 /* benchhttp_answer: if buf starts with a whole answer, its length, with
  * *status its code and *close whether the server closes the connection;

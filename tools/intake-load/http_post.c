@@ -1,9 +1,11 @@
 /*
- * http_post: see http_post.h. One thread per connection, each with its
- * own libcurl handle (kept alive); a shared counter hands out referral
- * indexes and a schedule paces them.
+ * http_post: see http_post.h. One thread per connection, each a blocking
+ * kept-alive socket (the lean client of tests/support/benchhttp.h, which
+ * leaves the cores to what is measured); a shared counter hands out
+ * referral indexes and a schedule paces them.
  */
 #include "http_post.h"
+#include "benchhttp.h"
 #include "pace.h"
 
 #include <pthread.h>
@@ -12,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
 struct run {
@@ -24,48 +25,33 @@ struct run {
         char (*refs)[HTTP_POST_REF_LEN];
 };
 
-struct answer {
-        char buf[1024];
-        size_t len;
-};
-
-static size_t
-collect(char *p, size_t size, size_t n, void *arg)
-{
-        struct answer *a = arg;
-        size_t k = size * n;
-
-        if (k > sizeof(a->buf) - 1 - a->len)
-                k = sizeof(a->buf) - 1 - a->len;
-        memcpy(a->buf + a->len, p, k);
-        a->len += k;
-        a->buf[a->len] = '\0';
-        return size * n;
-}
-
-/* post_one: referral i on handle h; fills refs[i] on a 202. */
+/* post_one: referral i on connection c; fills refs[i] on a 202. */
 static void
-post_one(struct run *r, CURL *h, long i)
+post_one(struct run *r, struct benchhttp_conn *c, long i)
 {
+        static const char *const hdrs[] = {"Content-Type: application/json"};
+        struct benchhttp_target t;
         char body[512];
-        struct answer a = {.len = 0};
-        long status = 0;
+        const char *answer = NULL;
+        long status = 0, n;
+        int len;
 
-        snprintf(body, sizeof(body),
-                 "{\"service_id\":\"%s\",\"kind\":\"self\",\"person\":{"
-                 "\"name\":\"Bench Person %ld\",\"phone\":\"07700 %06ld\","
-                 "\"email\":\"bench-%ld@example.org\",\"postcode\":\"KT1 "
-                 "1EU\"},\"consents\":{\"share_with_provider\":true}}",
-                 r->service, i, 900000 + i % 100000, i);
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+        len =
+            snprintf(body, sizeof(body),
+                     "{\"service_id\":\"%s\",\"kind\":\"self\",\"person\":{"
+                     "\"name\":\"Bench Person %ld\",\"phone\":\"07700 %06ld\","
+                     "\"email\":\"bench-%ld@example.org\",\"postcode\":\"KT1 "
+                     "1EU\"},\"consents\":{\"share_with_provider\":true}}",
+                     r->service, i, 900000 + i % 100000, i);
+        if (benchhttp_target_init(&t, "POST", r->url, hdrs, 1, body,
+                                  (size_t)len) < 0)
+                return;
         r->sent_at[i] = pace_now_ms();
-        if (curl_easy_perform(h) != CURLE_OK)
+        n = benchhttp_exchange(c, &t, &status, &answer);
+        benchhttp_target_fini(&t);
+        if (n < 0 || status != 202)
                 return;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-        if (status != 202)
-                return;
-        json_t *j = json_loads(a.buf, 0, NULL);
+        json_t *j = json_loadb(answer, (size_t)(c->buf + n - answer), 0, NULL);
         const char *ref = json_string_value(json_object_get(j, "reference"));
         if (ref != NULL) {
                 snprintf(r->refs[i], HTTP_POST_REF_LEN, "%s", ref);
@@ -78,22 +64,15 @@ static void *
 worker(void *arg)
 {
         struct run *r = arg;
-        CURL *h = curl_easy_init();
-        struct curl_slist *hdrs =
-            curl_slist_append(NULL, "Content-Type: application/json");
+        struct benchhttp_conn c = {.fd = -1};
         long i;
 
-        curl_easy_setopt(h, CURLOPT_URL, r->url);
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
         while ((i = atomic_fetch_add(&r->next, 1)) < r->count) {
                 pace_wait(r->start, i, r->rate);
-                post_one(r, h, i);
+                post_one(r, &c, i);
         }
-        curl_slist_free_all(hdrs);
-        curl_easy_cleanup(h);
+        benchhttp_conn_close(&c);
+        free(c.buf);
         return NULL;
 }
 
@@ -110,7 +89,6 @@ http_post_all(const char *url, const char *service, long count, long rate,
         pthread_t *t = calloc((size_t)conns, sizeof(*t));
         int n = 0;
 
-        curl_global_init(CURL_GLOBAL_DEFAULT);
         r.start = pace_now_ms();
         for (int k = 0; t != NULL && k < conns; k++, n++)
                 if (pthread_create(&t[k], NULL, worker, &r) != 0)
@@ -118,6 +96,5 @@ http_post_all(const char *url, const char *service, long count, long rate,
         for (int k = 0; k < n; k++)
                 pthread_join(t[k], NULL);
         free(t);
-        curl_global_cleanup();
         return atomic_load(&r.accepted);
 }
