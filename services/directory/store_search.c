@@ -310,28 +310,49 @@ search_correct(struct db *db, const char *search, char **fixed, struct err *e)
         return 0;
 }
 
-/* A one-word search on its own reads word_postings (migration 007): the
- * total is an index-only count of the word's postings and the page their
- * first rows, in the order the general query gives (rank, name, id). The
- * last column says whether the search really was one lexeme (or none: a
- * stop word); if not, the general query answers instead. */
+/* A one-word search reads word_postings (migrations 007, 008): the total
+ * is an index-only count of the word's postings and the page their first
+ * rows, in the order the general query gives (rank, name, id). With a
+ * taxonomy term, the postings of the term and its descendants ('#' and
+ * the term's id) are joined in. The last column says whether the search
+ * really was one lexeme (or none: a stop word); if not, the general query
+ * answers instead. */
+#define WORD_LEXEME                                                            \
+        "WITH w AS (SELECT CASE WHEN numnode(q) = 1 AND cardinality(a) = 1"    \
+        " THEN a[1] END AS lexeme, numnode(q) = 0 OR (numnode(q) = 1 AND"      \
+        " cardinality(a) = 1) AS ok"                                           \
+        " FROM websearch_to_tsquery('pg_catalog.english', $1::text) q,"        \
+        " tsvector_to_array(to_tsvector('pg_catalog.english', $1::text)) a)"
+#define WORD_PAGE_TAIL                                                         \
+        " ORDER BY rank DESC, name, service_id LIMIT $2::int OFFSET $3::int) " \
+        "p"                                                                    \
+        " ON true LEFT JOIN service_docs d ON d.id = p.service_id"             \
+        " ORDER BY p.rank DESC, p.name, p.service_id"
+
+/* the word's postings in index order: the page is the index's first rows */
 static const char word_page_sql[] =
-    "WITH w AS (SELECT CASE WHEN numnode(q) = 1 AND cardinality(a) = 1"
-    " THEN a[1] END AS lexeme, numnode(q) = 0 OR (numnode(q) = 1 AND"
-    " cardinality(a) = 1) AS ok"
-    " FROM websearch_to_tsquery('pg_catalog.english', $1::text) q,"
-    " tsvector_to_array(to_tsvector('pg_catalog.english', $1::text)) a)"
-    " SELECT c.total, p.service_id, NULL::float8, d.brief,"
-    " (SELECT ok FROM w) FROM (SELECT count(*) AS total FROM word_postings"
-    " WHERE lexeme = (SELECT lexeme FROM w)) c LEFT JOIN LATERAL"
-    " (SELECT service_id, rank, name FROM word_postings"
-    " WHERE lexeme = (SELECT lexeme FROM w)"
-    " ORDER BY rank DESC, name, service_id LIMIT $2::int OFFSET $3::int) p"
-    " ON true LEFT JOIN service_docs d ON d.id = p.service_id"
-    " ORDER BY p.rank DESC, p.name, p.service_id";
+    WORD_LEXEME " SELECT c.total, p.service_id, NULL::float8, d.brief,"
+                " (SELECT ok FROM w) FROM (SELECT count(*) AS total"
+                " FROM word_postings WHERE lexeme = (SELECT lexeme FROM w)) c"
+                " LEFT JOIN LATERAL (SELECT service_id, rank, name"
+                " FROM word_postings WHERE lexeme = (SELECT lexeme FROM w)"
+                "" WORD_PAGE_TAIL;
+
+static const char word_term_page_sql[] = WORD_LEXEME
+    ", ts AS MATERIALIZED (SELECT DISTINCT service_id FROM word_postings"
+    " WHERE lexeme = ANY (ARRAY(WITH RECURSIVE t(id) AS (SELECT $4::uuid"
+    " UNION SELECT c.id FROM taxonomy_terms c JOIN t ON c.parent_id = t.id)"
+    " SELECT '#' || id FROM t))),"
+    " m AS (SELECT p.service_id, p.rank, p.name FROM word_postings p"
+    " JOIN ts ON ts.service_id = p.service_id"
+    " WHERE p.lexeme = (SELECT lexeme FROM w))"
+    " SELECT c.total, p.service_id, NULL::float8, d.brief, (SELECT ok FROM w)"
+    " FROM (SELECT count(*) AS total FROM m) c LEFT JOIN LATERAL"
+    " (SELECT service_id, rank, name FROM m" WORD_PAGE_TAIL;
 
 /* one_word: true if q is a search for one word (ASCII letters and digits,
- * spaces around it) and nothing else, which word_page_sql can answer. */
+ * spaces around it), alone or with a taxonomy term, which word_page_sql
+ * or word_term_page_sql can answer. */
 static bool
 one_word(const struct dir_query *q, const char *search, bool at_locations)
 {
@@ -340,10 +361,9 @@ one_word(const struct dir_query *q, const char *search, bool at_locations)
 
         if (at_locations || search == NULL || q->has_point)
                 return false;
-        if (q->taxonomy_term_id != NULL || q->taxonomy_id != NULL ||
-            q->organization_id != NULL || q->minimum_age != NULL ||
-            q->maximum_age != NULL || q->age != NULL ||
-            q->modified_after != NULL || q->day != NULL ||
+        if (q->taxonomy_id != NULL || q->organization_id != NULL ||
+            q->minimum_age != NULL || q->maximum_age != NULL ||
+            q->age != NULL || q->modified_after != NULL || q->day != NULL ||
             q->start_time != NULL || q->end_time != NULL)
                 return false;
         for (; *c != '\0'; c++) {
@@ -367,14 +387,16 @@ word_page_run(struct db *db, const struct dir_query *q, const char *search,
               struct dir_page *out, bool *done, struct err *e)
 {
         char lim[24], off[24];
-        const char *p[3] = {search, lim, off};
+        const char *p[4] = {search, lim, off, q->taxonomy_term_id};
+        bool term = q->taxonomy_term_id != NULL;
         PGresult *res;
         int rc = 0;
 
         snprintf(lim, sizeof(lim), "%d", q->per_page);
         snprintf(off, sizeof(off), "%ld",
                  (long)(q->page - 1) * (long)q->per_page);
-        res = db_query(db, word_page_sql, 3, p, e);
+        res = db_query(db, term ? word_term_page_sql : word_page_sql,
+                       term ? 4 : 3, p, e);
         if (res == NULL)
                 return -1;
         *done = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;

@@ -688,6 +688,27 @@ test_taxonomy_filter_includes_child_terms(void **state)
         names(j, got, sizeof(got));
         json_decref(j);
         assert_string_equal(got, "Food bank");
+        /* one word under the parent term, from the postings: the child
+         * term's posting (kept by the attribute change) is what finds it */
+        j = get("/services",
+                "search=debt&taxonomy_term_id="
+                "bbbbbbbb-0000-4000-8000-000000000001",
+                200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        assert_string_equal(got, "Food bank");
+        count("WITH d AS (DELETE FROM word_postings WHERE lexeme ="
+              " '#bbbbbbbb-0000-4000-8000-000000000002' RETURNING 1)"
+              " SELECT count(*) FROM d");
+        j = get("/services",
+                "search=debt&taxonomy_term_id="
+                "bbbbbbbb-0000-4000-8000-000000000001",
+                200);
+        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+                         0);
+        json_decref(j);
+        count("SELECT count(*) FROM (SELECT word_postings_set(array_agg(id))"
+              " FROM services) x");
         j = get("/taxonomy_terms", "top_only=true&taxonomy_id=" TAX_ID, 200);
         assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
                          1);
