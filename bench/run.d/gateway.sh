@@ -10,29 +10,19 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   . tests/lib/stack.sh
   . tests/lib/gateway.sh
   export SIGNPOST_PORT_OFFSET=2000
-  trap 'stack_stop >/dev/null 2>&1' EXIT
   # HTTP threads: the gateway's default (one per core, at least 2) unless
   # BENCH_GW_THREADS says; hello runs with as many
   cores=$(nproc); [ "$cores" -lt 2 ] && cores=2
   secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-$cores}
   kpid=""
-  trap 'stack_stop >/dev/null 2>&1; [ -n "$kpid" ] && kill $kpid 2>/dev/null' EXIT
-  # gw_up: a broker of its own, the directory and the gateway on it. Each
-  # round of referrals gets a fresh broker, as the intake section's do:
-  # the development broker (librdkafka's mock cluster) walks its log from
-  # the start on every fetch, and the gateway reads back every referral it
-  # produced (its status links), so the broker would slow with each round
-  # for a reason Apache Kafka does not have. The gateway's replicas are in
-  # PostgreSQL and carry over.
+  trap 'stack_stop >/dev/null 2>&1; bench_broker_down' EXIT
+  # gw_up: a broker of its own (a fresh one each round: bench_broker_up),
+  # the directory and the gateway on it. The gateway reads back every
+  # referral it produced (its status links), so the development broker
+  # would slow with each round. Its replicas are in PostgreSQL and carry
+  # over.
   gw_up() {
-    local kdir
-    kdir=$(mktemp -d "$SIGNPOST_TEST_TMP/gateway-kafka.XXXXXX")
-    "$BUILD/bin/kafka-mock" -t proto/topics -o "$kdir/bootstrap" >"$kdir/log" 2>&1 &
-    kpid=$!
-    for _ in $(seq 100); do [ -s "$kdir/bootstrap" ] && break; sleep 0.1; done
-    SIGNPOST_TEST_KAFKA=$(cat "$kdir/bootstrap" 2>/dev/null)
-    export SIGNPOST_TEST_KAFKA
-    [ -n "$SIGNPOST_TEST_KAFKA" ] || { echo "bench: the gateway's broker did not start"; return 1; }
+    bench_broker_up gateway || return 1
     stack_start directory >/dev/null || { echo "bench: directory did not start"; return 1; }
     [ -n "${gw_loaded:-}" ] || { gw_fixture_load; gw_loaded=1; }
     GW_RATE_IP=0 GW_RATE_FORM=0
@@ -44,7 +34,7 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   }
   gw_down() {
     stack_stop >/dev/null 2>&1
-    kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null; kpid=""
+    bench_broker_down
   }
   gw_up || exit 0
   body=$SIGNPOST_TEST_TMP/referral.json

@@ -13,24 +13,13 @@ echo "== intake: HTTP POST -> sealed partner message"
   . tests/lib/intake.sh
   mkdir -p "$T/intake_bench"
   kpid=""
-  trap 'stack_stop >/dev/null 2>&1; [ -n "$kpid" ] && kill $kpid 2>/dev/null' EXIT
-  # intake_round_up: a broker of its own and the daemons on it, with a new
-  # organisation and service. Each round gets a fresh broker: the
-  # development broker (librdkafka's mock cluster) finds a fetch's offset
-  # by walking its in-memory log from the start, so its cost per fetch
-  # grows with everything produced before (15 % of its CPU in a first
-  # 1,000/s round, 64 % in a fourth), and every hop queues behind it;
-  # Apache Kafka looks offsets up in an index. The database carries over.
+  trap 'stack_stop >/dev/null 2>&1; bench_broker_down' EXIT
+  # intake_round_up: a broker of its own (a fresh one each round, see
+  # bench_broker_up) and the daemons on it, with a new organisation and
+  # service. The database carries over.
   intake_round_up() {
-    local kdir
-    kdir=$(mktemp -d "$SIGNPOST_TEST_TMP/intake-kafka.XXXXXX")
-    "$BUILD/bin/kafka-mock" -t proto/topics -o "$kdir/bootstrap" >"$kdir/log" 2>&1 &
-    kpid=$!
-    for _ in $(seq 100); do [ -s "$kdir/bootstrap" ] && break; sleep 0.1; done
-    SIGNPOST_TEST_KAFKA=$(cat "$kdir/bootstrap" 2>/dev/null)
-    export SIGNPOST_TEST_KAFKA
+    bench_broker_up intake || return 1
     K=$SIGNPOST_TEST_KAFKA
-    [ -n "$SIGNPOST_TEST_KAFKA" ] || { echo "intake bench: its broker did not start"; return 1; }
     stack_start directory >/dev/null && stack_start intake >/dev/null || { echo "intake bench: stack did not start"; return 1; }
     ORG=$(uuid) SVC=$(uuid)
     "$B/signpost-partner" keygen "$T/intake_bench/org-$ORG" >"$T/intake_bench/org.b64"
@@ -51,7 +40,7 @@ echo "== intake: HTTP POST -> sealed partner message"
   }
   intake_round_down() {
     stack_stop >/dev/null 2>&1
-    kill "$kpid" 2>/dev/null; wait "$kpid" 2>/dev/null; kpid=""
+    bench_broker_down
   }
   # rounds of the steady rate and of the burst, as in the gateway section:
   # the figures are medians over the rounds, each round printed

@@ -310,7 +310,7 @@ search_correct(struct db *db, const char *search, char **fixed, struct err *e)
         return 0;
 }
 
-/* A one-word search reads word_postings (migrations 007, 008): the total
+/* A one-word search reads word_postings (migration 007): the total
  * is an index-only count of the word's postings and the page their first
  * rows, in the order the general query gives (rank, name, id). With a
  * taxonomy term, the postings of the term and its descendants ('#' and

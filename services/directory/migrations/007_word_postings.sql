@@ -1,5 +1,5 @@
--- One-word search and distance search from the index alone (issue 3 item
--- 7).
+-- One-word search, alone or in a category, and distance search from the
+-- index alone (issue 3 item 7).
 --
 -- A search for one common word ("domestic", "carer") matches thousands of
 -- services, and the GIN index on search_vector only says which: every
@@ -9,7 +9,10 @@
 -- search_vector, the rank a one-lexeme query gets (the same ts_rank_cd and
 -- weights as store_search.c) and the name that breaks ties, under a B-tree
 -- in page order: the total is an index-only count and a page is the first
--- rows of the index. Queries of more than one word keep the GIN path;
+-- rows of the index. The postings also hold the service's taxonomy terms,
+-- as '#' followed by the term's id (no lexeme of the english configuration
+-- contains '#'), so "this word in this category or below" joins two
+-- index-only ranges. Queries of more than one word keep the GIN path;
 -- they match far fewer services. Kept exact by the trigger below, in the
 -- writing transaction, whatever the write.
 
@@ -43,11 +46,15 @@ LANGUAGE sql AS $$
         SELECT u.lexeme, s.id, directory.word_rank(s.search_vector, u.lexeme),
                s.name
         FROM directory.services s, unnest(s.search_vector) u
+        WHERE s.id = ANY (ids) AND s.status = 'active'
+        UNION ALL
+        SELECT '#' || t::text, s.id, 0, s.name
+        FROM directory.services s, unnest(s.term_ids) t
         WHERE s.id = ANY (ids) AND s.status = 'active';
 $$;
 
 -- postings_stale: statement trigger on services; only rows whose words,
--- name or status changed are recomputed.
+-- terms, name or status changed are recomputed.
 CREATE FUNCTION postings_stale() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -59,6 +66,7 @@ BEGIN
                         SELECT n.id FROM changed n JOIN changed_old o
                         ON o.id = n.id
                         WHERE n.search_vector IS DISTINCT FROM o.search_vector
+                           OR n.term_ids IS DISTINCT FROM o.term_ids
                            OR n.name IS DISTINCT FROM o.name
                            OR n.status IS DISTINCT FROM o.status));
         END IF;

@@ -146,6 +146,19 @@ names(json_t *page, char *out, size_t outsz)
         }
 }
 
+/* services_page: the names on the /services page for qs, "|"-joined;
+ * returns its total_items. */
+static long
+services_page(const char *qs, char *out, size_t outsz)
+{
+        json_t *j = get("/services", qs, 200);
+        long total = json_integer_value(json_object_get(j, "total_items"));
+
+        names(j, out, outsz);
+        json_decref(j);
+        return total;
+}
+
 static long
 count(const char *sql)
 {
@@ -452,7 +465,6 @@ static void
 test_one_word_search_reads_postings(void **state)
 {
         char got[512], want[512];
-        json_t *j;
 
         (void)state;
         assert_int_equal(
@@ -467,16 +479,11 @@ test_one_word_search_reads_postings(void **state)
                     "active", 55.95, -3.19)),
             ERR_NONE);
         assert_true(general_names("advice", want, sizeof(want)) >= 4);
-        j = get("/services", "search=advice", 200);
-        names(j, got, sizeof(got));
-        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+        assert_int_equal(services_page("search=advice", got, sizeof(got)),
                          general_names("advice", want, sizeof(want)));
-        json_decref(j);
         assert_string_equal(got, want);
         /* the second page of one */
-        j = get("/services", "search= Advice &per_page=1&page=2", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search= Advice &per_page=1&page=2", got, sizeof(got));
         *strchr(strchr(want, '|') + 1, '|') = '\0';
         assert_string_equal(got, strchr(want, '|') + 1);
         /* the postings answer: without them the word finds nothing */
@@ -485,10 +492,7 @@ test_one_word_search_reads_postings(void **state)
                          1);
         count("WITH d AS (DELETE FROM word_postings WHERE lexeme = 'advic'"
               " RETURNING 1) SELECT count(*) FROM d");
-        j = get("/services", "search=advice", 200);
-        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
-                         0);
-        json_decref(j);
+        assert_int_equal(services_page("search=advice", got, sizeof(got)), 0);
         count("SELECT count(*) FROM (SELECT word_postings_set(array_agg(id))"
               " FROM services) x");
         /* they follow a change of status and of name */
@@ -502,23 +506,15 @@ test_one_word_search_reads_postings(void **state)
                                        "77777777-7777-4777-8777-777777777777",
                                        "name", "Tenancy help")),
                          ERR_NONE);
-        j = get("/services", "search=advice", 200);
-        names(j, got, sizeof(got));
-        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+        assert_int_equal(services_page("search=advice", got, sizeof(got)),
                          general_names("advice", want, sizeof(want)));
-        json_decref(j);
         assert_string_equal(got, want);
         assert_null(strstr(got, "Advice line"));
         assert_non_null(strstr(got, "Tenancy help"));
-        j = get("/services", "search=tenancy", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=tenancy", got, sizeof(got));
         assert_string_equal(got, "Tenancy help");
         /* a stop word alone finds nothing, as the general query */
-        j = get("/services", "search=the", 200);
-        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
-                         0);
-        json_decref(j);
+        assert_int_equal(services_page("search=the", got, sizeof(got)), 0);
 }
 
 static void
@@ -690,23 +686,17 @@ test_taxonomy_filter_includes_child_terms(void **state)
         assert_string_equal(got, "Food bank");
         /* one word under the parent term, from the postings: the child
          * term's posting (kept by the attribute change) is what finds it */
-        j = get("/services",
-                "search=debt&taxonomy_term_id="
-                "bbbbbbbb-0000-4000-8000-000000000001",
-                200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=debt&taxonomy_term_id="
+                      "bbbbbbbb-0000-4000-8000-000000000001",
+                      got, sizeof(got));
         assert_string_equal(got, "Food bank");
         count("WITH d AS (DELETE FROM word_postings WHERE lexeme ="
               " '#bbbbbbbb-0000-4000-8000-000000000002' RETURNING 1)"
               " SELECT count(*) FROM d");
-        j = get("/services",
-                "search=debt&taxonomy_term_id="
-                "bbbbbbbb-0000-4000-8000-000000000001",
-                200);
-        assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
+        assert_int_equal(services_page("search=debt&taxonomy_term_id="
+                                       "bbbbbbbb-0000-4000-8000-000000000001",
+                                       got, sizeof(got)),
                          0);
-        json_decref(j);
         count("SELECT count(*) FROM (SELECT word_postings_set(array_agg(id))"
               " FROM services) x");
         j = get("/taxonomy_terms", "top_only=true&taxonomy_id=" TAX_ID, 200);
