@@ -26,11 +26,9 @@
 #define MAX_HEADERS 16
 
 struct conn {
-        int fd;
+        struct benchhttp_conn io;
         bool busy; /* a request is out */
         double t0;
-        char *buf;
-        size_t len, cap;
 };
 
 static double *lat;
@@ -77,12 +75,9 @@ slurp(const char *path, long *len)
 static void
 conn_drop(int ep, struct conn *c)
 {
-        if (c->fd >= 0) {
-                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
-                close(c->fd);
-        }
-        c->fd = -1;
-        c->len = 0;
+        if (c->io.fd >= 0)
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->io.fd, NULL);
+        benchhttp_conn_close(&c->io);
         c->busy = false;
 }
 
@@ -92,15 +87,15 @@ static bool
 send_one(int ep, struct conn *c, const struct benchhttp_target *t)
 {
         for (int a = 0; a < 2; a++) {
-                if (c->fd < 0) {
+                if (c->io.fd < 0) {
                         struct epoll_event ev = {.events = EPOLLIN,
                                                  .data.ptr = c};
-                        if ((c->fd = benchhttp_connect(t, true)) < 0)
+                        if ((c->io.fd = benchhttp_connect(t, true)) < 0)
                                 return false;
-                        epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &ev);
+                        epoll_ctl(ep, EPOLL_CTL_ADD, c->io.fd, &ev);
                 }
                 c->t0 = now();
-                if (write(c->fd, t->req, t->reqlen) == (ssize_t)t->reqlen) {
+                if (write(c->io.fd, t->req, t->reqlen) == (ssize_t)t->reqlen) {
                         c->busy = true;
                         return true;
                 }
@@ -118,19 +113,10 @@ on_readable(int ep, struct conn *c)
         bool close_after = false;
 
         for (;;) {
-                ssize_t r;
+                ssize_t r = benchhttp_read(&c->io);
 
-                if (c->len == c->cap) {
-                        char *b = realloc(c->buf, c->cap * 2);
-                        if (b == NULL)
-                                break;
-                        c->buf = b;
-                        c->cap *= 2;
-                }
-                r = read(c->fd, c->buf + c->len, c->cap - c->len);
                 if (r > 0) {
-                        c->len += (size_t)r;
-                        if (c->len < c->cap)
+                        if (c->io.len < c->io.cap)
                                 break; /* all there was */
                         continue;
                 }
@@ -140,7 +126,7 @@ on_readable(int ep, struct conn *c)
                 conn_drop(ep, c); /* closed or failed mid-answer */
                 return true;
         }
-        n = benchhttp_answer(c->buf, c->len, &status, &close_after);
+        n = benchhttp_answer(c->io.buf, c->io.len, &status, &close_after);
         if (n == 0)
                 return false;
         total++;
@@ -153,8 +139,7 @@ on_readable(int ep, struct conn *c)
                 conn_drop(ep, c);
                 return true;
         }
-        memmove(c->buf, c->buf + n, c->len - (size_t)n);
-        c->len -= (size_t)n;
+        benchhttp_consume(&c->io, (size_t)n);
         c->busy = false;
         return true;
 }
@@ -194,10 +179,8 @@ main(int argc, char **argv)
         start = now();
         end = start + secs;
         for (int i = 0; i < conc; i++) {
-                conns[i].fd = -1;
-                conns[i].cap = 16384;
-                conns[i].buf = malloc(conns[i].cap);
-                if (conns[i].buf != NULL && send_one(ep, &conns[i], &t))
+                conns[i].io.fd = -1;
+                if (send_one(ep, &conns[i], &t))
                         busy++;
         }
         /* after the end, the requests out are waited for (30 s at most) */
@@ -223,11 +206,8 @@ main(int argc, char **argv)
         printf("requests=%ld ok=%ld rps=%.0f p50_ms=%.2f p99_ms=%.2f\n", total,
                good, (double)good / secs, nlat ? lat[nlat / 2] * 1000 : 0,
                nlat ? lat[(size_t)((double)nlat * 0.99)] * 1000 : 0);
-        for (int i = 0; i < conc; i++) {
-                if (conns[i].fd >= 0)
-                        close(conns[i].fd);
-                free(conns[i].buf);
-        }
+        for (int i = 0; i < conc; i++)
+                benchhttp_conn_fini(&conns[i].io);
         free(conns);
         close(ep);
         benchhttp_target_fini(&t);

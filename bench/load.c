@@ -115,8 +115,7 @@ run(void *arg)
                 if (record(c, ms) < 0)
                         break;
         }
-        benchhttp_conn_close(&k);
-        free(k.buf);
+        benchhttp_conn_fini(&k);
         return NULL;
 }
 

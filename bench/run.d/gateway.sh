@@ -14,7 +14,6 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server"
   # BENCH_GW_THREADS says; hello runs with as many
   cores=$(nproc); [ "$cores" -lt 2 ] && cores=2
   secs=${BENCH_SECONDS:-10} conc=64 threads=${BENCH_GW_THREADS:-$cores}
-  kpid=""
   trap 'stack_stop >/dev/null 2>&1; bench_broker_down' EXIT
   # gw_up: a broker of its own (a fresh one each round: bench_broker_up),
   # the directory and the gateway on it. The gateway reads back every

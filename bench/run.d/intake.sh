@@ -12,7 +12,6 @@ echo "== intake: HTTP POST -> sealed partner message"
   . tests/lib/stack.sh
   . tests/lib/intake.sh
   mkdir -p "$T/intake_bench"
-  kpid=""
   trap 'stack_stop >/dev/null 2>&1; bench_broker_down' EXIT
   # intake_round_up: a broker of its own (a fresh one each round, see
   # bench_broker_up) and the daemons on it, with a new organisation and
@@ -46,6 +45,7 @@ echo "== intake: HTTP POST -> sealed partner message"
   # the figures are medians over the rounds, each round printed
   rounds=${BENCH_ROUNDS:-3} p50s="" p99s="" rpss=""
   for r in $(seq "$rounds"); do
+    intake_round_down
     intake_round_up || exit 0
     echo "-- via the gateway: steady 1000/s for 5 s [$r]"
     steady=$("$B/intake-load" bench "${common[@]}" "${http[@]}" --rate 1000 --seconds 5 2>/dev/null)
@@ -56,7 +56,6 @@ echo "== intake: HTTP POST -> sealed partner message"
     burst=$("$B/intake-load" bench "${common[@]}" "${http[@]}" --rate 0 --seconds 5 2>/dev/null)
     echo "$burst"
     rpss="$rpss $(echo "$burst" | awk -F= '/end_to_end_referrals_per_s/ {print $2}')"
-    if [ "$r" -lt "$rounds" ]; then intake_round_down; fi
   done
   echo "-- intake alone (produced onto referral.submissions): burst of 5000"
   alone=$("$B/intake-load" bench "${common[@]}" --rate 0 --seconds 5 2>/dev/null)

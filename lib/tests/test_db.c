@@ -42,6 +42,21 @@ teardown(void **state)
         return 0;
 }
 
+/* first_value: the first cell of sql's answer (a buffer reused by the
+ * next call). */
+static const char *
+first_value(struct db *db, const char *sql)
+{
+        static char v[512];
+        struct err e = {0};
+        PGresult *r = db_query(db, sql, 0, NULL, &e);
+
+        assert_non_null(r);
+        snprintf(v, sizeof(v), "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return v;
+}
+
 static void
 test_params_are_never_sql(void **state)
 {
@@ -76,7 +91,6 @@ test_rollback_discards(void **state)
         struct db *db = *state;
         struct err e = {0};
         long n = -1;
-        PGresult *r;
 
         assert_int_equal(
             db_exec(db, "CREATE TABLE s1.t (a int)", 0, NULL, NULL, &e), 0);
@@ -86,9 +100,7 @@ test_rollback_discards(void **state)
             0);
         assert_int_equal(n, 2);
         db_rollback(db);
-        r = db_query(db, "SELECT count(*) FROM s1.t", 0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "0");
-        PQclear(r);
+        assert_string_equal(first_value(db, "SELECT count(*) FROM s1.t"), "0");
 }
 
 static void
@@ -108,7 +120,6 @@ test_savepoint_isolates(void **state)
 {
         struct db *db = *state;
         struct err e = {0};
-        PGresult *r;
 
         assert_int_equal(
             db_exec(db, "CREATE TABLE s1.sp (a int)", 0, NULL, NULL, &e), 0);
@@ -119,9 +130,7 @@ test_savepoint_isolates(void **state)
         assert_int_equal(db_exec(db, "SELECT 1/0", 0, NULL, NULL, &e), -1);
         assert_int_equal(db_rollback_to(db, &e), 0);
         assert_int_equal(db_commit(db, &e), 0);
-        r = db_query(db, "SELECT count(*) FROM s1.sp", 0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "1");
-        PQclear(r);
+        assert_string_equal(first_value(db, "SELECT count(*) FROM s1.sp"), "1");
 }
 
 static void
@@ -140,7 +149,6 @@ test_migrations_apply_once_in_order(void **state)
         struct db *db = *state;
         struct err e = {0};
         char dir[512], path[600];
-        PGresult *r;
 
         snprintf(dir, sizeof(dir), "%s/mig-%d", testenv_tmp(), (int)getpid());
         mkdir(dir, 0755);
@@ -154,27 +162,20 @@ test_migrations_apply_once_in_order(void **state)
         assert_int_equal(db_migrate(db, "s1", dir, &e), 0);
         assert_int_equal(db_migrate(db, "s1", dir, &e), 0);
         assert_true(db_migrations_applied(db, "s1", dir));
-        r = db_query(db,
-                     "SELECT string_agg(a::text, ',' ORDER BY a)"
-                     " FROM s1.things",
-                     0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "1,2");
-        PQclear(r);
+        assert_string_equal(
+            first_value(db, "SELECT string_agg(a::text, ',' ORDER BY a)"
+                            " FROM s1.things"),
+            "1,2");
         /* platform tables came first */
-        r = db_query(db,
-                     "SELECT count(*) FROM s1.schema_migrations"
-                     " WHERE name LIKE '000_platform%'",
-                     0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "4");
-        PQclear(r);
+        assert_string_equal(
+            first_value(db, "SELECT count(*) FROM s1.schema_migrations"
+                            " WHERE name LIKE '000_platform%'"),
+            "4");
         /* the outbox, a queue table, is vacuumed by a dead-row count */
-        r = db_query(db,
-                     "SELECT reloptions::text FROM pg_class"
-                     " WHERE oid = 's1.outbox'::regclass",
-                     0, NULL, &e);
         assert_non_null(
-            strstr(PQgetvalue(r, 0, 0), "autovacuum_vacuum_threshold=1000"));
-        PQclear(r);
+            strstr(first_value(db, "SELECT reloptions::text FROM pg_class"
+                                   " WHERE oid = 's1.outbox'::regclass"),
+                   "autovacuum_vacuum_threshold=1000"));
         snprintf(path, sizeof(path), "%s/003_new.sql", dir);
         write_file(path, "SELECT 1;");
         assert_false(db_migrations_applied(db, "s1", dir));
@@ -186,7 +187,6 @@ test_broken_migration_stops_and_leaves_nothing(void **state)
         struct db *db = *state;
         struct err e = {0};
         char dir[512], path[600];
-        PGresult *r;
 
         assert_int_equal(db_exec(db, "CREATE SCHEMA s2", 0, NULL, NULL, &e), 0);
         snprintf(dir, sizeof(dir), "%s/migbad-%d", testenv_tmp(),
@@ -197,9 +197,8 @@ test_broken_migration_stops_and_leaves_nothing(void **state)
         assert_int_equal(db_migrate(db, "s2", dir, &e), -1);
         assert_int_equal(e.kind, ERR_FATAL);
         assert_string_equal(e.field, "001_half.sql");
-        r = db_query(db, "SELECT to_regclass('s2.half') IS NULL", 0, NULL, &e);
-        assert_string_equal(PQgetvalue(r, 0, 0), "t");
-        PQclear(r);
+        assert_string_equal(
+            first_value(db, "SELECT to_regclass('s2.half') IS NULL"), "t");
 }
 
 static void

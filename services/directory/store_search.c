@@ -6,9 +6,9 @@
  * term_ids (a term and its descendants), GiST on service_points (on
  * locations for /service_at_locations), and GIN trigram on the small
  * search_words vocabulary only when a search found nothing. A search for
- * one word alone reads that word's postings (word_postings, a B-tree)
- * instead, from the index alone. Values always
- * travel as numbered parameters; the text only ever holds fixed fragments
+ * one word, alone or with a taxonomy term, reads word_postings (a B-tree)
+ * instead, from the index alone. Values always travel as numbered
+ * parameters; the text only ever holds fixed fragments
  * and parameter numbers. A /services page comes with each service's
  * stored list document (docs.c). Does not build JSON or know about HTTP.
  */
@@ -152,15 +152,23 @@ within(struct sqlb *b, const struct refs *r, const char *earth)
                  r->radius);
 }
 
+/* other_filters: true if q has a filter on services besides the search,
+ * the taxonomy term and the point. */
+static bool
+other_filters(const struct dir_query *q)
+{
+        return q->taxonomy_id != NULL || q->organization_id != NULL ||
+               q->minimum_age != NULL || q->maximum_age != NULL ||
+               q->age != NULL || q->modified_after != NULL || q->day != NULL ||
+               q->start_time != NULL || q->end_time != NULL;
+}
+
 /* filtered: true if q has a filter on services beyond the point. */
 static bool
 filtered(const struct dir_query *q)
 {
         return q->search != NULL || q->taxonomy_term_id != NULL ||
-               q->taxonomy_id != NULL || q->organization_id != NULL ||
-               q->minimum_age != NULL || q->maximum_age != NULL ||
-               q->age != NULL || q->modified_after != NULL || q->day != NULL ||
-               q->start_time != NULL || q->end_time != NULL;
+               other_filters(q);
 }
 
 /* services_m: CTE m of /services: matching services with rank and the
@@ -359,12 +367,7 @@ one_word(const struct dir_query *q, const char *search, bool at_locations)
         const char *c = search;
         bool word = false, gap = false;
 
-        if (at_locations || search == NULL || q->has_point)
-                return false;
-        if (q->taxonomy_id != NULL || q->organization_id != NULL ||
-            q->minimum_age != NULL || q->maximum_age != NULL ||
-            q->age != NULL || q->modified_after != NULL || q->day != NULL ||
-            q->start_time != NULL || q->end_time != NULL)
+        if (at_locations || search == NULL || q->has_point || other_filters(q))
                 return false;
         for (; *c != '\0'; c++) {
                 if (*c == ' ') {
@@ -384,17 +387,14 @@ one_word(const struct dir_query *q, const char *search, bool at_locations)
  * all (the caller then runs the general query). */
 static int
 word_page_run(struct db *db, const struct dir_query *q, const char *search,
-              struct dir_page *out, bool *done, struct err *e)
+              const char *lim, const char *off, struct dir_page *out,
+              bool *done, struct err *e)
 {
-        char lim[24], off[24];
         const char *p[4] = {search, lim, off, q->taxonomy_term_id};
         bool term = q->taxonomy_term_id != NULL;
         PGresult *res;
         int rc = 0;
 
-        snprintf(lim, sizeof(lim), "%d", q->per_page);
-        snprintf(off, sizeof(off), "%ld",
-                 (long)(q->page - 1) * (long)q->per_page);
         res = db_query(db, term ? word_term_page_sql : word_page_sql,
                        term ? 4 : 3, p, e);
         if (res == NULL)
@@ -421,14 +421,14 @@ page_run(struct db *db, const struct dir_query *q, const char *search,
         bool done = false;
         int rc;
 
-        if (one_word(q, search, at_locations)) {
-                rc = word_page_run(db, q, search, out, &done, e);
-                if (rc < 0 || done)
-                        return rc;
-        }
         snprintf(lim, sizeof(lim), "%d", q->per_page);
         snprintf(off, sizeof(off), "%ld",
                  (long)(q->page - 1) * (long)q->per_page);
+        if (one_word(q, search, at_locations)) {
+                rc = word_page_run(db, q, search, lim, off, out, &done, e);
+                if (rc < 0 || done)
+                        return rc;
+        }
         if (search != NULL)
                 r.search = sqlb_param(&b, search);
         if (q->has_point) {

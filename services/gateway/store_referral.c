@@ -6,7 +6,6 @@
  * provider and consent routes own their statements. Ids only.
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"

@@ -167,6 +167,43 @@ benchhttp_conn_close(struct benchhttp_conn *c)
         c->len = c->used = 0;
 }
 
+void
+benchhttp_conn_fini(struct benchhttp_conn *c)
+{
+        benchhttp_conn_close(c);
+        free(c->buf);
+        c->buf = NULL;
+        c->cap = 0;
+}
+
+ssize_t
+benchhttp_read(struct benchhttp_conn *c)
+{
+        ssize_t r;
+
+        if (c->len == c->cap) {
+                size_t cap = c->cap > 0 ? c->cap * 2 : 16384;
+                char *b = realloc(c->buf, cap);
+                if (b == NULL)
+                        return -1;
+                c->buf = b;
+                c->cap = cap;
+        }
+        r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (r > 0)
+                c->len += (size_t)r;
+        return r;
+}
+
+void
+benchhttp_consume(struct benchhttp_conn *c, size_t n)
+{
+        if (n == 0)
+                return;
+        memmove(c->buf, c->buf + n, c->len - n);
+        c->len -= n;
+}
+
 /* once: one write and its answer on c's connection; -1 with *fresh_eof
  * true when the server had closed it before a byte of answer. */
 static long
@@ -188,21 +225,12 @@ once(struct benchhttp_conn *c, const struct benchhttp_target *t, long *status,
         }
         while ((n = benchhttp_answer(c->buf, c->len, status, &close_after)) ==
                0) {
-                ssize_t r;
+                ssize_t r = benchhttp_read(c);
 
-                if (c->len == c->cap) {
-                        char *b = realloc(c->buf, c->cap * 2);
-                        if (b == NULL)
-                                return -1;
-                        c->buf = b;
-                        c->cap *= 2;
-                }
-                r = read(c->fd, c->buf + c->len, c->cap - c->len);
                 if (r <= 0) {
                         *fresh_eof = r == 0 && c->len == 0;
                         return -1;
                 }
-                c->len += (size_t)r;
         }
         if (n > 0 && close_after) {
                 close(c->fd); /* the answer stays readable in buf */
@@ -218,14 +246,7 @@ benchhttp_exchange(struct benchhttp_conn *c, const struct benchhttp_target *t,
         long n = -1;
         bool fresh_eof = true;
 
-        if (c->buf == NULL) {
-                c->cap = 16384;
-                if ((c->buf = malloc(c->cap)) == NULL)
-                        return -1;
-        }
-        /* the previous answer is done with */
-        memmove(c->buf, c->buf + c->used, c->len - c->used);
-        c->len -= c->used;
+        benchhttp_consume(c, c->used); /* the previous answer is done with */
         c->used = 0;
         for (int a = 0; a < 2 && n < 0 && fresh_eof; a++) {
                 if (c->fd < 0) {

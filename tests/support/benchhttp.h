@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct benchhttp_target {
         char host[256], port[16];
@@ -56,7 +57,15 @@ struct benchhttp_conn {
 long benchhttp_exchange(struct benchhttp_conn *c,
                         const struct benchhttp_target *t, long *status,
                         const char **body);
+/* benchhttp_read: one read() of what has come after the buffered bytes
+ * (the buffer grows when full); read()'s result, -1 when out of memory. */
+ssize_t benchhttp_read(struct benchhttp_conn *c);
+/* benchhttp_consume: drops the first n buffered bytes (an answer read). */
+void benchhttp_consume(struct benchhttp_conn *c, size_t n);
+/* benchhttp_conn_close: closes the socket (the buffer stays for reuse);
+ * benchhttp_conn_fini also frees the buffer. */
 void benchhttp_conn_close(struct benchhttp_conn *c);
+void benchhttp_conn_fini(struct benchhttp_conn *c);
 
 /* benchhttp_answer: if buf starts with a whole answer, its length, with
  * *status its code and *close whether the server closes the connection;

@@ -71,8 +71,7 @@ worker(void *arg)
                 pace_wait(r->start, i, r->rate);
                 post_one(r, &c, i);
         }
-        benchhttp_conn_close(&c);
-        free(c.buf);
+        benchhttp_conn_fini(&c);
         return NULL;
 }
 

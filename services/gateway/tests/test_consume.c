@@ -148,18 +148,24 @@ batch(struct rec *recs, size_t n, struct inbox *in)
         return rc;
 }
 
+/* cell_of: the one value sql ($1 = id) answers ("" when no row). */
+static void
+cell_of(const char *sql, const char *id, char *out, size_t outsz)
+{
+        const char *p[1] = {id};
+        PGresult *r = db_query(db, sql, 1, p, NULL);
+
+        snprintf(out, outsz, "%s",
+                 r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        PQclear(r);
+}
+
 /* status_of: the stored status of id ("" when there is no row). */
 static void
 status_of(const char *id, char out[32])
 {
-        const char *p[1] = {id};
-        PGresult *r = db_query(
-            db, "SELECT status FROM referral_status WHERE referral_id = $1", 1,
-            p, NULL);
-
-        snprintf(out, 32, "%s",
-                 r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
-        PQclear(r);
+        cell_of("SELECT status FROM referral_status WHERE referral_id = $1", id,
+                out, 32);
 }
 
 static long
@@ -261,16 +267,9 @@ test_a_malformed_submission_is_dead_lettered_alone(void **state)
 static void
 owner_of(const char *id, char out[96])
 {
-        const char *p[1] = {id};
-        PGresult *r = db_query(db,
-                               "SELECT coalesce(organisation_id::text, '-')"
-                               " || ' ' || subject_id FROM referral_owner"
-                               " WHERE referral_id = $1",
-                               1, p, NULL);
-
-        snprintf(out, 96, "%s",
-                 r != NULL && PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
-        PQclear(r);
+        cell_of("SELECT coalesce(organisation_id::text, '-') || ' ' ||"
+                " subject_id FROM referral_owner WHERE referral_id = $1",
+                id, out, 96);
 }
 
 #define ORG "0b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e02"
