@@ -19,6 +19,11 @@
 #define RELAY_BATCH 2000
 #define RELAY_FLUSH_MS 30000
 
+/* The relay's producer gives up on a message well before the relay stops
+ * waiting for its report, so no report can arrive for a batch that is
+ * gone; the row stays and is published again. */
+static const char *const relay_conf[] = {"message.timeout.ms", "20000", NULL};
+
 int
 outbox_add(struct db *db, const char *topic, const char *key,
            const struct event *ev, const void *value, size_t value_len,
@@ -252,70 +257,104 @@ produce_rows(struct kafka_producer *p, PGresult *r, struct slot *slots)
         return n;
 }
 
-/* mark_delivered: deletes the delivered rows. */
-static int
-mark_delivered(struct db *db, const struct slot *slots, int n, int *failed,
-               struct err *e)
-{
-        size_t cap = (size_t)n * 21 + 3, o = 0;
-        char *arr = malloc(cap);
-        const char *p[1] = {arr};
-        long done = 0;
-        int i, rc;
+/* A batch: rows selected together, handed to the producer, and deleted
+ * once their delivery reports are in. */
+struct batch {
+        PGresult *r; /* the rows; the slots borrow their seq */
+        struct slot *slots;
+        int n, sent;
+};
 
-        *failed = 0;
+/* seq_array: "{seq,...}" of the batch's rows, every row or only the
+ * delivered ones; NULL when out of memory. */
+static char *
+seq_array(const struct batch *b, bool delivered_only)
+{
+        size_t cap = (size_t)b->n * 21 + 3, o = 0;
+        char *arr = malloc(cap);
+
+        if (arr == NULL)
+                return NULL;
         arr[o++] = '{';
-        for (i = 0; i < n; i++) {
-                if (slots[i].state != 1) {
-                        (*failed)++;
+        for (int i = 0; i < b->n; i++) {
+                if (delivered_only && (i >= b->sent || b->slots[i].state != 1))
                         continue;
-                }
                 o += (size_t)snprintf(arr + o, cap - o, "%s%s",
-                                      o > 1 ? "," : "", slots[i].seq);
+                                      o > 1 ? "," : "", PQgetvalue(b->r, i, 0));
         }
         arr[o++] = '}';
         arr[o] = '\0';
-        rc = db_exec(db, "DELETE FROM outbox WHERE seq = ANY($1::bigint[])", 1,
-                     p, &done, e);
-        free(arr);
-        return rc == 0 ? (int)done : -1;
+        return arr;
 }
 
-/* relay_batch: publishes up to RELAY_BATCH rows. Returns rows published,
- * or -1 on error (e filled). */
+/* batch_start: selects up to RELAY_BATCH rows, leaving out those of
+ * `flying` (published, not yet deleted), and hands them to the producer.
+ * Returns the rows selected (0: none, b left empty) or -1 (e filled). */
 static int
-relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
-            struct err *e)
+batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
+            struct batch *b, struct err *e)
 {
         static const char sel[] =
             "SELECT seq, ce_id, topic, key, ce_type, ce_source, ce_time,"
             " coalesce(ce_subject, ''), value FROM outbox"
-            " ORDER BY seq LIMIT 2000";
-        struct slot *slots = NULL;
-        PGresult *r;
-        int n, sent, failed = 0, done = -1, waited = 0;
+            " WHERE seq <> ALL ($1::bigint[]) ORDER BY seq LIMIT 2000";
+        char *skip = flying->r != NULL ? seq_array(flying, false) : NULL;
+        const char *prm[1] = {skip != NULL ? skip : "{}"};
 
-        if ((r = db_query(db, sel, 0, NULL, e)) == NULL)
+        memset(b, 0, sizeof(*b));
+        if (flying->r != NULL && skip == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        b->r = db_query(db, sel, 1, prm, e);
+        free(skip);
+        if (b->r == NULL)
                 return -1;
-        n = PQntuples(r);
-        if (n == 0) {
-                PQclear(r);
-                return 0;
+        if ((b->n = PQntuples(b->r)) == 0 ||
+            (b->slots = calloc((size_t)b->n, sizeof(*b->slots))) == NULL) {
+                PQclear(b->r);
+                b->r = NULL;
+                return b->n == 0 ? 0
+                                 : err_set(e, ERR_FATAL, NULL, "out of memory");
         }
-        slots = calloc((size_t)n, sizeof(*slots));
-        sent = produce_rows(p, r, slots);
+        b->sent = produce_rows(p, b->r, b->slots);
         kafka_producer_flush(p, 0);
-        for (;;) {
-                int pending = 0;
+        return b->n;
+}
 
-                for (int i = 0; i < sent; i++)
-                        pending += slots[i].state == 0;
+/* batch_finish: waits for the batch's delivery reports, deletes the rows
+ * delivered and frees the batch (always: a row not deleted is published
+ * again later). Returns the rows deleted, or -1 when some were not
+ * delivered or the delete failed (e filled). */
+static int
+batch_finish(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
+             struct batch *b, struct err *e)
+{
+        int pending, done = -1, delivered = 0, waited = 0;
+        char *arr;
+
+        for (;;) {
+                pending = 0;
+                for (int i = 0; i < b->sent; i++)
+                        pending += b->slots[i].state == 0;
                 if (pending == 0 || waited >= RELAY_FLUSH_MS)
                         break;
                 kafka_producer_poll(p, 10);
                 waited += 10;
         }
-        done = mark_delivered(db, slots, sent, &failed, e);
+        for (int i = 0; i < b->sent; i++)
+                delivered += b->slots[i].state == 1;
+        if ((arr = seq_array(b, true)) == NULL) {
+                err_set(e, ERR_FATAL, NULL, "out of memory");
+        } else {
+                const char *prm[1] = {arr};
+                long n = 0;
+
+                if (delivered == 0 ||
+                    db_exec(db,
+                            "DELETE FROM outbox WHERE seq = ANY($1::bigint[])",
+                            1, prm, &n, e) == 0)
+                        done = (int)n;
+                free(arr);
+        }
         if (done > 0) {
                 atomic_fetch_add(&rl->published, (unsigned long long)done);
                 metrics_counter_add(
@@ -325,13 +364,15 @@ relay_batch(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
                         rl->schema, METRICS_END),
                     (uint64_t)done);
         }
-        if (failed > 0 || sent < n) {
+        if (done >= 0 && delivered < b->n) {
                 err_set(e, ERR_TRANSIENT, NULL,
-                        "%d of %d outbox rows not delivered", n - done, n);
+                        "%d of %d outbox rows not delivered", b->n - delivered,
+                        b->n);
                 done = -1;
         }
-        free(slots);
-        PQclear(r);
+        free(b->slots);
+        PQclear(b->r);
+        memset(b, 0, sizeof(*b));
         return done;
 }
 
@@ -373,7 +414,8 @@ static void
 relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
 {
         char chan[96];
-        struct err e = {0};
+        struct err e = {0}, e2 = {0};
+        struct batch flying = {0}, next = {0};
         int n, idle = 0;
 
         snprintf(chan, sizeof(chan), "outbox_%s", rl->schema);
@@ -385,21 +427,32 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
                 sleep_ms(1000);
         }
         log_info("outbox relay leading", "schema=%s", rl->schema);
+        /* Pipelined: the next batch is selected and produced while the
+         * one before it awaits its reports, so a row committed meanwhile
+         * does not wait out a whole round trip to the broker. */
         while (!atomic_load(&rl->stop)) {
-                n = relay_batch(rl, db, p, &e);
+                n = batch_start(db, p, &flying, &next, &e);
+                if (flying.r != NULL &&
+                    batch_finish(rl, db, p, &flying, n < 0 ? &e2 : &e) < 0 &&
+                    n >= 0)
+                        n = -1;
+                flying = next;
+                memset(&next, 0, sizeof(next));
                 if (n < 0) {
                         log_warnx("outbox relay retrying",
                                   "schema=%s why=\"%s\"", rl->schema, e.msg);
                         if (!db_connected(db))
-                                return;
+                                break;
                         sleep_ms(500);
                         continue;
                 }
                 if (n == 0 || idle++ % 50 == 0)
                         update_backlog(rl, db);
                 if (n == 0 && db_wait_notify(db, 1000, &e) < 0)
-                        return;
+                        break;
         }
+        if (flying.r != NULL)
+                batch_finish(rl, db, p, &flying, &e);
 }
 
 static void *
@@ -414,7 +467,7 @@ relay_main(void *arg)
         db_set_schema(db, rl->schema);
         while (!atomic_load(&rl->stop)) {
                 if (p == NULL)
-                        p = kafka_producer_new(rl->brokers, NULL, &e);
+                        p = kafka_producer_new(rl->brokers, relay_conf, &e);
                 if (p != NULL)
                         relay_session(rl, db, p);
                 if (atomic_load(&rl->stop))

@@ -306,6 +306,44 @@ test_add_many_published_in_order(void **state)
         assert_string_equal(s.value[2], "{\"n\":3}");
 }
 
+/* A transaction that took its seq first but commits after a later one
+ * was published: the relay must still publish its row (it may not skip
+ * past seqs it has already seen). */
+static void
+test_late_commit_lower_seq_published(void **state)
+{
+        char topic[64];
+        struct seen s = {.want = 2};
+        struct err e = {0};
+        struct db *other = db_open(conninfo);
+        struct outbox_relay *r;
+        struct event ev;
+        int i;
+
+        (void)state;
+        testenv_unique("t-outbox-late", topic, sizeof(topic));
+        db_set_schema(other, "ob");
+        assert_int_equal(db_begin(other, &e), 0);
+        event_init(&ev, "test", "signpost.test.happened.v1", "k");
+        assert_int_equal(outbox_add(other, topic, "k", &ev, "late", 4, &e), 0);
+        add(topic, "k", "early", NULL); /* commits at once, higher seq */
+        r = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r);
+        for (i = 0; i < 100 && outbox_relay_published(r) < 1; i++)
+                usleep(100000);
+        assert_int_equal(outbox_relay_published(r), 1);
+        assert_int_equal(db_commit(other, &e), 0);
+        for (i = 0; i < 100 && outbox_relay_published(r) < 2; i++)
+                usleep(100000);
+        assert_int_equal(outbox_relay_published(r), 2);
+        outbox_relay_stop(r);
+        db_free(other);
+        consume(topic, &s);
+        assert_int_equal(s.n, 2);
+        assert_string_equal(s.value[0], "early");
+        assert_string_equal(s.value[1], "late");
+}
+
 int
 main(void)
 {
@@ -315,6 +353,7 @@ main(void)
             cmocka_unit_test(test_add_many_rows_in_array_order),
             cmocka_unit_test(test_add_many_rolled_back_not_published),
             cmocka_unit_test(test_add_many_published_in_order),
+            cmocka_unit_test(test_late_commit_lower_seq_published),
         };
 
         log_init("test_outbox", LOG_ERROR);
