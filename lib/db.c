@@ -279,10 +279,9 @@ stmt_for(struct db *db, const char *sql, int nparams, PGresult **failed)
         return st->name;
 }
 
-PGresult *
-db_query_bin(struct db *db, const char *sql, int nparams,
-             const char *const *params, const int *lengths, const int *formats,
-             struct err *e)
+static PGresult *
+query(struct db *db, const char *sql, int nparams, const char *const *params,
+      const int *lengths, const int *formats, int result_format, struct err *e)
 {
         const char *name;
         PGresult *r = NULL;
@@ -292,15 +291,30 @@ db_query_bin(struct db *db, const char *sql, int nparams,
         name = stmt_for(db, sql, nparams, &r);
         if (name != NULL)
                 r = PQexecPrepared(db->conn, name, nparams, params, lengths,
-                                   formats, 0);
+                                   formats, result_format);
         else if (r == NULL)
                 r = PQexecParams(db->conn, sql, nparams, NULL, params, lengths,
-                                 formats, 0);
+                                 formats, result_format);
         if (r != NULL && PQresultStatus(r) == PGRES_COMMAND_OK)
                 return r;
         if (check(db, r, PGRES_TUPLES_OK, e) != 0)
                 return NULL;
         return r;
+}
+
+PGresult *
+db_query_bin(struct db *db, const char *sql, int nparams,
+             const char *const *params, const int *lengths, const int *formats,
+             struct err *e)
+{
+        return query(db, sql, nparams, params, lengths, formats, 0, e);
+}
+
+PGresult *
+db_query_raw(struct db *db, const char *sql, int nparams,
+             const char *const *params, struct err *e)
+{
+        return query(db, sql, nparams, params, NULL, NULL, 1, e);
 }
 
 PGresult *

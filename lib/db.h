@@ -70,6 +70,11 @@ int db_exec_json(struct db *db, const char *sql, const struct json_t *param,
 PGresult *db_query_bin(struct db *db, const char *sql, int nparams,
                        const char *const *params, const int *lengths,
                        const int *formats, struct err *e);
+/* db_query_raw: as db_query but every column comes back in binary (bytea
+ * as its bytes, with PQgetlength; cast other types to text in the SQL
+ * to read them as strings). */
+PGresult *db_query_raw(struct db *db, const char *sql, int nparams,
+                       const char *const *params, struct err *e);
 
 int db_begin(struct db *db, struct err *e);
 int db_commit(struct db *db, struct err *e);

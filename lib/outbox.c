@@ -222,8 +222,6 @@ produce_rows(struct kafka_producer *p, PGresult *r, struct slot *slots)
 
         for (i = 0; i < n; i++) {
                 struct event ev = {0};
-                size_t vlen = 0;
-                unsigned char *val = NULL;
                 struct kafka_out m = {0};
                 int rc;
 
@@ -234,21 +232,18 @@ produce_rows(struct kafka_producer *p, PGresult *r, struct slot *slots)
                 snprintf(ev.time, sizeof(ev.time), "%s", PQgetvalue(r, i, 6));
                 snprintf(ev.subject, sizeof(ev.subject), "%s",
                          PQgetvalue(r, i, 7));
-                if (!PQgetisnull(r, i, 8))
-                        val = PQunescapeBytea(
-                            (const unsigned char *)PQgetvalue(r, i, 8), &vlen);
                 slots[i].seq = PQgetvalue(r, i, 0);
                 slots[i].state = 0;
                 m.topic = PQgetvalue(r, i, 2);
                 m.key = PQgetvalue(r, i, 3);
                 m.key_len = strlen(m.key);
-                m.value = val;
-                m.value_len = vlen;
+                /* the result is binary: value is the bytes themselves */
+                m.value = PQgetisnull(r, i, 8) ? NULL : PQgetvalue(r, i, 8);
+                m.value_len = (size_t)PQgetlength(r, i, 8);
                 m.ev = &ev;
                 m.on_delivery = on_delivery;
                 m.opaque = &slots[i];
                 rc = kafka_produce(p, &m, NULL);
-                PQfreemem(val);
                 if (rc != 0) {
                         kafka_producer_poll(p, 100);
                         return i;
@@ -295,8 +290,8 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
             struct batch *b, struct err *e)
 {
         static const char sel[] =
-            "SELECT seq, ce_id, topic, key, ce_type, ce_source, ce_time,"
-            " coalesce(ce_subject, ''), value FROM outbox"
+            "SELECT seq::text, ce_id::text, topic, key, ce_type, ce_source,"
+            " ce_time, coalesce(ce_subject, ''), value FROM outbox"
             " WHERE seq <> ALL ($1::bigint[]) ORDER BY seq LIMIT 2000";
         char *skip = flying->r != NULL ? seq_array(flying, false) : NULL;
         const char *prm[1] = {skip != NULL ? skip : "{}"};
@@ -304,7 +299,7 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
         memset(b, 0, sizeof(*b));
         if (flying->r != NULL && skip == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        b->r = db_query(db, sel, 1, prm, e);
+        b->r = db_query_raw(db, sel, 1, prm, e);
         free(skip);
         if (b->r == NULL)
                 return -1;

@@ -70,6 +70,29 @@ test_params_are_never_sql(void **state)
         PQclear(r);
 }
 
+/* db_query_raw: bytea comes back as its bytes (a zero byte included),
+ * text as itself. */
+static void
+test_raw_results_are_bytes(void **state)
+{
+        struct db *db = *state;
+        struct err e = {0};
+        const char *p[1] = {"7"};
+        PGresult *r = db_query_raw(
+            db, "SELECT '\\x00ff41'::bytea, $1::int8::text, NULL::bytea", 1, p,
+            &e);
+
+        assert_non_null(r);
+        assert_int_equal(PQgetlength(r, 0, 0), 3);
+        assert_memory_equal(PQgetvalue(r, 0, 0),
+                            "\x00\xff"
+                            "A",
+                            3);
+        assert_string_equal(PQgetvalue(r, 0, 1), "7");
+        assert_true(PQgetisnull(r, 0, 2));
+        PQclear(r);
+}
+
 static void
 test_error_kinds(void **state)
 {
@@ -273,6 +296,7 @@ main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_params_are_never_sql),
+            cmocka_unit_test(test_raw_results_are_bytes),
             cmocka_unit_test(test_error_kinds),
             cmocka_unit_test(test_rollback_discards),
             cmocka_unit_test(test_commit_of_failed_transaction_is_an_error),
