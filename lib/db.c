@@ -30,6 +30,7 @@ struct db {
         PGconn *conn;
         bool prepare;
         bool custom_plans; /* plan_cache_mode = force_custom_plan */
+        bool generic_now;  /* the session is in force_generic_plan */
         unsigned nstmts;
         struct db_stmt stmts[DB_STMT_MAX];
 };
@@ -143,6 +144,7 @@ connect_once(struct db *db, struct err *e)
         if (db->conn != NULL)
                 PQfinish(db->conn);
         stmts_reset(db); /* a new session has none prepared */
+        db->generic_now = false;
         db->conn = PQconnectdb(db->conninfo);
         if (PQstatus(db->conn) == CONNECTION_OK) {
                 PQsetNoticeProcessor(db->conn, quiet, NULL);
@@ -279,15 +281,36 @@ stmt_for(struct db *db, const char *sql, int nparams, PGresult **failed)
         return st->name;
 }
 
+/* plan_mode: puts the session in force_generic_plan (generic) or back in
+ * force_custom_plan; only with custom plans on, prepared statements and no
+ * transaction open (a rollback would undo the SET unseen). */
+static void
+plan_mode(struct db *db, bool generic)
+{
+        PGresult *r;
+
+        if (!db->custom_plans || !db->prepare || db->generic_now == generic ||
+            PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+                return;
+        r = PQexec(db->conn, generic
+                                 ? "SET plan_cache_mode = force_generic_plan"
+                                 : "SET plan_cache_mode = force_custom_plan");
+        if (PQresultStatus(r) == PGRES_COMMAND_OK)
+                db->generic_now = generic;
+        PQclear(r);
+}
+
 static PGresult *
 query(struct db *db, const char *sql, int nparams, const char *const *params,
-      const int *lengths, const int *formats, int result_format, struct err *e)
+      const int *lengths, const int *formats, int result_format, bool generic,
+      struct err *e)
 {
         const char *name;
         PGresult *r = NULL;
 
         if (db->conn == NULL && db_ensure(db, 0, e) != 0)
                 return NULL;
+        plan_mode(db, generic);
         name = stmt_for(db, sql, nparams, &r);
         if (name != NULL)
                 r = PQexecPrepared(db->conn, name, nparams, params, lengths,
@@ -307,14 +330,21 @@ db_query_bin(struct db *db, const char *sql, int nparams,
              const char *const *params, const int *lengths, const int *formats,
              struct err *e)
 {
-        return query(db, sql, nparams, params, lengths, formats, 0, e);
+        return query(db, sql, nparams, params, lengths, formats, 0, false, e);
 }
 
 PGresult *
 db_query_raw(struct db *db, const char *sql, int nparams,
              const char *const *params, struct err *e)
 {
-        return query(db, sql, nparams, params, NULL, NULL, 1, e);
+        return query(db, sql, nparams, params, NULL, NULL, 1, false, e);
+}
+
+PGresult *
+db_query_generic(struct db *db, const char *sql, int nparams,
+                 const char *const *params, struct err *e)
+{
+        return query(db, sql, nparams, params, NULL, NULL, 0, true, e);
 }
 
 PGresult *
@@ -347,6 +377,8 @@ simple(struct db *db, const char *sql, struct err *e)
 int
 db_begin(struct db *db, struct err *e)
 {
+        if (db->conn != NULL)
+                plan_mode(db, false); /* a transaction runs in the default */
         return simple(db, "BEGIN", e);
 }
 

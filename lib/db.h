@@ -75,6 +75,15 @@ PGresult *db_query_bin(struct db *db, const char *sql, int nparams,
  * to read them as strings). */
 PGresult *db_query_raw(struct db *db, const char *sql, int nparams,
                        const char *const *params, struct err *e);
+/* db_query_generic: as db_query, for a statement whose best plan does not
+ * depend on its values (a key lookup, a range of one index): with
+ * db_set_prepare on it is planned once per connection and that plan
+ * reused, even where db_set_custom_plans has every other statement
+ * planned afresh. Costs one SET when the connection's plan mode changes
+ * (outside a transaction only; inside one the statement runs in the mode
+ * it finds). */
+PGresult *db_query_generic(struct db *db, const char *sql, int nparams,
+                           const char *const *params, struct err *e);
 
 int db_begin(struct db *db, struct err *e);
 int db_commit(struct db *db, struct err *e);

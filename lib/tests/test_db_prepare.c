@@ -1,7 +1,8 @@
 /*
  * db_set_prepare / db_set_custom_plans: each statement text is prepared
  * once per connection and reused, errors and values behave as before,
- * a new connection prepares again, and custom plans are asked for.
+ * a new connection prepares again, custom plans are asked for, and
+ * db_query_generic's statements keep one plan among them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -136,6 +137,61 @@ test_custom_plans_asked_for_on_each_connection(void **state)
         db_free(db);
 }
 
+/* plans: "custom generic" plan counts of the prepared statement sql. */
+static void
+plans(struct db *db, const char *sql, char *out, size_t n)
+{
+        const char *p[1] = {sql};
+        PGresult *r =
+            PQexecParams(db_conn(db),
+                         "SELECT custom_plans || ' ' || generic_plans"
+                         " FROM pg_prepared_statements WHERE statement = $1",
+                         1, NULL, p, NULL, NULL, 0);
+
+        snprintf(out, n, "%s", PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : "");
+        PQclear(r);
+}
+
+static void
+test_generic_statements_planned_once_others_with_values(void **state)
+{
+        struct db *db = db_open(conninfo);
+        struct err e = {0};
+        const char *g = "SELECT $1::int + 2", *c = "SELECT $1::int + 3";
+        const char *p[1] = {"1"};
+        char got[32];
+        PGresult *r;
+
+        (void)state;
+        db_set_prepare(db, true);
+        db_set_custom_plans(db, true);
+        for (int i = 0; i < 3; i++) {
+                r = db_query_generic(db, g, 1, p, &e);
+                assert_non_null(r);
+                assert_string_equal(PQgetvalue(r, 0, 0), "3");
+                PQclear(r);
+                r = db_query(db, c, 1, p, &e);
+                assert_non_null(r);
+                assert_string_equal(PQgetvalue(r, 0, 0), "4");
+                PQclear(r);
+        }
+        plans(db, g, got, sizeof(got));
+        assert_string_equal(got, "0 3");
+        plans(db, c, got, sizeof(got));
+        assert_string_equal(got, "3 0");
+        /* a transaction begun after a generic statement runs with custom
+         * plans, as the connection was set up */
+        r = db_query_generic(db, g, 1, p, &e);
+        PQclear(r);
+        assert_int_equal(db_begin(db, &e), 0);
+        r = db_query(db, "SELECT current_setting('plan_cache_mode')", 0, NULL,
+                     &e);
+        assert_string_equal(PQgetvalue(r, 0, 0), "force_custom_plan");
+        PQclear(r);
+        db_rollback(db);
+        db_free(db);
+}
+
 int
 main(void)
 {
@@ -144,6 +200,8 @@ main(void)
             cmocka_unit_test(test_statement_error_in_transaction_is_its_own),
             cmocka_unit_test(test_new_connection_prepares_again),
             cmocka_unit_test(test_custom_plans_asked_for_on_each_connection),
+            cmocka_unit_test(
+                test_generic_statements_planned_once_others_with_values),
         };
 
         return cmocka_run_group_tests(tests, setup, NULL);

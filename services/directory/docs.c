@@ -146,7 +146,7 @@ int
 dir_docs_get(struct db *db, const char *id, char **full, struct err *e)
 {
         const char *p[1] = {id};
-        PGresult *r = db_query(
+        PGresult *r = db_query_generic(
             db, "SELECT full_doc FROM service_docs WHERE id = $1", 1, p, e);
 
         *full = NULL;

@@ -345,7 +345,7 @@ dir_store_exists(struct db *db, const char *table, const char *id, bool *found,
         for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
                 if (strcmp(sql[i][0], table) != 0)
                         continue;
-                PGresult *r = db_query(db, sql[i][1], 1, p, e);
+                PGresult *r = db_query_generic(db, sql[i][1], 1, p, e);
                 if (r == NULL)
                         return -1;
                 *found = PQntuples(r) > 0;
@@ -360,10 +360,11 @@ dir_store_postcode(struct db *db, const char *postcode, char lat[32],
                    char lng[32], bool *found, struct err *e)
 {
         const char *p[1] = {postcode};
-        PGresult *r = db_query(db,
-                               "SELECT latitude, longitude FROM postcodes"
-                               " WHERE postcode = $1",
-                               1, p, e);
+        PGresult *r =
+            db_query_generic(db,
+                             "SELECT latitude, longitude FROM postcodes"
+                             " WHERE postcode = $1",
+                             1, p, e);
 
         if (r == NULL)
                 return -1;

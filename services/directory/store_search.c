@@ -395,8 +395,9 @@ word_page_run(struct db *db, const struct dir_query *q, const char *search,
         PGresult *res;
         int rc = 0;
 
-        res = db_query(db, term ? word_term_page_sql : word_page_sql,
-                       term ? 4 : 3, p, e);
+        /* the lexeme is looked up at run time either way: one plan */
+        res = db_query_generic(db, term ? word_term_page_sql : word_page_sql,
+                               term ? 4 : 3, p, e);
         if (res == NULL)
                 return -1;
         *done = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
@@ -444,7 +445,11 @@ page_run(struct db *db, const struct dir_query *q, const char *search,
         page_tail(&b, q, at_locations, lim, off);
         if (b.overflow)
                 return err_set(e, ERR_FATAL, NULL, "search query too long");
-        res = db_query(db, b.text, b.n, b.p, e);
+        /* a radius alone reads one index range, whatever the point: one
+         * plan; any other filter is planned with its values */
+        res = !at_locations && r.radius > 0 && !filtered(q)
+                  ? db_query_generic(db, b.text, b.n, b.p, e)
+                  : db_query(db, b.text, b.n, b.p, e);
         if (res == NULL)
                 return -1;
         dir_page_fini(out);
