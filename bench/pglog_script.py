@@ -7,13 +7,15 @@ server logs each statement a daemon ran ("execute <unnamed>: SQL" and a
 pgbench line with the parameters inlined as literals, so pgbench replays
 exactly the SQL the daemon ran for one request. Background statements
 (outbox relay, inbox, advisory locks, the bench's own settings) are left
-out.
+out, and so is a connection's switch of plan mode (db_query_generic), which
+happens once per run of one kind of request, not per request.
 """
 import re
 import sys
 
 SKIP = re.compile(r"outbox|inbox|pg_advisory|pg_try_advisory|LISTEN|NOTIFY|"
-                  r"ALTER SYSTEM|pg_reload_conf|pg_stat_activity",
+                  r"ALTER SYSTEM|pg_reload_conf|pg_stat_activity|"
+                  r"SET plan_cache_mode",
                   re.IGNORECASE)
 STMT = re.compile(r"\] LOG:  duration: [0-9.]+ ms  "
                   r"(?:execute [^:]*|statement): (.*)$")
