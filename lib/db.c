@@ -283,7 +283,8 @@ stmt_for(struct db *db, const char *sql, int nparams, PGresult **failed)
 
 /* plan_mode: puts the session in force_generic_plan (generic) or back in
  * force_custom_plan; only with custom plans on, prepared statements and no
- * transaction open (a rollback would undo the SET unseen). */
+ * transaction open (a rollback would undo the SET unseen; without a
+ * connection the status is unknown, so nothing is done). */
 static void
 plan_mode(struct db *db, bool generic)
 {
@@ -377,8 +378,7 @@ simple(struct db *db, const char *sql, struct err *e)
 int
 db_begin(struct db *db, struct err *e)
 {
-        if (db->conn != NULL)
-                plan_mode(db, false); /* a transaction runs in the default */
+        plan_mode(db, false); /* a transaction runs in the default */
         return simple(db, "BEGIN", e);
 }
 

@@ -409,7 +409,7 @@ static void
 relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
 {
         char chan[96];
-        struct err e = {0}, e2 = {0};
+        struct err e = {0};
         struct batch flying = {0}, next = {0};
         int n, idle = 0;
 
@@ -428,8 +428,7 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
         while (!atomic_load(&rl->stop)) {
                 n = batch_start(db, p, &flying, &next, &e);
                 if (flying.r != NULL &&
-                    batch_finish(rl, db, p, &flying, n < 0 ? &e2 : &e) < 0 &&
-                    n >= 0)
+                    batch_finish(rl, db, p, &flying, &e) < 0)
                         n = -1;
                 flying = next;
                 memset(&next, 0, sizeof(next));
