@@ -18,6 +18,7 @@
 
 #define RELAY_BATCH 2000
 #define RELAY_FLUSH_MS 30000
+#define RELAY_DEPTH 4 /* batches awaiting their reports at once */
 
 /* The relay's producer gives up on a message well before the relay stops
  * waiting for its report, so no report can arrive for a batch that is
@@ -205,6 +206,15 @@ on_delivery(void *opaque, int ok, const char *reason)
                           reason);
 }
 
+static long long
+mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 sleep_ms(int ms)
 {
@@ -258,46 +268,58 @@ struct batch {
         PGresult *r; /* the rows; the slots borrow their seq */
         struct slot *slots;
         int n, sent;
+        long long started; /* mono_ms() when handed to the producer */
 };
 
-/* seq_array: "{seq,...}" of the batch's rows, every row or only the
+/* seq_array: "{seq,...}" of the rows of bs[0..nb), every row or only the
  * delivered ones; NULL when out of memory. */
 static char *
-seq_array(const struct batch *b, bool delivered_only)
+seq_array(const struct batch *bs, int nb, bool delivered_only)
 {
-        size_t cap = (size_t)b->n * 21 + 3, o = 0;
-        char *arr = malloc(cap);
+        size_t cap = 3, o = 0;
+        char *arr;
 
-        if (arr == NULL)
+        for (int k = 0; k < nb; k++)
+                cap += (size_t)bs[k].n * 21;
+        if ((arr = malloc(cap)) == NULL)
                 return NULL;
         arr[o++] = '{';
-        for (int i = 0; i < b->n; i++) {
-                if (delivered_only && (i >= b->sent || b->slots[i].state != 1))
-                        continue;
-                o += (size_t)snprintf(arr + o, cap - o, "%s%s",
-                                      o > 1 ? "," : "", PQgetvalue(b->r, i, 0));
+        for (int k = 0; k < nb; k++) {
+                const struct batch *b = &bs[k];
+
+                for (int i = 0; i < b->n; i++) {
+                        if (delivered_only &&
+                            (i >= b->sent || b->slots[i].state != 1))
+                                continue;
+                        o += (size_t)snprintf(arr + o, cap - o, "%s%s",
+                                              o > 1 ? "," : "",
+                                              PQgetvalue(b->r, i, 0));
+                }
         }
         arr[o++] = '}';
         arr[o] = '\0';
         return arr;
 }
 
-/* batch_start: selects up to RELAY_BATCH rows, leaving out those of
- * `flying` (published, not yet deleted), and hands them to the producer.
- * Returns the rows selected (0: none, b left empty) or -1 (e filled). */
+/* batch_start: selects up to RELAY_BATCH rows, leaving out those of the
+ * nf batches in flying (published, not yet deleted), and hands them to
+ * the producer. Returns the rows selected (0: none, b left empty) or -1
+ * (e filled). */
 static int
 batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
-            struct batch *b, struct err *e)
+            int nf, struct batch *b, struct err *e)
 {
+        /* ORDER BY outbox.seq: a bare "seq" would name the text column
+         * of the select list and sort 1000000 before 999999. */
         static const char sel[] =
             "SELECT seq::text, ce_id::text, topic, key, ce_type, ce_source,"
             " ce_time, coalesce(ce_subject, ''), value FROM outbox"
-            " WHERE seq <> ALL ($1::bigint[]) ORDER BY seq LIMIT 2000";
-        char *skip = flying->r != NULL ? seq_array(flying, false) : NULL;
+            " WHERE seq <> ALL ($1::bigint[]) ORDER BY outbox.seq LIMIT 2000";
+        char *skip = nf > 0 ? seq_array(flying, nf, false) : NULL;
         const char *prm[1] = {skip != NULL ? skip : "{}"};
 
         memset(b, 0, sizeof(*b));
-        if (flying->r != NULL && skip == NULL)
+        if (nf > 0 && skip == NULL)
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
         b->r = db_query_raw(db, sel, 1, prm, e);
         free(skip);
@@ -310,34 +332,38 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
                 return b->n == 0 ? 0
                                  : err_set(e, ERR_FATAL, NULL, "out of memory");
         }
+        b->started = mono_ms();
         b->sent = produce_rows(p, b->r, b->slots);
         kafka_producer_flush(p, 0);
         return b->n;
 }
 
-/* batch_finish: waits for the batch's delivery reports, deletes the rows
- * delivered and frees the batch (always: a row not deleted is published
- * again later). Returns the rows deleted, or -1 when some were not
- * delivered or the delete failed (e filled). */
-static int
-batch_finish(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
-             struct batch *b, struct err *e)
+/* batch_reported: every delivery report of b is in, or it has waited
+ * RELAY_FLUSH_MS (its producer gave up on any message before that). */
+static bool
+batch_reported(const struct batch *b, long long now)
 {
-        int pending, done = -1, delivered = 0, waited = 0;
+        if (now - b->started >= RELAY_FLUSH_MS)
+                return true;
+        for (int i = 0; i < b->sent; i++)
+                if (b->slots[i].state == 0)
+                        return false;
+        return true;
+}
+
+/* batch_finish: deletes the rows of b delivered and frees it (always: a
+ * row not deleted is published again later). Returns the rows deleted, or
+ * -1 when some were not delivered or the delete failed (e filled). */
+static int
+batch_finish(struct outbox_relay *rl, struct db *db, struct batch *b,
+             struct err *e)
+{
+        int done = -1, delivered = 0;
         char *arr;
 
-        for (;;) {
-                pending = 0;
-                for (int i = 0; i < b->sent; i++)
-                        pending += b->slots[i].state == 0;
-                if (pending == 0 || waited >= RELAY_FLUSH_MS)
-                        break;
-                kafka_producer_poll(p, 10);
-                waited += 10;
-        }
         for (int i = 0; i < b->sent; i++)
                 delivered += b->slots[i].state == 1;
-        if ((arr = seq_array(b, true)) == NULL) {
+        if ((arr = seq_array(b, 1, true)) == NULL) {
                 err_set(e, ERR_FATAL, NULL, "out of memory");
         } else {
                 const char *prm[1] = {arr};
@@ -369,6 +395,41 @@ batch_finish(struct outbox_relay *rl, struct db *db, struct kafka_producer *p,
         PQclear(b->r);
         memset(b, 0, sizeof(*b));
         return done;
+}
+
+/* finish_reported: finishes every batch of fl[0..*nf) whose reports are
+ * in (all of them, waiting for their reports, when wait), keeping the
+ * rest in order. Returns 0, or -1 when a finish failed (e filled; the
+ * batch is gone all the same). */
+static int
+finish_reported(struct outbox_relay *rl, struct db *db,
+                struct kafka_producer *p, struct batch *fl, int *nf, bool wait,
+                struct err *e)
+{
+        int rc = 0, k = 0;
+
+        while (wait && *nf > 0) {
+                long long now = mono_ms();
+                bool all = true;
+
+                for (int i = 0; i < *nf && all; i++)
+                        all = batch_reported(&fl[i], now);
+                if (all)
+                        break;
+                kafka_producer_poll(p, 10);
+        }
+        for (int i = 0; i < *nf; i++) {
+                if (!batch_reported(&fl[i], mono_ms())) {
+                        fl[k++] = fl[i];
+                        continue;
+                }
+                if (batch_finish(rl, db, &fl[i], e) < 0)
+                        rc = -1;
+        }
+        for (int i = k; i < *nf; i++)
+                memset(&fl[i], 0, sizeof(fl[i]));
+        *nf = k;
+        return rc;
 }
 
 /* become_leader: one relay per schema publishes; others wait. */
@@ -403,6 +464,23 @@ update_backlog(struct outbox_relay *rl, struct db *db)
         PQclear(r);
 }
 
+/* relay_wait: until there may be rows to select. With nothing in flight
+ * it waits up to a second for a notification; with batches in flight,
+ * up to a millisecond for their reports, then looks for a notification
+ * without waiting. Returns 1 when rows may wait, 0 when not yet, -1 when
+ * the connection is lost (e filled). */
+static int
+relay_wait(struct db *db, struct kafka_producer *p, int nf, struct err *e)
+{
+        int w;
+
+        if (nf == 0)
+                return db_wait_notify(db, 1000, e) < 0 ? -1 : 1;
+        kafka_producer_poll(p, 1);
+        w = db_wait_notify(db, 0, e);
+        return w < 0 ? -1 : w > 0;
+}
+
 /* relay_session: one connection's life: connect, lead, publish until the
  * connection fails or stop. */
 static void
@@ -410,8 +488,9 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
 {
         char chan[96];
         struct err e = {0};
-        struct batch flying = {0}, next = {0};
-        int n, idle = 0;
+        struct batch fl[RELAY_DEPTH] = {0};
+        int n, nf = 0, more = 1;
+        long long counted = 0;
 
         snprintf(chan, sizeof(chan), "outbox_%s", rl->schema);
         if (db_ensure(db, 0, &e) != 0 || db_listen(db, chan, &e) != 0)
@@ -422,31 +501,40 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
                 sleep_ms(1000);
         }
         log_info("outbox relay leading", "schema=%s", rl->schema);
-        /* Pipelined: the next batch is selected and produced while the
-         * one before it awaits its reports, so a row committed meanwhile
-         * does not wait out a whole round trip to the broker. */
+        /* Pipelined: up to RELAY_DEPTH batches await their reports while
+         * the relay selects and produces what commits meanwhile, so a row
+         * does not wait out another batch's round trip to the broker. */
         while (!atomic_load(&rl->stop)) {
-                n = batch_start(db, p, &flying, &next, &e);
-                if (flying.r != NULL &&
-                    batch_finish(rl, db, p, &flying, &e) < 0)
-                        n = -1;
-                flying = next;
-                memset(&next, 0, sizeof(next));
-                if (n < 0) {
+                n = 0;
+                if (more && nf < RELAY_DEPTH) {
+                        n = batch_start(db, p, fl, nf, &fl[nf], &e);
+                        if (n > 0)
+                                nf++;
+                        more = n == RELAY_BATCH;
+                }
+                kafka_producer_poll(p, 0);
+                if (n < 0 ||
+                    finish_reported(rl, db, p, fl, &nf, false, &e) < 0) {
                         log_warnx("outbox relay retrying",
                                   "schema=%s why=\"%s\"", rl->schema, e.msg);
                         if (!db_connected(db))
                                 break;
                         sleep_ms(500);
+                        more = 1;
                         continue;
                 }
-                if (n == 0 || idle++ % 50 == 0)
+                /* the backlog gauge is counted at most once a second: a
+                 * count over the queue costs more than a batch */
+                if (mono_ms() - counted >= 1000) {
                         update_backlog(rl, db);
-                if (n == 0 && db_wait_notify(db, 1000, &e) < 0)
+                        counted = mono_ms();
+                }
+                if (!more && (more = relay_wait(db, p, nf, &e)) < 0)
                         break;
+                if (nf == RELAY_DEPTH)
+                        kafka_producer_poll(p, 1);
         }
-        if (flying.r != NULL)
-                batch_finish(rl, db, p, &flying, &e);
+        finish_reported(rl, db, p, fl, &nf, true, &e);
 }
 
 static void *

@@ -347,6 +347,145 @@ test_late_commit_lower_seq_published(void **state)
         assert_string_equal(s.value[1], "{\"n\":1,\"v\":1}"); /* the late one */
 }
 
+/* Rows go out in seq order also where the seq gains a digit: the relay
+ * reads seqs as text, and the order must be the numbers' (a sort on the
+ * text would put 1000000 before 999999). */
+static void
+test_published_in_numeric_order_across_digits(void **state)
+{
+        char topic[64];
+        struct seen s = {.want = 3};
+        struct err e = {0};
+        struct outbox_relay *r;
+        const char *v[3] = {"{\"n\":1,\"v\":1}", "{\"n\":2,\"v\":1}",
+                            "{\"n\":3,\"v\":1}"};
+
+        (void)state;
+        testenv_unique("t-outbox-digits", topic, sizeof(topic));
+        /* the next seqs are 10^k - 1, 10^k, 10^k + 1 */
+        assert_int_equal(
+            db_exec(db,
+                    "SELECT setval('outbox_seq_seq',"
+                    " (10 ^ length((last_value + 2)::text))::bigint - 2)"
+                    " FROM outbox_seq_seq",
+                    0, NULL, NULL, &e),
+            0);
+        for (int i = 0; i < 3; i++)
+                add(topic, "k", v[i], NULL);
+        r = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r);
+        consume(topic, &s);
+        outbox_relay_stop(r);
+        assert_int_equal(s.n, 3);
+        for (int i = 0; i < 3; i++)
+                assert_string_equal(s.value[i], v[i]);
+}
+
+/* A backlog of several relay batches, and rows committed while they fly:
+ * each row is published once, in seq order. */
+#define MANY 6000
+
+struct tally {
+        int n, next, bad;
+        atomic_bool stop;
+};
+
+static int
+tally(void *arg, struct kafka_record *recs, size_t n, struct err *e)
+{
+        struct tally *t = arg;
+
+        (void)e;
+        for (size_t i = 0; i < n; i++, t->n++) {
+                int v = -1;
+
+                if (recs[i].value == NULL ||
+                    sscanf((const char *)recs[i].value, "{\"n\":%d", &v) != 1 ||
+                    v != t->next)
+                        t->bad++;
+                t->next = v + 1;
+        }
+        if (t->n >= MANY)
+                atomic_store(&t->stop, true);
+        return 0;
+}
+
+/* tally_deadline: stops the tally's consumer after 30 s. */
+static void *
+tally_deadline(void *arg)
+{
+        struct tally *t = arg;
+
+        for (int i = 0; i < 300 && !atomic_load(&t->stop); i++)
+                usleep(100000);
+        atomic_store(&t->stop, true);
+        return NULL;
+}
+
+static void
+add_run(const char *topic, int from, int count)
+{
+        struct event *ev = calloc((size_t)count, sizeof(*ev));
+        struct outbox_item *it = calloc((size_t)count, sizeof(*it));
+        char(*val)[32] = calloc((size_t)count, sizeof(*val));
+        struct err e = {0};
+
+        assert_non_null(ev);
+        assert_non_null(it);
+        assert_non_null(val);
+        for (int i = 0; i < count; i++) {
+                event_init(&ev[i], "test", "signpost.test.happened.v1", "k");
+                snprintf(val[i], sizeof(val[i]), "{\"n\":%d,\"v\":1}",
+                         from + i);
+                it[i] = (struct outbox_item){.topic = topic,
+                                             .key = "k",
+                                             .ev = &ev[i],
+                                             .value = val[i],
+                                             .value_len = strlen(val[i])};
+        }
+        assert_int_equal(outbox_add_many(db, it, (size_t)count, &e), 0);
+        free(ev);
+        free(it);
+        free(val);
+}
+
+static void
+test_many_batches_published_once_in_order(void **state)
+{
+        const char *topics[2] = {NULL, NULL};
+        char topic[64], group[64];
+        struct tally t = {0};
+        struct err e = {0};
+        struct outbox_relay *r;
+        struct kafka_consumer *c;
+        pthread_t d;
+        int i;
+
+        (void)state;
+        testenv_unique("t-outbox-backlog", topic, sizeof(topic));
+        add_run(topic, 0, MANY - 1000); /* several batches at once */
+        r = outbox_relay_start(conninfo, "ob", testenv_kafka(), &e);
+        assert_non_null(r);
+        for (i = 0; i < 300 && outbox_relay_published(r) == 0; i++)
+                usleep(10000);
+        add_run(topic, MANY - 1000, 1000); /* while those fly */
+        for (i = 0; i < 300 && outbox_relay_published(r) < MANY; i++)
+                usleep(100000);
+        assert_int_equal(outbox_relay_published(r), MANY);
+        outbox_relay_stop(r);
+
+        topics[0] = topic;
+        testenv_unique("t-outbox-g", group, sizeof(group));
+        c = kafka_consumer_new(testenv_kafka(), group, topics, NULL, &e);
+        assert_non_null(c);
+        pthread_create(&d, NULL, tally_deadline, &t);
+        kafka_consumer_run(c, tally, &t, 500, &t.stop, &e);
+        pthread_join(d, NULL);
+        kafka_consumer_free(c);
+        assert_int_equal(t.n, MANY);
+        assert_int_equal(t.bad, 0);
+}
+
 int
 main(void)
 {
@@ -357,6 +496,8 @@ main(void)
             cmocka_unit_test(test_add_many_rolled_back_not_published),
             cmocka_unit_test(test_add_many_published_in_order),
             cmocka_unit_test(test_late_commit_lower_seq_published),
+            cmocka_unit_test(test_published_in_numeric_order_across_digits),
+            cmocka_unit_test(test_many_batches_published_once_in_order),
         };
 
         log_init("test_outbox", LOG_ERROR);
