@@ -321,10 +321,11 @@ search_correct(struct db *db, const char *search, char **fixed, struct err *e)
 /* A one-word search reads word_postings (migration 007): the total
  * is an index-only count of the word's postings and the page their first
  * rows, in the order the general query gives (rank, name, id). With a
- * taxonomy term, the postings of the term and its descendants ('#' and
- * the term's id) are joined in. The last column says whether the search
- * really was one lexeme (or none: a stop word); if not, the general query
- * answers instead. */
+ * taxonomy term, the term's postings ('#' and its id) are joined in: a
+ * service has one for each of its terms and each of their ancestors
+ * (migration 008), so they are the services in the term or below. The last
+ * column says whether the search really was one lexeme (or none: a stop word);
+ * if not, the general query answers instead. */
 #define WORD_LEXEME                                                            \
         "WITH w AS (SELECT CASE WHEN numnode(q) = 1 AND cardinality(a) = 1"    \
         " THEN a[1] END AS lexeme, numnode(q) = 0 OR (numnode(q) = 1 AND"      \
@@ -347,12 +348,9 @@ static const char word_page_sql[] =
                 "" WORD_PAGE_TAIL;
 
 static const char word_term_page_sql[] = WORD_LEXEME
-    ", ts AS MATERIALIZED (SELECT DISTINCT service_id FROM word_postings"
-    " WHERE lexeme = ANY (ARRAY(WITH RECURSIVE t(id) AS (SELECT $4::uuid"
-    " UNION SELECT c.id FROM taxonomy_terms c JOIN t ON c.parent_id = t.id)"
-    " SELECT '#' || id FROM t))),"
-    " m AS (SELECT p.service_id, p.rank, p.name FROM word_postings p"
-    " JOIN ts ON ts.service_id = p.service_id"
+    ", m AS MATERIALIZED (SELECT p.service_id, p.rank, p.name"
+    " FROM word_postings p JOIN word_postings t"
+    " ON t.service_id = p.service_id AND t.lexeme = '#' || $4::text"
     " WHERE p.lexeme = (SELECT lexeme FROM w))"
     " SELECT c.total, p.service_id, NULL::float8, d.brief, (SELECT ok FROM w)"
     " FROM (SELECT count(*) AS total FROM m) c LEFT JOIN LATERAL"

@@ -707,18 +707,62 @@ test_taxonomy_filter_includes_child_terms(void **state)
         names(j, got, sizeof(got));
         json_decref(j);
         assert_string_equal(got, "Food bank");
-        /* one word under the parent term, from the postings: the child
-         * term's posting (kept by the attribute change) is what finds it */
+        /* one word under the parent term, from the postings: the parent
+         * term's posting, which the service has for its child term's
+         * ancestor (kept by the attribute change), is what finds it */
         services_page("search=debt&taxonomy_term_id="
                       "bbbbbbbb-0000-4000-8000-000000000001",
                       got, sizeof(got));
         assert_string_equal(got, "Food bank");
-        postings_drop("#bbbbbbbb-0000-4000-8000-000000000002");
+        postings_drop("#bbbbbbbb-0000-4000-8000-000000000001");
         assert_int_equal(services_page("search=debt&taxonomy_term_id="
                                        "bbbbbbbb-0000-4000-8000-000000000001",
                                        got, sizeof(got)),
                          0);
         postings_rebuild();
+        /* the child term moved under another parent: the postings follow
+         * (the service is under the new parent, no longer the old) */
+        assert_int_equal(cmd("taxonomy_term_create",
+                             json_pack("{ss ss ss ss}", "id",
+                                       "bbbbbbbb-0000-4000-8000-000000000003",
+                                       "name", "Bills", "description", "Bills",
+                                       "taxonomy_id", TAX_ID)),
+                         ERR_NONE);
+        assert_int_equal(
+            cmd("taxonomy_term_update",
+                json_pack("{ss ss ss ss ss}", "id",
+                          "bbbbbbbb-0000-4000-8000-000000000002", "name",
+                          "Debt", "description", "Debt", "parent_id",
+                          "bbbbbbbb-0000-4000-8000-000000000003", "taxonomy_id",
+                          TAX_ID)),
+            ERR_NONE);
+        assert_int_equal(services_page("search=debt&taxonomy_term_id="
+                                       "bbbbbbbb-0000-4000-8000-000000000001",
+                                       got, sizeof(got)),
+                         0);
+        services_page("search=debt&taxonomy_term_id="
+                      "bbbbbbbb-0000-4000-8000-000000000003",
+                      got, sizeof(got));
+        assert_string_equal(got, "Food bank");
+        /* the general query agrees */
+        j = get("/services",
+                "taxonomy_term_id=bbbbbbbb-0000-4000-8000-000000000003", 200);
+        names(j, got, sizeof(got));
+        json_decref(j);
+        assert_string_equal(got, "Food bank");
+        /* the new parent removed: the child is a top term again */
+        assert_int_equal(cmd("taxonomy_term_delete",
+                             json_pack("{ss}", "id",
+                                       "bbbbbbbb-0000-4000-8000-000000000003")),
+                         ERR_NONE);
+        assert_int_equal(count("SELECT count(*) FROM word_postings WHERE"
+                               " lexeme = '#bbbbbbbb-0000-4000-8000-"
+                               "000000000003'"),
+                         0);
+        services_page("search=debt&taxonomy_term_id="
+                      "bbbbbbbb-0000-4000-8000-000000000002",
+                      got, sizeof(got));
+        assert_string_equal(got, "Food bank");
         j = get("/taxonomy_terms", "top_only=true&taxonomy_id=" TAX_ID, 200);
         assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
                          1);
