@@ -24,8 +24,10 @@ daemon_env() {
   echo "SIGNPOST_DB=$(scripts/pg.sh conninfo x "$PG_PORT" "$secrets" "$d")"
   echo "SIGNPOST_KAFKA=$boot"
   # kafka-mock answers an empty fetch only when its wait runs out (Apache
-  # Kafka answers as soon as data arrives): keep that wait short here
-  echo "SIGNPOST_KAFKA_FETCH_WAIT_MS=20"
+  # Kafka answers as soon as data arrives): keep that wait short here (a
+  # message arriving meanwhile waits it out at each hop; an idle consumer
+  # asks 1000/N times a second)
+  echo "SIGNPOST_KAFKA_FETCH_WAIT_MS=10"
   echo "SIGNPOST_${up}_LISTEN=127.0.0.1:$(daemon_port "$d")"
   echo "SIGNPOST_PRINCIPAL_KEY_FILE=$secrets/principal.key"
   echo "SIGNPOST_SECRETS_DIR=$secrets"
