@@ -268,6 +268,7 @@ struct batch {
         PGresult *r; /* the rows; the slots borrow their seq */
         struct slot *slots;
         int n, sent;
+        int reported;      /* slots before this one have their reports */
         long long started; /* mono_ms() when handed to the producer */
 };
 
@@ -341,14 +342,12 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
 /* batch_reported: every delivery report of b is in, or it has waited
  * RELAY_FLUSH_MS (its producer gave up on any message before that). */
 static bool
-batch_reported(const struct batch *b, long long now)
+batch_reported(struct batch *b, long long now)
 {
-        if (now - b->started >= RELAY_FLUSH_MS)
-                return true;
-        for (int i = 0; i < b->sent; i++)
-                if (b->slots[i].state == 0)
-                        return false;
-        return true;
+        /* reports come mostly in order: look on from the first missing */
+        while (b->reported < b->sent && b->slots[b->reported].state != 0)
+                b->reported++;
+        return b->reported == b->sent || now - b->started >= RELAY_FLUSH_MS;
 }
 
 /* batch_finish: deletes the rows of b delivered and frees it (always: a
