@@ -23,3 +23,13 @@ fi
 "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" "$run/demo.ndjson" >/dev/null
 touch "$run/pg/demo-loaded"
 echo "demo data: $n services and the Open Referral UK examples sent to directory.commands"
+# The directory applies them on its own; wait (up to two minutes) until it
+# has, so the first search after `make run` finds them.
+. scripts/env.sh # PG_PORT
+for _ in $(seq 240); do
+  have=$(scripts/pg.sh psql "$run/pg" "$PG_PORT" -d signpost -tAc \
+    "SELECT count(*) FROM directory.services" 2>/dev/null || echo 0)
+  [ "${have:-0}" -ge "$n" ] && { echo "demo data: applied ($have services)"; exit 0; }
+  sleep 0.5
+done
+echo "demo data: the directory is still applying it (see $run/logs/directory.log)"
