@@ -5,12 +5,11 @@
  */
 #include "db.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "json.h"
 #include "log.h"
 
@@ -120,15 +119,6 @@ db_set_schema(struct db *db, const char *schema)
         db->schema = schema ? strdup(schema) : NULL;
 }
 
-static void
-sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-                ;
-}
-
 /* notices (NOTICE, WARNING) are not errors; keep them off stderr, where
  * they would break the one-line-per-event log format. */
 static void
@@ -174,7 +164,7 @@ db_ensure(struct db *db, int max_wait_ms, struct err *e)
                 }
                 if (waited >= max_wait_ms)
                         return -1;
-                sleep_ms(backoff);
+                clock_sleep_ms(backoff);
                 waited += backoff;
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
         }

@@ -12,8 +12,8 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct kafka_producer {
@@ -198,24 +198,15 @@ wait_report(void *opaque, int ok, const char *reason)
         wait_release(w);
 }
 
-static int64_t
-now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wait_for: polls until w is reported or timeout_ms pass. */
 static int
 wait_for(struct kafka_producer *p, const struct kafka_out *m, struct dr_wait *w,
          int timeout_ms, struct err *e)
 {
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = clock_ms() + timeout_ms;
         int64_t left;
 
-        while (!atomic_load(&w->done) && (left = deadline - now_ms()) > 0)
+        while (!atomic_load(&w->done) && (left = deadline - clock_ms()) > 0)
                 rd_kafka_poll(p->rk, left < 100 ? (int)left : 100);
         if (!atomic_load(&w->done))
                 return err_set(e, ERR_TRANSIENT, "topic",

@@ -10,13 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 
-#define RELAY_BATCH 2000
+#define RELAY_BATCH 2000 /* rows a select takes (its LIMIT) */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 #define RELAY_FLUSH_MS 30000
 #define RELAY_DEPTH 4 /* batches awaiting their reports at once */
 
@@ -206,23 +208,6 @@ on_delivery(void *opaque, int ok, const char *reason)
                           reason);
 }
 
-static long long
-mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-        nanosleep(&ts, NULL);
-}
-
 /* produce_rows: sends every row of r; fills slots. Returns rows handed to
  * the producer (a queue-full stops early). */
 static int
@@ -268,8 +253,8 @@ struct batch {
         PGresult *r; /* the rows; the slots borrow their seq */
         struct slot *slots;
         int n, sent;
-        int reported;      /* slots before this one have their reports */
-        long long started; /* mono_ms() when handed to the producer */
+        int reported;    /* slots before this one have their reports */
+        int64_t started; /* clock_ms() when handed to the producer */
 };
 
 /* seq_array: "{seq,...}" of the rows of bs[0..nb), every row or only the
@@ -315,7 +300,8 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
         static const char sel[] =
             "SELECT seq::text, ce_id::text, topic, key, ce_type, ce_source,"
             " ce_time, coalesce(ce_subject, ''), value FROM outbox"
-            " WHERE seq <> ALL ($1::bigint[]) ORDER BY outbox.seq LIMIT 2000";
+            " WHERE seq <> ALL ($1::bigint[]) ORDER BY outbox.seq"
+            " LIMIT " STR(RELAY_BATCH);
         char *skip = nf > 0 ? seq_array(flying, nf, false) : NULL;
         const char *prm[1] = {skip != NULL ? skip : "{}"};
 
@@ -333,7 +319,7 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
                 return b->n == 0 ? 0
                                  : err_set(e, ERR_FATAL, NULL, "out of memory");
         }
-        b->started = mono_ms();
+        b->started = clock_ms();
         b->sent = produce_rows(p, b->r, b->slots);
         kafka_producer_flush(p, 0);
         return b->n;
@@ -342,7 +328,7 @@ batch_start(struct db *db, struct kafka_producer *p, const struct batch *flying,
 /* batch_reported: every delivery report of b is in, or it has waited
  * RELAY_FLUSH_MS (its producer gave up on any message before that). */
 static bool
-batch_reported(struct batch *b, long long now)
+batch_reported(struct batch *b, int64_t now)
 {
         /* reports come mostly in order: look on from the first missing */
         while (b->reported < b->sent && b->slots[b->reported].state != 0)
@@ -397,28 +383,17 @@ batch_finish(struct outbox_relay *rl, struct db *db, struct batch *b,
 }
 
 /* finish_reported: finishes every batch of fl[0..*nf) whose reports are
- * in (all of them, waiting for their reports, when wait), keeping the
- * rest in order. Returns 0, or -1 when a finish failed (e filled; the
- * batch is gone all the same). */
+ * in, keeping the rest in order. Returns 0, or -1 when a finish failed (e
+ * filled; the batch is gone all the same). */
 static int
-finish_reported(struct outbox_relay *rl, struct db *db,
-                struct kafka_producer *p, struct batch *fl, int *nf, bool wait,
-                struct err *e)
+finish_reported(struct outbox_relay *rl, struct db *db, struct batch *fl,
+                int *nf, struct err *e)
 {
+        int64_t now = clock_ms();
         int rc = 0, k = 0;
 
-        while (wait && *nf > 0) {
-                long long now = mono_ms();
-                bool all = true;
-
-                for (int i = 0; i < *nf && all; i++)
-                        all = batch_reported(&fl[i], now);
-                if (all)
-                        break;
-                kafka_producer_poll(p, 10);
-        }
         for (int i = 0; i < *nf; i++) {
-                if (!batch_reported(&fl[i], mono_ms())) {
+                if (!batch_reported(&fl[i], now)) {
                         fl[k++] = fl[i];
                         continue;
                 }
@@ -463,11 +438,11 @@ update_backlog(struct outbox_relay *rl, struct db *db)
         PQclear(r);
 }
 
-/* relay_wait: until there may be rows to select. With nothing in flight
- * it waits up to a second for a notification; with batches in flight,
- * up to a millisecond for their reports, then looks for a notification
- * without waiting. Returns 1 when rows may wait, 0 when not yet, -1 when
- * the connection is lost (e filled). */
+/* relay_wait: until there may be rows to select, or reports to act on.
+ * With nothing in flight it waits up to a second for a notification; with
+ * batches in flight, up to a millisecond for their reports, then looks for
+ * a notification without waiting. Returns 1 when rows may wait, 0 when
+ * not yet, -1 when the connection is lost (e filled). */
 static int
 relay_wait(struct db *db, struct kafka_producer *p, int nf, struct err *e)
 {
@@ -489,7 +464,7 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
         struct err e = {0};
         struct batch fl[RELAY_DEPTH] = {0};
         int n, nf = 0, more = 1;
-        long long counted = 0;
+        int64_t counted = 0;
 
         snprintf(chan, sizeof(chan), "outbox_%s", rl->schema);
         if (db_ensure(db, 0, &e) != 0 || db_listen(db, chan, &e) != 0)
@@ -497,7 +472,7 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
         while (!atomic_load(&rl->stop) && !become_leader(db, rl->schema)) {
                 if (!db_connected(db))
                         return;
-                sleep_ms(1000);
+                clock_sleep_ms(1000);
         }
         log_info("outbox relay leading", "schema=%s", rl->schema);
         /* Pipelined: up to RELAY_DEPTH batches await their reports while
@@ -512,28 +487,38 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
                         more = n == RELAY_BATCH;
                 }
                 kafka_producer_poll(p, 0);
-                if (n < 0 ||
-                    finish_reported(rl, db, p, fl, &nf, false, &e) < 0) {
+                if (n < 0 || finish_reported(rl, db, fl, &nf, &e) < 0) {
                         log_warnx("outbox relay retrying",
                                   "schema=%s why=\"%s\"", rl->schema, e.msg);
                         if (!db_connected(db))
                                 break;
-                        sleep_ms(500);
+                        clock_sleep_ms(500);
                         more = 1;
                         continue;
                 }
                 /* the backlog gauge is counted at most once a second: a
                  * count over the queue costs more than a batch */
-                if (mono_ms() - counted >= 1000) {
+                if (clock_ms() - counted >= 1000) {
                         update_backlog(rl, db);
-                        counted = mono_ms();
+                        counted = clock_ms();
                 }
-                if (!more && (more = relay_wait(db, p, nf, &e)) < 0)
-                        break;
-                if (nf == RELAY_DEPTH)
-                        kafka_producer_poll(p, 1);
+                /* nothing to select, or no room: wait */
+                if (!more || nf == RELAY_DEPTH) {
+                        int w = relay_wait(db, p, nf, &e);
+
+                        if (w < 0)
+                                break;
+                        more = more || w;
+                }
         }
-        finish_reported(rl, db, p, fl, &nf, true, &e);
+        /* what flies is finished once its reports are in (batch_reported
+         * gives up after RELAY_FLUSH_MS) */
+        for (;;) {
+                finish_reported(rl, db, fl, &nf, &e);
+                if (nf == 0)
+                        break;
+                kafka_producer_poll(p, 10);
+        }
 }
 
 static void *
@@ -554,7 +539,7 @@ relay_main(void *arg)
                 if (atomic_load(&rl->stop))
                         break;
                 log_warnx("outbox relay reconnecting", "schema=%s", rl->schema);
-                sleep_ms(backoff);
+                clock_sleep_ms(backoff);
                 backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
         }
         kafka_producer_free(p);

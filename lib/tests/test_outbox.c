@@ -55,15 +55,16 @@ collect(void *arg, struct kafka_record *recs, size_t n, struct err *e)
         return 0;
 }
 
-/* deadline: stops the consumer after 30 s whatever arrived. */
+/* deadline: sets the consumer's stop flag (arg) after 30 s whatever
+ * arrived. */
 static void *
 deadline(void *arg)
 {
-        struct seen *s = arg;
+        atomic_bool *stop = arg;
 
-        for (int i = 0; i < 300 && !atomic_load(&s->stop); i++)
+        for (int i = 0; i < 300 && !atomic_load(stop); i++)
                 usleep(100000);
-        atomic_store(&s->stop, true);
+        atomic_store(stop, true);
         return NULL;
 }
 
@@ -80,7 +81,7 @@ consume(const char *topic, struct seen *s)
         testenv_unique("t-outbox-g", group, sizeof(group));
         c = kafka_consumer_new(testenv_kafka(), group, topics, NULL, &e);
         assert_non_null(c);
-        pthread_create(&t, NULL, deadline, s);
+        pthread_create(&t, NULL, deadline, &s->stop);
         kafka_consumer_run(c, collect, s, 100, &s->stop, &e);
         pthread_join(t, NULL);
         kafka_consumer_free(c);
@@ -381,8 +382,8 @@ test_published_in_numeric_order_across_digits(void **state)
                 assert_string_equal(s.value[i], v[i]);
 }
 
-/* A backlog of several relay batches, and rows committed while they fly:
- * each row is published once, in seq order. */
+/* A backlog of several relay batches, and rows committed once the relay
+ * has begun on them: each row is published once, in seq order. */
 #define MANY 6000
 
 struct tally {
@@ -408,18 +409,6 @@ tally(void *arg, struct kafka_record *recs, size_t n, struct err *e)
         if (t->n >= MANY)
                 atomic_store(&t->stop, true);
         return 0;
-}
-
-/* tally_deadline: stops the tally's consumer after 30 s. */
-static void *
-tally_deadline(void *arg)
-{
-        struct tally *t = arg;
-
-        for (int i = 0; i < 300 && !atomic_load(&t->stop); i++)
-                usleep(100000);
-        atomic_store(&t->stop, true);
-        return NULL;
 }
 
 static void
@@ -468,7 +457,7 @@ test_many_batches_published_once_in_order(void **state)
         assert_non_null(r);
         for (i = 0; i < 300 && outbox_relay_published(r) == 0; i++)
                 usleep(10000);
-        add_run(topic, MANY - 1000, 1000); /* while those fly */
+        add_run(topic, MANY - 1000, 1000); /* after publishing began */
         for (i = 0; i < 300 && outbox_relay_published(r) < MANY; i++)
                 usleep(100000);
         assert_int_equal(outbox_relay_published(r), MANY);
@@ -478,7 +467,7 @@ test_many_batches_published_once_in_order(void **state)
         testenv_unique("t-outbox-g", group, sizeof(group));
         c = kafka_consumer_new(testenv_kafka(), group, topics, NULL, &e);
         assert_non_null(c);
-        pthread_create(&d, NULL, tally_deadline, &t);
+        pthread_create(&d, NULL, deadline, &t.stop);
         kafka_consumer_run(c, tally, &t, 500, &t.stop, &e);
         pthread_join(d, NULL);
         kafka_consumer_free(c);

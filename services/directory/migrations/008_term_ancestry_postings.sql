@@ -23,11 +23,9 @@ LANGUAGE sql STABLE AS $$
         WITH RECURSIVE up(id) AS (
                 SELECT unnest(ids)
                 UNION
-                SELECT t.parent_id FROM directory.taxonomy_terms t
-                JOIN up ON t.id = up.id
-                WHERE t.parent_id IS NOT NULL
-                  AND EXISTS (SELECT 1 FROM directory.taxonomy_terms p
-                              WHERE p.id = t.parent_id))
+                SELECT p.id FROM up
+                JOIN directory.taxonomy_terms t ON t.id = up.id
+                JOIN directory.taxonomy_terms p ON p.id = t.parent_id)
         SELECT coalesce(array_agg(id), '{}') FROM up
 $$;
 
@@ -61,7 +59,7 @@ LANGUAGE sql AS $$
                 SELECT s.id FROM directory.services s
                 WHERE s.status = 'active'
                   AND s.term_ids && ARRAY(SELECT id FROM down)))
-        WHERE EXISTS (SELECT 1 FROM unnest(ids));
+        WHERE cardinality(ids) > 0;
 $$;
 
 CREATE FUNCTION terms_changed() RETURNS trigger
