@@ -55,10 +55,14 @@ bench_broker_up() {
   kdir=$(mktemp -d "$SIGNPOST_TEST_TMP/$1-kafka.XXXXXX")
   "$BUILD/bin/kafka-mock" -t proto/topics -o "$kdir/bootstrap" >"$kdir/log" 2>&1 &
   kpid=$!
-  for _ in $(seq 100); do [ -s "$kdir/bootstrap" ] && break; sleep 0.1; done
+  for _ in $(seq 300); do [ -s "$kdir/bootstrap" ] && break; sleep 0.1; done
   SIGNPOST_TEST_KAFKA=$(cat "$kdir/bootstrap" 2>/dev/null)
   export SIGNPOST_TEST_KAFKA
-  [ -n "$SIGNPOST_TEST_KAFKA" ] || { echo "bench: the $1 section's broker did not start"; return 1; }
+  [ -n "$SIGNPOST_TEST_KAFKA" ] || {
+    echo "bench: the $1 section's broker did not start in 30 s; its log:"
+    tail -5 "$kdir/log" | sed 's/^/# /'
+    return 1
+  }
 }
 bench_broker_down() {
   [ -n "${kpid:-}" ] || return 0
