@@ -381,21 +381,60 @@ one_word(const struct dir_query *q, const char *search, bool at_locations)
         return word;
 }
 
-/* word_page_run: *done is false when the search was not one lexeme after
- * all (the caller then runs the general query). */
-static int
-word_page_run(struct db *db, const struct dir_query *q, const char *search,
-              const char *lim, const char *off, struct dir_page *out,
-              bool *done, struct err *e)
+/* A radius search sorted by distance, with no other filter, takes its page
+ * from the GiST index in distance order (KNN, `<->` on the earth cube:
+ * the straight-line distance orders points as the great-circle one does),
+ * reading a few more points than the page needs instead of every point
+ * within the radius; the total is still an exact count of the services
+ * within it. A service counts as placed only if its nearest point is
+ * closer than the last point read (every point of it that could be nearer
+ * was read); the page is the first placed services in the general query's
+ * order (distance, then name and id: rank is 0 without a search). The last
+ * column says whether the page is complete, i.e. enough services were
+ * placed or every point within the radius was read; if not (services
+ * with many points close together, or a page far down), the general query
+ * answers instead. $1 lat, $2 lng, $3 radius, $4 limit, $5 offset. */
+#define NEAR_PT "geo_earth($1::float8, $2::float8)"
+#define NEAR_WITHIN                                                            \
+        " public.cube_enlarge(" NEAR_PT ", $3::float8, 3) OPERATOR(public.@>)" \
+        " p.earth AND geo_metres(" NEAR_PT ", p.earth) <= $3::float8"
+#define NEAR_READ "(($4::int + $5::int) * 2 + 16)"
+static const char near_page_sql[] =
+    "WITH k AS (SELECT p.service_id, p.name, geo_metres(" NEAR_PT ", p.earth)"
+    " AS dist FROM service_points p WHERE" NEAR_WITHIN
+    " ORDER BY p.earth OPERATOR(public.<->) " NEAR_PT " LIMIT " NEAR_READ "),"
+    " edge AS (SELECT CASE WHEN count(*) < " NEAR_READ " THEN"
+    " 'Infinity'::float8 ELSE max(dist) END AS d FROM k),"
+    " s AS (SELECT service_id, min(name) AS name, min(dist) AS dist FROM k"
+    " GROUP BY 1 HAVING min(dist) < (SELECT d FROM edge))"
+    " SELECT c.total, p.service_id, p.dist, d.brief,"
+    " (SELECT count(*) FROM s) >= $4::int + $5::int"
+    " OR (SELECT d FROM edge) = 'Infinity'"
+    " FROM (SELECT count(DISTINCT p.service_id) AS total"
+    " FROM service_points p WHERE" NEAR_WITHIN ") c"
+    " LEFT JOIN LATERAL (SELECT service_id, name, dist FROM s"
+    " ORDER BY dist, name, service_id LIMIT $4::int OFFSET $5::int) p ON true"
+    " LEFT JOIN service_docs d ON d.id = p.service_id"
+    " ORDER BY p.dist, p.name, p.service_id";
+
+/* nearest_first: true if near_page_sql can answer q. */
+static bool
+nearest_first(const struct dir_query *q, bool at_locations)
 {
-        const char *p[4] = {search, lim, off, q->taxonomy_term_id};
-        bool term = q->taxonomy_term_id != NULL;
-        PGresult *res;
+        return !at_locations && q->has_point && q->proximity != NULL &&
+               q->sort_distance && !filtered(q);
+}
+
+/* shortcut_run: runs sql (params p[n]: one of the shortcuts above, whose
+ * fifth column says whether it answered) into out; *done is false when
+ * it did not, and the caller runs the general query. */
+static int
+shortcut_run(struct db *db, const char *sql, int n, const char *const *p,
+             struct dir_page *out, bool *done, struct err *e)
+{
+        PGresult *res = db_query_generic(db, sql, n, p, e);
         int rc = 0;
 
-        /* the lexeme is looked up at run time either way: one plan */
-        res = db_query_generic(db, term ? word_term_page_sql : word_page_sql,
-                               term ? 4 : 3, p, e);
         if (res == NULL)
                 return -1;
         *done = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 4), "t") == 0;
@@ -424,7 +463,18 @@ page_run(struct db *db, const struct dir_query *q, const char *search,
         snprintf(off, sizeof(off), "%ld",
                  (long)(q->page - 1) * (long)q->per_page);
         if (one_word(q, search, at_locations)) {
-                rc = word_page_run(db, q, search, lim, off, out, &done, e);
+                /* the lexeme is looked up at run time either way: one plan */
+                const char *p[4] = {search, lim, off, q->taxonomy_term_id};
+                bool term = q->taxonomy_term_id != NULL;
+
+                rc = shortcut_run(db, term ? word_term_page_sql : word_page_sql,
+                                  term ? 4 : 3, p, out, &done, e);
+                if (rc < 0 || done)
+                        return rc;
+        } else if (nearest_first(q, at_locations)) {
+                const char *p[5] = {q->lat, q->lng, q->proximity, lim, off};
+
+                rc = shortcut_run(db, near_page_sql, 5, p, out, &done, e);
                 if (rc < 0 || done)
                         return rc;
         }

@@ -566,6 +566,115 @@ test_distance_search_sorted_by_distance(void **state)
         assert_string_equal(got, "Canterbury carers");
 }
 
+/* near_names: the active services with a location within radius metres
+ * of lat/lng, nearest first (then name, id), "|"-joined, worked out from
+ * locations rather than service_points; returns how many. */
+static long
+near_names(const char *lat, const char *lng, const char *radius, char *out,
+           size_t outsz)
+{
+        const char *p[3] = {lat, lng, radius};
+        struct err e = {0};
+        PGresult *r = db_query(
+            db,
+            "SELECT coalesce(string_agg(name, '|' ORDER BY d, name, id), ''),"
+            " count(*) FROM (SELECT s.id, s.name, min(geo_metres(geo_earth("
+            "$1::float8, $2::float8), geo_earth(l.latitude, l.longitude))) d"
+            " FROM services s JOIN service_at_locations sal"
+            " ON sal.service_id = s.id JOIN locations l"
+            " ON l.id = sal.location_id WHERE s.status = 'active'"
+            " GROUP BY 1, 2) x WHERE d <= $3::float8",
+            3, p, &e);
+        long n;
+
+        assert_non_null(r);
+        snprintf(out, outsz, "%s", PQgetvalue(r, 0, 0));
+        n = atol(PQgetvalue(r, 0, 1));
+        PQclear(r);
+        return n;
+}
+
+/* A radius search sorted by distance reads the nearest points first
+ * (store_search.c's near_page_sql). Near Inverness: one service with 19
+ * locations within a few metres of the point, then eleven with one
+ * location each, the nearest two at the same place (so the name decides),
+ * one inactive and one beyond the radius. Page by page, at every page
+ * size, the pages put together are the services in order. A page of one
+ * reads 18 points, all the hub's: the hub is placed and the page
+ * complete. A page of two reads 20: the hub's and one of the two at the
+ * same place, which cannot be placed before the other is read, so one
+ * service placed is not enough and the general query answers. */
+static void
+test_distance_pages_nearest_first(void **state)
+{
+        static const char *const single[] = {
+            "Balloch tenants",   "Aardvark tenants",     "Ness walking group",
+            "Crown debt advice", "Merkinch food larder", "Dalneigh carers",
+            "Hilton youth club", "Raigmore advice desk", "Culloden men's shed",
+            "Smithton choir",    "Riverside lunch club"};
+        json_t *hub = svc("12121212-1212-4212-8212-121212121212", "Hub",
+                          "Many doors.", "active", 57.4778, -4.2247);
+        json_t *sals = json_object_get(hub, "service_at_locations");
+        char want[1024], got[1024], qs[256], id[UUID_STR_LEN];
+        long total;
+
+        (void)state;
+        for (int i = 1; i < 19; i++) {
+                char lid[UUID_STR_LEN], sid[UUID_STR_LEN];
+
+                uuid_v4(lid);
+                uuid_v4(sid);
+                json_array_append_new(
+                    sals,
+                    json_pack("{ss s{ss ss sf sf}}", "id", sid, "location",
+                              "id", lid, "location_type", "physical",
+                              "latitude", 57.4778 + 0.00001 * i, "longitude",
+                              -4.2247));
+        }
+        assert_int_equal(cmd("service_create", hub), ERR_NONE);
+        for (int i = 0; i < 11; i++) {
+                /* the first two share a place, 220 m north */
+                double north = 0.002 * (i < 2 ? 1 : i);
+
+                uuid_v4(id);
+                assert_int_equal(
+                    cmd("service_create", svc(id, single[i], "Local.", "active",
+                                              57.4778 + north, -4.2247)),
+                    ERR_NONE);
+        }
+        uuid_v4(id);
+        assert_int_equal(
+            cmd("service_create",
+                svc(id, "Closed club", "Gone.", "inactive", 57.4779, -4.2247)),
+            ERR_NONE);
+        uuid_v4(id);
+        assert_int_equal(
+            cmd("service_create",
+                svc(id, "Far club", "Away.", "active", 57.4778 + 0.1, -4.2247)),
+            ERR_NONE);
+        total = near_names("57.4778", "-4.2247", "5000", want, sizeof(want));
+        assert_int_equal(total, 12);
+        assert_non_null(strstr(want, "Hub|Aardvark tenants|Balloch tenants|"));
+        for (int per = 1; per <= 5; per++) {
+                got[0] = '\0';
+                for (int page = 1; (page - 1) * per < total; page++) {
+                        char part[512];
+
+                        snprintf(qs, sizeof(qs),
+                                 "lat=57.4778&lng=-4.2247&proximity=5000"
+                                 "&sort=distance&per_page=%d&page=%d",
+                                 per, page);
+                        assert_int_equal(services_page(qs, part, sizeof(part)),
+                                         total);
+                        if (page > 1)
+                                strcat(got, "|");
+                        assert_true(strlen(got) + strlen(part) < sizeof(got));
+                        strcat(got, part);
+                }
+                assert_string_equal(got, want);
+        }
+}
+
 static void
 test_nearest_explains_its_choice(void **state)
 {
@@ -785,6 +894,7 @@ main(void)
             cmocka_unit_test(test_search_corrects_each_misspelt_word),
             cmocka_unit_test(test_one_word_search_reads_postings),
             cmocka_unit_test(test_distance_search_sorted_by_distance),
+            cmocka_unit_test(test_distance_pages_nearest_first),
             cmocka_unit_test(test_nearest_explains_its_choice),
             cmocka_unit_test(test_commands_validate_and_emit),
             cmocka_unit_test(test_update_requests_supersede_and_approve),
