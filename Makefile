@@ -6,7 +6,8 @@
 #   lib/tests/test_*.c           -> build/tests/lib_test_*       (cmocka)
 #   services/NAME/*.c (main.c)   -> build/bin/signpost-NAME
 #   services/NAME/tests/test_*.c -> build/tests/NAME_test_*      (cmocka, linked
-#                                   with the daemon's objects minus main.o)
+#                                   with the daemon's objects minus main.o and
+#                                   the helpers in its tests/ that are not test_*.c)
 #   tools/NAME/*.c               -> build/bin/NAME
 #   tests/integration/*.c        -> build/tests/it_*
 
@@ -59,10 +60,13 @@ $(TESTSUP): $(TESTSUP_OBJ)
 # One daemon: every .c in services/NAME.
 define daemon_rules
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard services/$(1)/*.c))
+# helpers its test programs share: tests/*.c that are not test_*.c
+$(1)_TSUP := $$(patsubst %.c,$(BUILD)/%.o,$$(filter-out \
+	services/$(1)/tests/test_%.c,$$(wildcard services/$(1)/tests/*.c)))
 $(BUILD)/bin/signpost-$(1): $$($(1)_OBJ) $(LIBA)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
-$(BUILD)/tests/$(1)_test_%: $(BUILD)/services/$(1)/tests/test_%.o $$(filter-out %/main.o,$$($(1)_OBJ)) $(TESTSUP) $(LIBA)
+$(BUILD)/tests/$(1)_test_%: $(BUILD)/services/$(1)/tests/test_%.o $$($(1)_TSUP) $$(filter-out %/main.o,$$($(1)_OBJ)) $(TESTSUP) $(LIBA)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(TEST_LIBS)
 endef

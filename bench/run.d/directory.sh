@@ -98,6 +98,9 @@ dirb_pgbench() {
       printf "%d %.2f %.2f\n", tps, v[int((NR - 1) * 0.5) + 1], v[int((NR - 1) * 0.99) + 1] }'
 }
 
+# dirb_field KEY LINE: the value of KEY=value in LINE.
+dirb_field() { echo "$2" | tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+
 # dirb_case NAME URL_PATH: BENCH_ROUNDS (3) rounds, each the daemon under
 # 8 clients then the captured SQL under pgbench; each round is printed,
 # then the medians and the ratio of the median throughputs. Rounds
@@ -116,9 +119,9 @@ dirb_case() {
     echo "$d [$r]"
     echo "$p" | awk -v n="$name" -v s="$(grep -c . "$dirb_tmp/$name.sql")" -v r="$r" \
       '{printf "pgbench_%s statements=%d tps=%d p50_ms=%s p99_ms=%s [%s]\n", n, s, $1, $2, $3, r}'
-    rps="$rps $(echo "$d" | tr ' ' '\n' | awk -F= '$1 == "req_per_s" {print $2}')"
-    p50s="$p50s $(echo "$d" | tr ' ' '\n' | awk -F= '$1 == "p50_ms" {print $2}')"
-    p99s="$p99s $(echo "$d" | tr ' ' '\n' | awk -F= '$1 == "p99_ms" {print $2}')"
+    rps="$rps $(dirb_field req_per_s "$d")"
+    p50s="$p50s $(dirb_field p50_ms "$d")"
+    p99s="$p99s $(dirb_field p99_ms "$d")"
     read -r tps pp50 pp99 <<< "$p"
     tpss="$tpss $tps" pp50s="$pp50s $pp50" pp99s="$pp99s $pp99"
   done
@@ -144,11 +147,11 @@ else
       printf "directory_generate_s=%.1f directory_load_s=%.1f (%.0f services/s) outbox_drain_s=%.1f\n",
         b - a, c - b, n / (c - b), d - c }'
     echo "directory_services_loaded=$(dirb_psql "SELECT count(*) FROM directory.services")"
-    # what the load wrote is vacuumed and on disk before anything is timed:
+    # what the load wrote is vacuumed and on disk (bench_quiet: CHECKPOINT,
+    # autovacuum idle) before anything is timed:
     # a checkpoint spreading 100,000 services' pages over the cases would
     # halve the figures of the ones it lands in
     dirb_admin "VACUUM ANALYZE" >/dev/null
-    dirb_admin "CHECKPOINT" >/dev/null
     bench_quiet
     term=$(dirb_psql "SELECT a.taxonomy_term_id FROM directory.attributes a
       JOIN directory.taxonomy_terms t ON t.id = a.taxonomy_term_id
