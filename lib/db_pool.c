@@ -10,6 +10,8 @@ int
 db_pool_init(struct db_pool *p, const char *conninfo, int n, struct err *e)
 {
         p->n = 0;
+        p->next_ticket = 0;
+        p->serving = 0;
         p->dbs = calloc((size_t)n, sizeof(*p->dbs));
         p->busy = calloc((size_t)n, sizeof(*p->busy));
         if (p->dbs == NULL || p->busy == NULL)
@@ -44,18 +46,28 @@ struct db *
 db_pool_get(struct db_pool *p)
 {
         struct db *db = NULL;
+        unsigned long ticket;
 
         pthread_mutex_lock(&p->mu);
-        while (db == NULL) {
-                for (int i = 0; i < p->n && db == NULL; i++) {
+        ticket = p->next_ticket++;
+        for (;;) {
+                /* a connection goes to the oldest ticket: one given back
+                 * is not taken by a newcomer while others wait */
+                for (int i = 0; ticket == p->serving && i < p->n; i++) {
                         if (!p->busy[i]) {
                                 p->busy[i] = true;
                                 db = p->dbs[i];
+                                break;
                         }
                 }
-                if (db == NULL)
-                        pthread_cond_wait(&p->cv, &p->mu);
+                if (db != NULL)
+                        break;
+                pthread_cond_wait(&p->cv, &p->mu);
         }
+        p->serving++;
+        /* the next ticket may find a connection free as well */
+        if (p->serving != p->next_ticket)
+                pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
         return db;
 }
@@ -67,6 +79,8 @@ db_pool_put(struct db_pool *p, struct db *db)
         for (int i = 0; i < p->n; i++)
                 if (p->dbs[i] == db)
                         p->busy[i] = false;
-        pthread_cond_signal(&p->cv);
+        /* every waiter wakes; the one holding the oldest ticket takes it */
+        if (p->serving != p->next_ticket)
+                pthread_cond_broadcast(&p->cv);
         pthread_mutex_unlock(&p->mu);
 }

@@ -18,6 +18,9 @@ struct db_pool {
         int n;
         struct db **dbs;
         bool *busy;
+        /* first come, first served: borrowers take a ticket and are lent
+         * a connection in ticket order */
+        unsigned long next_ticket, serving;
 };
 
 /* db_pool_init: n connections, opened lazily (db_open) with conninfo
@@ -26,8 +29,9 @@ struct db_pool {
 int db_pool_init(struct db_pool *p, const char *conninfo, int n, struct err *e);
 /* db_pool_fini: closes every connection; safe on a zeroed pool. */
 void db_pool_fini(struct db_pool *p);
-/* db_pool_get: returns borrowed db, blocking until one is free; give it
- * back with db_pool_put(). */
+/* db_pool_get: returns borrowed db, blocking until one is free (waiting
+ * borrowers are served in the order they came); give it back with
+ * db_pool_put(). */
 struct db *db_pool_get(struct db_pool *p);
 void db_pool_put(struct db_pool *p, struct db *db);
 

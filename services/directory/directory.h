@@ -272,8 +272,18 @@ bool dir_postcode_normalise(const char *in, char out[16]);
 
 /* ---- routes.c ---- */
 struct http_route;
+/* The HTTP handlers' connections. A search (the lists: /services,
+ * /service_at_locations, /nearest) is CPU-bound in PostgreSQL, so
+ * searches run at most `searches.n` at once (one per core by default),
+ * the rest waiting first come, first served: more at once would only
+ * share the cores out, and every search would take as long as the
+ * slowest. Lookups by id and the small lists take `reads`. */
+struct dir_pools {
+        struct db_pool reads;
+        struct db_pool searches;
+};
 /* dir_routes: returns the borrowed static route table; the server's arg
- * is a struct db_pool *. */
+ * is a struct dir_pools *. */
 const struct http_route *dir_routes(void);
 
 /* ---- emit.c ---- */

@@ -29,7 +29,9 @@ static const struct cfg_entry directory_cfg[] = {
      false, "directory migrations"},
     {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
     {"SIGNPOST_DIRECTORY_DB_POOL", CFG_INT, "8", false,
-     "database connections for HTTP"},
+     "database connections for HTTP lookups by id and small lists"},
+    {"SIGNPOST_DIRECTORY_SEARCH_POOL", CFG_INT, "0", false,
+     "searches run at once, the rest queue in order (0: one per core)"},
     {"SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S", CFG_INT, "600", false,
      "seconds a command waits for the entity it refers to"},
     {NULL, 0, NULL, false, NULL},
@@ -52,6 +54,17 @@ backfill(void *arg, struct db *db)
                 log_info("service documents stored", "services=%ld", n);
 }
 
+/* search_pool: SIGNPOST_DIRECTORY_SEARCH_POOL, or the cores online. */
+static int
+search_pool(const struct cfg *cfg)
+{
+        long n = (long)cfg_int(cfg, "SIGNPOST_DIRECTORY_SEARCH_POOL");
+
+        if (n <= 0)
+                n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 && n < 64 ? (int)n : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -59,7 +72,7 @@ main(int argc, char **argv)
         struct secret_key *key = NULL;
         struct outbox_relay *relay = NULL;
         struct http_server *srv = NULL;
-        struct db_pool pool = {0};
+        struct dir_pools pools = {0};
         struct svc_consumers *cons = NULL;
         const char *topics[] = {DIR_TOPIC_COMMANDS, NULL};
         struct dir_commands dc = {0};
@@ -81,15 +94,21 @@ main(int argc, char **argv)
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||
-            db_pool_init(&pool, cfg_str(cfg, "SIGNPOST_DB"),
+            db_pool_init(&pools.reads, cfg_str(cfg, "SIGNPOST_DB"),
                          (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_DB_POOL"),
-                         &e) < 0)
+                         &e) < 0 ||
+            db_pool_init(&pools.searches, cfg_str(cfg, "SIGNPOST_DB"),
+                         search_pool(cfg), &e) < 0)
                 goto out;
         /* reads: each statement text parsed once per connection, still
          * planned with its values */
-        for (int i = 0; i < pool.n; i++) {
-                db_set_prepare(pool.dbs[i], true);
-                db_set_custom_plans(pool.dbs[i], true);
+        for (int i = 0; i < pools.reads.n; i++) {
+                db_set_prepare(pools.reads.dbs[i], true);
+                db_set_custom_plans(pools.reads.dbs[i], true);
+        }
+        for (int i = 0; i < pools.searches.n; i++) {
+                db_set_prepare(pools.searches.dbs[i], true);
+                db_set_custom_plans(pools.searches.dbs[i], true);
         }
         dc.missing_ref_wait_s =
             (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S");
@@ -106,10 +125,12 @@ main(int argc, char **argv)
         cons = svc_consumers_start(&spec, &e);
         if (cons == NULL)
                 goto out;
-        struct http_opts opts = {.principal_key = key->bytes,
-                                 .threads = (unsigned)pool.n};
+        /* a thread per connection that can be lent at once */
+        struct http_opts opts = {
+            .principal_key = key->bytes,
+            .threads = (unsigned)(pools.reads.n + pools.searches.n)};
         srv = http_server_start(cfg_str(cfg, "SIGNPOST_DIRECTORY_LISTEN"),
-                                dir_routes(), &pool, &opts, &e);
+                                dir_routes(), &pools, &opts, &e);
         if (srv == NULL)
                 goto out;
         log_info("started", "listen=%s",
@@ -126,7 +147,8 @@ out:
         if (svc_consumers_join(cons) < 0)
                 rc = 1;
         outbox_relay_stop(relay);
-        db_pool_fini(&pool);
+        db_pool_fini(&pools.searches);
+        db_pool_fini(&pools.reads);
         secret_key_free(key);
         cfg_free(cfg);
         log_info("stopped", "rc=%d", rc);

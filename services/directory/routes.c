@@ -1,8 +1,9 @@
 /*
  * routes: the daemon's HTTP face. Every ORUK route needs the gateway's
  * signed principal (any role); update requests are for admins. A handler
- * borrows a database connection from the pool, lets oruk.c answer, and
- * adds Access-Control-Allow-Origin: * (the directory is public data).
+ * borrows a database connection (a search from the searches' pool, see
+ * struct dir_pools), lets oruk.c answer, and adds
+ * Access-Control-Allow-Origin: * (the directory is public data).
  * Does not parse parameters or build JSON.
  */
 #include <stdlib.h>
@@ -18,9 +19,8 @@ query(void *req, const char *name)
 }
 
 static void
-answer(struct http_req *req, struct http_resp *resp)
+answer_from(struct db_pool *pool, struct http_req *req, struct http_resp *resp)
 {
-        struct db_pool *pool = req->arg;
         struct dir_answer a = {0};
         struct db *db = db_pool_get(pool);
 
@@ -36,6 +36,18 @@ answer(struct http_req *req, struct http_resp *resp)
 }
 
 static void
+answer(struct http_req *req, struct http_resp *resp)
+{
+        answer_from(&((struct dir_pools *)req->arg)->reads, req, resp);
+}
+
+static void
+search(struct http_req *req, struct http_resp *resp)
+{
+        answer_from(&((struct dir_pools *)req->arg)->searches, req, resp);
+}
+
+static void
 admin_only(struct http_req *req, struct http_resp *resp)
 {
         if (req->principal == NULL || req->principal->role != HTTP_ROLE_ADMIN) {
@@ -48,9 +60,9 @@ admin_only(struct http_req *req, struct http_resp *resp)
 
 static const struct http_route routes[] = {
     {"GET", "/", answer, 0},
-    {"GET", "/services", answer, 0},
+    {"GET", "/services", search, 0},
     {"GET", "/services/{id}", answer, 0},
-    {"GET", "/service_at_locations", answer, 0},
+    {"GET", "/service_at_locations", search, 0},
     {"GET", "/service_at_locations/{id}", answer, 0},
     {"GET", "/organizations", answer, 0},
     {"GET", "/organizations/{id}", answer, 0},
@@ -58,7 +70,7 @@ static const struct http_route routes[] = {
     {"GET", "/taxonomies/{id}", answer, 0},
     {"GET", "/taxonomy_terms", answer, 0},
     {"GET", "/taxonomy_terms/{id}", answer, 0},
-    {"GET", "/nearest", answer, 0},
+    {"GET", "/nearest", search, 0},
     {"GET", "/update_requests", admin_only, 0},
     {"GET", "/update_requests/{id}", admin_only, 0},
     {NULL, NULL, NULL, 0},

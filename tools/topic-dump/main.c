@@ -1,7 +1,10 @@
 /*
  * topic-dump: every record of some (or all) topics, from the beginning to
  * the current end, as one JSON line each:
- *   {"topic","partition","offset","key","headers":{..},"value"|"value_b64"}
+ *   {"topic","partition","offset","timestamp_ms","key","headers":{..},
+ *    "value"|"value_b64"}
+ * (timestamp_ms: the record's own timestamp, the producer's clock at
+ * produce unless the topic uses log-append time)
  * For tests (schema validation, canary scans) and for operators looking
  * at a development broker. Reads with assign(), so it joins no group and
  * commits nothing.
@@ -56,11 +59,15 @@ print_record(const rd_kafka_message_t *m)
         const void *val;
         size_t len;
         char *line;
+        int64_t ts;
 
         json_object_set_new(o, "topic",
                             json_string(rd_kafka_topic_name(m->rkt)));
         json_object_set_new(o, "partition", json_integer(m->partition));
         json_object_set_new(o, "offset", json_integer(m->offset));
+        ts = rd_kafka_message_timestamp(m, NULL);
+        if (ts >= 0)
+                json_object_set_new(o, "timestamp_ms", json_integer(ts));
         json_object_set_new(o, "key", bytes_json(m->key, m->key_len));
         if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
                 for (size_t i = 0;

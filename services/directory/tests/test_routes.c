@@ -24,7 +24,7 @@
 #define ORG_ID "88888888-8888-4888-8888-888888888888"
 
 static unsigned char key[HTTP_PRINCIPAL_KEY_BYTES];
-static struct db_pool pool;
+static struct dir_pools pools;
 static struct http_server *srv;
 static char base[64];
 static char principal[1024]; /* "X-Signpost-Principal: ..." */
@@ -98,11 +98,13 @@ setup(void **state)
         db_free(su);
         snprintf(conninfo, sizeof(conninfo),
                  "%s options='-c search_path=directory'", admin);
-        if (load(conninfo) < 0 || db_pool_init(&pool, conninfo, 2, &e) < 0)
+        if (load(conninfo) < 0 ||
+            db_pool_init(&pools.reads, conninfo, 2, &e) < 0 ||
+            db_pool_init(&pools.searches, conninfo, 1, &e) < 0)
                 return -1;
         memset(key, 7, sizeof(key));
         struct http_opts o = {.principal_key = key, .threads = 2};
-        srv = http_server_start("127.0.0.1:0", dir_routes(), &pool, &o, &e);
+        srv = http_server_start("127.0.0.1:0", dir_routes(), &pools, &o, &e);
         if (srv == NULL)
                 return -1;
         snprintf(base, sizeof(base), "http://127.0.0.1:%u",
@@ -122,7 +124,8 @@ teardown(void **state)
 {
         (void)state;
         http_server_stop(srv);
-        db_pool_fini(&pool);
+        db_pool_fini(&pools.searches);
+        db_pool_fini(&pools.reads);
         return 0;
 }
 
