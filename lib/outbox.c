@@ -531,6 +531,9 @@ relay_main(void *arg)
         int backoff = 100;
 
         db_set_schema(db, rl->schema);
+        /* the relay runs the same few statements all day: each is parsed
+         * and planned once per session, not once per batch */
+        db_set_prepare(db, true);
         while (!atomic_load(&rl->stop)) {
                 if (p == NULL)
                         p = kafka_producer_new(rl->brokers, relay_conf, &e);
