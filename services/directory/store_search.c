@@ -146,8 +146,8 @@ within(struct sqlb *b, const struct refs *r, const char *earth)
 {
         sqlb_cat(b,
                  " AND public.cube_enlarge(" POINT ", $%d::float8, 3)"
-                 " OPERATOR(public.@>) %s AND geo_metres(" POINT
-                 ", %s) <= $%d::float8",
+                 " OPERATOR(public.@>) %s AND public.cube_distance(" POINT
+                 ", %s) <= geo_chord($%d::float8)",
                  r->lat, r->lng, r->radius, earth, r->lat, r->lng, earth,
                  r->radius);
 }
@@ -397,7 +397,8 @@ one_word(const struct dir_query *q, const char *search, bool at_locations)
 #define NEAR_PT "geo_earth($1::float8, $2::float8)"
 #define NEAR_WITHIN                                                            \
         " public.cube_enlarge(" NEAR_PT ", $3::float8, 3) OPERATOR(public.@>)" \
-        " p.earth AND geo_metres(" NEAR_PT ", p.earth) <= $3::float8"
+        " p.earth AND public.cube_distance(" NEAR_PT ", p.earth)"              \
+        " <= geo_chord($3::float8)"
 #define NEAR_READ "(($4::int + $5::int) * 2 + 16)"
 static const char near_page_sql[] =
     "WITH k AS (SELECT p.service_id, p.name, geo_metres(" NEAR_PT ", p.earth)"
