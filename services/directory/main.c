@@ -54,6 +54,17 @@ backfill(void *arg, struct db *db)
                 log_info("service documents stored", "services=%ld", n);
 }
 
+/* readers: each statement text parsed once per connection of p, still
+ * planned with its values. */
+static void
+readers(struct db_pool *p)
+{
+        for (int i = 0; i < p->n; i++) {
+                db_set_prepare(p->dbs[i], true);
+                db_set_custom_plans(p->dbs[i], true);
+        }
+}
+
 /* search_pool: SIGNPOST_DIRECTORY_SEARCH_POOL, or the cores online. */
 static int
 search_pool(const struct cfg *cfg)
@@ -100,16 +111,8 @@ main(int argc, char **argv)
             db_pool_init(&pools.searches, cfg_str(cfg, "SIGNPOST_DB"),
                          search_pool(cfg), &e) < 0)
                 goto out;
-        /* reads: each statement text parsed once per connection, still
-         * planned with its values */
-        for (int i = 0; i < pools.reads.n; i++) {
-                db_set_prepare(pools.reads.dbs[i], true);
-                db_set_custom_plans(pools.reads.dbs[i], true);
-        }
-        for (int i = 0; i < pools.searches.n; i++) {
-                db_set_prepare(pools.searches.dbs[i], true);
-                db_set_custom_plans(pools.searches.dbs[i], true);
-        }
+        readers(&pools.reads);
+        readers(&pools.searches);
         dc.missing_ref_wait_s =
             (int)cfg_int(cfg, "SIGNPOST_DIRECTORY_MISSING_REF_WAIT_S");
         struct svc_consumer_spec spec = {

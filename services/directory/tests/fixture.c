@@ -1,8 +1,9 @@
 /*
- * fixture: what the directory's store tests share. One throwaway database
- * per test program, migrated and holding the Open Referral UK examples and
- * three postcodes; commands applied as the consumer applies them and
- * answers read as the HTTP routes read them (dir_oruk_get). Owns no test.
+ * fixture: what the directory's database tests share. One throwaway
+ * database per test program, migrated (fixture_db) and, for the store
+ * tests, holding the Open Referral UK examples and three postcodes; commands
+ * applied as the consumer applies them and answers read as the HTTP routes read
+ * them (dir_oruk_get). Owns no test.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -183,15 +184,15 @@ svc(const char *id, const char *name, const char *desc, const char *status,
                          "longitude", lng);
 }
 
-int
-fixture_setup(const char *dbname)
+struct db *
+fixture_db(const char *dbname, char *out, size_t outsz)
 {
         char admin[512];
         struct err e = {0};
-        struct db *su;
+        struct db *su, *d;
 
         if (testenv_db(dbname, admin, sizeof(admin)) < 0)
-                return -1;
+                return NULL;
         su = db_open(admin);
         if (db_exec(su, "CREATE EXTENSION IF NOT EXISTS pg_trgm", 0, NULL, NULL,
                     &e) < 0 ||
@@ -201,19 +202,27 @@ fixture_setup(const char *dbname)
                     NULL, &e) < 0 ||
             db_exec(su, "CREATE SCHEMA directory", 0, NULL, NULL, &e) < 0) {
                 fprintf(stderr, "setup: %s\n", e.msg);
-                return -1;
+                return NULL;
         }
         db_free(su);
-        snprintf(conninfo, sizeof(conninfo),
-                 "%s options='-c search_path=directory'", admin);
-        db = db_open(conninfo);
-        if (db_migrate(db, DIR_SCHEMA, "services/directory/migrations", &e) <
+        snprintf(out, outsz, "%s options='-c search_path=directory'", admin);
+        d = db_open(out);
+        if (db_migrate(d, DIR_SCHEMA, "services/directory/migrations", &e) <
             0) {
                 fprintf(stderr, "migrate: %s\n", e.msg);
-                return -1;
+                return NULL;
         }
         /* the role's own search_path, not the one db_migrate left */
-        db_exec(db, "SET search_path = directory", 0, NULL, NULL, &e);
+        db_exec(d, "SET search_path = directory", 0, NULL, NULL, &e);
+        return d;
+}
+
+int
+fixture_setup(const char *dbname)
+{
+        db = fixture_db(dbname, conninfo, sizeof(conninfo));
+        if (db == NULL)
+                return -1;
         import("taxonomy", example("taxonomy.json"));
         import("organization", example("organization_full.json"));
         import("service", example("service_full.json"));

@@ -1,6 +1,7 @@
 /*
- * fixture: the shared set-up and helpers of the directory's store tests
- * (test_store.c, test_search.c). See fixture.c.
+ * fixture: the shared set-up and helpers of the directory's database
+ * tests (test_store.c, test_search.c, test_docs.c, test_commands.c). See
+ * fixture.c.
  */
 #ifndef SIGNPOST_DIRECTORY_TEST_FIXTURE_H
 #define SIGNPOST_DIRECTORY_TEST_FIXTURE_H
@@ -19,7 +20,11 @@
 /* the test database, search_path directory */
 extern struct db *db;
 
-/* fixture_setup: a fresh database dbname, migrated, with the examples and
+/* fixture_db: a fresh database dbname with the extensions the directory
+ * needs, migrated; returns a connection with search_path directory (its
+ * conninfo in out), or NULL. */
+struct db *fixture_db(const char *dbname, char *out, size_t outsz);
+/* fixture_setup: db = fixture_db(dbname), then the examples and
  * postcodes ME14 1XX, CT1 2AA and SW1A 1AA; 0 or -1. */
 int fixture_setup(const char *dbname);
 int fixture_teardown(void **state);

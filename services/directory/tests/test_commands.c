@@ -17,13 +17,11 @@
 
 #include <cmocka.h>
 
-#include "../directory.h"
+#include "fixture.h"
 #include "inbox.h"
-#include "testenv.h"
 
 #define WAIT_S 600
 
-static struct db *db;
 static struct dir_commands dc = {.missing_ref_wait_s = WAIT_S};
 static struct inbox in;
 
@@ -122,46 +120,16 @@ apply1(struct rec *x, struct err *e)
 static int
 setup(void **state)
 {
-        char admin[512], conninfo[1024];
-        struct err e = {0};
-        struct db *su;
+        char conninfo[1024];
 
         (void)state;
-        if (testenv_db("dir_test_commands", admin, sizeof(admin)) < 0)
+        db = fixture_db("dir_test_commands", conninfo, sizeof(conninfo));
+        if (db == NULL)
                 return -1;
-        su = db_open(admin);
-        if (db_exec(su, "CREATE EXTENSION IF NOT EXISTS pg_trgm", 0, NULL, NULL,
-                    &e) < 0 ||
-            db_exec(su, "CREATE EXTENSION IF NOT EXISTS cube", 0, NULL, NULL,
-                    &e) < 0 ||
-            db_exec(su, "CREATE EXTENSION IF NOT EXISTS earthdistance", 0, NULL,
-                    NULL, &e) < 0 ||
-            db_exec(su, "CREATE SCHEMA directory", 0, NULL, NULL, &e) < 0) {
-                fprintf(stderr, "setup: %s\n", e.msg);
-                return -1;
-        }
-        db_free(su);
-        snprintf(conninfo, sizeof(conninfo),
-                 "%s options='-c search_path=directory'", admin);
-        db = db_open(conninfo);
-        if (db_migrate(db, DIR_SCHEMA, "services/directory/migrations", &e) <
-            0) {
-                fprintf(stderr, "migrate: %s\n", e.msg);
-                return -1;
-        }
-        db_exec(db, "SET search_path = directory", 0, NULL, NULL, &e);
         in = (struct inbox){.db = db,
                             .consumer = "directory",
                             .apply = dir_commands_apply,
                             .arg = &dc};
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        (void)state;
-        db_free(db);
         return 0;
 }
 
@@ -283,5 +251,5 @@ main(void)
                 test_invalid_behind_a_waiting_record_is_judged_again),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, setup, fixture_teardown);
 }

@@ -15,85 +15,16 @@
 
 #include <cmocka.h>
 
-#include "../directory.h"
-#include "testenv.h"
+#include "fixture.h"
 
-#define EXAMPLES "../shared/standards/oruk-uk-profile/examples/"
-#define SVC_ID "ac148810-d857-441c-9679-408f346de14b"
-#define ORG_ID "d9d5e0f5-d3ce-4f73-9a2f-4dd0ecc6c610"
-#define TERM_ID "3f7b145d-84af-42d7-8fae-eaca714b02b2"
 #define LOC_ID "3a19ff88-4620-4d17-9830-ac1d859eb5d5"
 #define ADDR_ID "74706e55-df26-4b84-80fe-ecc30b5befb4"
 
-static struct db *db;
-
-static json_t *
-example(const char *name)
-{
-        char path[256];
-        json_t *j;
-
-        snprintf(path, sizeof(path), "%s%s", EXAMPLES, name);
-        j = json_load_file(path, 0, NULL);
-        assert_non_null(j);
-        return j;
-}
-
-/* cmd: applies one command in its own transaction, as the consumer does. */
+/* applied: cmd, which must succeed */
 static void
-cmd(const char *verb, json_t *data)
+applied(const char *verb, json_t *data)
 {
-        struct kafka_record rec = {0};
-        struct err e = {0};
-        char *text = json_dumps(data, JSON_COMPACT);
-
-        snprintf(rec.ev.type, sizeof(rec.ev.type), "signpost.directory.%s.v1",
-                 verb);
-        uuid_v7(rec.ev.id);
-        rec.value = text;
-        rec.value_len = strlen(text);
-        assert_int_equal(db_begin(db, &e), 0);
-        if (dir_commands_apply(NULL, db, &rec, &e) != 0)
-                fprintf(stderr, "%s: %s\n", verb, e.msg);
-        assert_int_equal(db_commit(db, &e), 0);
-        free(text);
-        json_decref(data);
-}
-
-static const char *
-qs_get(void *arg, const char *name)
-{
-        static char vals[8][512];
-        static int next;
-        char *val = vals[next++ % 8];
-        const char *p = arg;
-        size_t n = strlen(name);
-
-        while (p != NULL && *p) {
-                if (strncmp(p, name, n) == 0 && p[n] == '=') {
-                        snprintf(val, 512, "%.*s", (int)strcspn(p + n + 1, "&"),
-                                 p + n + 1);
-                        return val;
-                }
-                p = strchr(p, '&');
-                p = p ? p + 1 : NULL;
-        }
-        return NULL;
-}
-
-static json_t *
-get(const char *path, const char *qs, int want_status)
-{
-        struct dir_answer a = {0};
-        json_t *j;
-
-        dir_oruk_get(db, path, qs_get, (void *)qs, &a);
-        assert_non_null(a.body);
-        assert_int_equal(a.status, want_status);
-        j = json_loads(a.body, 0, NULL);
-        free(a.body);
-        assert_non_null(j);
-        return j;
+        assert_int_equal(cmd(verb, data), ERR_NONE);
 }
 
 static long
@@ -135,43 +66,11 @@ field(json_t *j, const char *const *path)
 static int
 setup(void **state)
 {
-        char admin[512], conninfo[1024];
-        struct err e = {0};
-        struct db *su;
+        char conninfo[1024];
 
         (void)state;
-        if (testenv_db("dir_test_docs", admin, sizeof(admin)) < 0)
-                return -1;
-        su = db_open(admin);
-        if (db_exec(su, "CREATE EXTENSION IF NOT EXISTS pg_trgm", 0, NULL, NULL,
-                    &e) < 0 ||
-            db_exec(su, "CREATE EXTENSION IF NOT EXISTS cube", 0, NULL, NULL,
-                    &e) < 0 ||
-            db_exec(su, "CREATE EXTENSION IF NOT EXISTS earthdistance", 0, NULL,
-                    NULL, &e) < 0 ||
-            db_exec(su, "CREATE SCHEMA directory", 0, NULL, NULL, &e) < 0) {
-                fprintf(stderr, "setup: %s\n", e.msg);
-                return -1;
-        }
-        db_free(su);
-        snprintf(conninfo, sizeof(conninfo),
-                 "%s options='-c search_path=directory'", admin);
-        db = db_open(conninfo);
-        if (db_migrate(db, DIR_SCHEMA, "services/directory/migrations", &e) <
-            0) {
-                fprintf(stderr, "migrate: %s\n", e.msg);
-                return -1;
-        }
-        db_exec(db, "SET search_path = directory", 0, NULL, NULL, &e);
-        return 0;
-}
-
-static int
-teardown(void **state)
-{
-        (void)state;
-        db_free(db);
-        return 0;
+        db = fixture_db("dir_test_docs", conninfo, sizeof(conninfo));
+        return db != NULL ? 0 : -1;
 }
 
 /* Each test starts from the shared examples freshly imported. */
@@ -183,13 +82,14 @@ reset(void **state)
         (void)state;
         db_exec(db, "DELETE FROM services; DELETE FROM organizations;", 0, NULL,
                 NULL, &e);
-        cmd("hsds_import", json_pack("{ss s[o]}", "kind", "taxonomy", "records",
-                                     example("taxonomy.json")));
-        cmd("hsds_import",
-            json_pack("{ss s[o]}", "kind", "organization", "records",
-                      example("organization_full.json")));
-        cmd("hsds_import", json_pack("{ss s[o]}", "kind", "service", "records",
-                                     example("service_full.json")));
+        applied("hsds_import", json_pack("{ss s[o]}", "kind", "taxonomy",
+                                         "records", example("taxonomy.json")));
+        applied("hsds_import",
+                json_pack("{ss s[o]}", "kind", "organization", "records",
+                          example("organization_full.json")));
+        applied("hsds_import",
+                json_pack("{ss s[o]}", "kind", "service", "records",
+                          example("service_full.json")));
         return 0;
 }
 
@@ -221,9 +121,9 @@ test_distance_is_added_to_stored_list_items(void **state)
         json_t *j, *item;
 
         (void)state;
-        cmd("postcodes_import",
-            json_pack("{ss}", "csv",
-                      "pcd,lat,long\nSW1A 1AA,51.5010,-0.1416\n"));
+        applied("postcodes_import",
+                json_pack("{ss}", "csv",
+                          "pcd,lat,long\nSW1A 1AA,51.5010,-0.1416\n"));
         j = get("/services", "postcode=SW1A1AA&sort=distance", 200);
         item = json_array_get(json_object_get(j, "contents"), 0);
         assert_non_null(item);
@@ -240,8 +140,8 @@ test_service_edit_shows_in_the_stored_record(void **state)
         json_t *j;
 
         (void)state;
-        cmd("service_update",
-            json_pack("{ss ss}", "id", SVC_ID, "name", "Renamed service"));
+        applied("service_update",
+                json_pack("{ss ss}", "id", SVC_ID, "name", "Renamed service"));
         assert_int_equal(stored(), 1);
         j = get("/services/" SVC_ID, NULL, 200);
         assert_string_equal(field(j, name), "Renamed service");
@@ -257,8 +157,8 @@ test_organization_edit_shows_in_list_and_record(void **state)
         json_t *j;
 
         (void)state;
-        cmd("organization_update",
-            json_pack("{ss ss}", "id", ORG_ID, "name", "Renamed charity"));
+        applied("organization_update",
+                json_pack("{ss ss}", "id", ORG_ID, "name", "Renamed charity"));
         j = get("/services", NULL, 200);
         assert_string_equal(field(j, list), "Renamed charity");
         json_decref(j);
@@ -275,12 +175,12 @@ test_location_edit_shows_in_the_stored_record(void **state)
         json_t *j;
 
         (void)state;
-        cmd("location_update",
-            json_pack("{ss s[{ss ss ss ss ss ss ss}]}", "id", LOC_ID,
-                      "addresses", "id", ADDR_ID, "address_1", "1 New Street",
-                      "city", "Newtown", "state_province", "Kent",
-                      "postal_code", "ME14 1XX", "country", "GB",
-                      "address_type", "physical"));
+        applied("location_update",
+                json_pack("{ss s[{ss ss ss ss ss ss ss}]}", "id", LOC_ID,
+                          "addresses", "id", ADDR_ID, "address_1",
+                          "1 New Street", "city", "Newtown", "state_province",
+                          "Kent", "postal_code", "ME14 1XX", "country", "GB",
+                          "address_type", "physical"));
         assert_int_equal(stored(), 1);
         j = get("/services/" SVC_ID, NULL, 200);
         assert_string_equal(field(j, city), "Newtown");
@@ -295,8 +195,8 @@ test_term_edit_shows_in_the_stored_record(void **state)
         json_t *j;
 
         (void)state;
-        cmd("taxonomy_term_update",
-            json_pack("{ss ss}", "id", TERM_ID, "name", "Renamed term"));
+        applied("taxonomy_term_update",
+                json_pack("{ss ss}", "id", TERM_ID, "name", "Renamed term"));
         j = get("/services/" SVC_ID, NULL, 200);
         assert_string_equal(field(j, term), "Renamed term");
         json_decref(j);
@@ -338,7 +238,7 @@ test_deleted_service_has_no_record(void **state)
         json_t *j;
 
         (void)state;
-        cmd("service_delete", json_pack("{ss}", "id", SVC_ID));
+        applied("service_delete", json_pack("{ss}", "id", SVC_ID));
         assert_int_equal(stored(), 0);
         j = get("/services/" SVC_ID, NULL, 404);
         json_decref(j);
@@ -358,8 +258,9 @@ near(void)
 static void
 move_location(double lat, double lng)
 {
-        cmd("location_update", json_pack("{ss sf sf}", "id", LOC_ID, "latitude",
-                                         lat, "longitude", lng));
+        applied("location_update",
+                json_pack("{ss sf sf}", "id", LOC_ID, "latitude", lat,
+                          "longitude", lng));
 }
 
 static void
@@ -378,11 +279,11 @@ test_distance_search_follows_status(void **state)
 {
         (void)state;
         move_location(51.501, -0.141);
-        cmd("service_update",
-            json_pack("{ss ss}", "id", SVC_ID, "status", "inactive"));
+        applied("service_update",
+                json_pack("{ss ss}", "id", SVC_ID, "status", "inactive"));
         assert_int_equal(near(), 0);
-        cmd("service_update",
-            json_pack("{ss ss}", "id", SVC_ID, "status", "active"));
+        applied("service_update",
+                json_pack("{ss ss}", "id", SVC_ID, "status", "active"));
         assert_int_equal(near(), 1);
 }
 
@@ -391,8 +292,8 @@ test_distance_search_follows_unlinking(void **state)
 {
         (void)state;
         move_location(51.501, -0.141);
-        cmd("service_update",
-            json_pack("{ss s[]}", "id", SVC_ID, "service_at_locations"));
+        applied("service_update",
+                json_pack("{ss s[]}", "id", SVC_ID, "service_at_locations"));
         assert_int_equal(near(), 0);
 }
 
@@ -420,10 +321,10 @@ test_term_filter_follows_attribute_edits(void **state)
         uuid_v4(term);
         uuid_v4(attr);
         assert_int_equal(with_term(TERM_ID), 1);
-        cmd("service_update",
-            json_pack("{ss s[{ss s{ss ss}}]}", "id", SVC_ID, "attributes", "id",
-                      attr, "taxonomy_term", "id", term, "name",
-                      "Befriending"));
+        applied("service_update",
+                json_pack("{ss s[{ss s{ss ss}}]}", "id", SVC_ID, "attributes",
+                          "id", attr, "taxonomy_term", "id", term, "name",
+                          "Befriending"));
         assert_int_equal(with_term(term), 1);
         assert_int_equal(with_term(TERM_ID), 0);
 }
@@ -458,5 +359,5 @@ main(void)
                                    reset),
         };
 
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, setup, fixture_teardown);
 }

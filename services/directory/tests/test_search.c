@@ -19,7 +19,6 @@ static void
 test_search_ranks_name_first_and_tolerates_typos(void **state)
 {
         char got[512];
-        json_t *j;
 
         (void)state;
         assert_int_equal(
@@ -32,18 +31,12 @@ test_search_ranks_name_first_and_tolerates_typos(void **state)
                 svc("22222222-2222-4222-8222-222222222222", "Food bank",
                     "Also gives debt advice.", "active", 51.29, 0.53)),
             ERR_NONE);
-        j = get("/services", "search=debt advice", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=debt advice", got, sizeof(got));
         assert_string_equal(got, "Debt advice clinic|Food bank");
-        j = get("/services", "search=councelling", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=councelling", got, sizeof(got));
         assert_string_equal(got, "Community Counselling");
         /* organisation name is searched too */
-        j = get("/services", "search=Example Organization", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=Example Organization", got, sizeof(got));
         assert_non_null(strstr(got, "Community Counselling"));
 }
 
@@ -59,9 +52,7 @@ test_inactive_never_in_search(void **state)
                 svc("33333333-3333-4333-8333-333333333333", "Closed lunch club",
                     "Lunch.", "inactive", 51.28, 0.52)),
             ERR_NONE);
-        j = get("/services", "search=lunch club", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=lunch club", got, sizeof(got));
         assert_string_equal(got, "");
         j = get("/services/33333333-3333-4333-8333-333333333333", NULL, 200);
         json_decref(j);
@@ -77,13 +68,9 @@ test_search_corrects_each_misspelt_word(void **state)
         json_t *j;
 
         (void)state;
-        j = get("/services", "search=debt advise", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=debt advise", got, sizeof(got));
         assert_string_equal(got, "Debt advice clinic|Food bank");
-        j = get("/services", "search=fod bank", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("search=fod bank", got, sizeof(got));
         assert_string_equal(got, "Food bank");
         j = get("/services", "search=xylophone", 200);
         assert_int_equal(json_integer_value(json_object_get(j, "total_items")),
@@ -226,9 +213,8 @@ test_distance_search_sorted_by_distance(void **state)
                         json_array_get(json_object_get(j, "contents"), 0),
                         "distance")) < 1000);
         json_decref(j);
-        j = get("/services", "lat=51.2802&lng=1.0789&proximity=3000", 200);
-        names(j, got, sizeof(got));
-        json_decref(j);
+        services_page("lat=51.2802&lng=1.0789&proximity=3000", got,
+                      sizeof(got));
         assert_string_equal(got, "Canterbury carers");
 }
 
