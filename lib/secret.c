@@ -438,6 +438,65 @@ secret_unseal(const unsigned char pk[SECRET_BOX_PK_BYTES],
         return 0;
 }
 
+_Static_assert(SECRET_BOX_OVERHEAD == crypto_box_NONCEBYTES + crypto_box_MACBYTES,
+               "authenticated box overhead");
+
+int
+secret_box_to(const unsigned char recipient_pk[SECRET_BOX_PK_BYTES],
+              const struct secret_key *sender_sk, const unsigned char *msg,
+              size_t len, unsigned char **out, size_t *outlen, struct err *e)
+{
+        unsigned char *box;
+
+        *out = NULL;
+        if (secret_init(e) < 0)
+                return -1;
+        if (sender_sk->len != SECRET_BOX_SK_BYTES)
+                return err_set(e, ERR_FATAL, NULL, "not a box secret key");
+        if ((box = malloc(len + SECRET_BOX_OVERHEAD)) == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        randombytes_buf(box, crypto_box_NONCEBYTES);
+        if (crypto_box_easy(box + crypto_box_NONCEBYTES, msg, len, box,
+                            recipient_pk, sender_sk->bytes) != 0) {
+                free(box);
+                return err_set(e, ERR_INVALID, NULL, "bad public key");
+        }
+        *out = box;
+        *outlen = len + SECRET_BOX_OVERHEAD;
+        return 0;
+}
+
+int
+secret_box_from(const unsigned char sender_pk[SECRET_BOX_PK_BYTES],
+                const struct secret_key *recipient_sk, const unsigned char *box,
+                size_t len, unsigned char **out, size_t *outlen, struct err *e)
+{
+        unsigned char *msg;
+        size_t n;
+
+        *out = NULL;
+        if (secret_init(e) < 0)
+                return -1;
+        if (recipient_sk->len != SECRET_BOX_SK_BYTES)
+                return err_set(e, ERR_FATAL, NULL, "not a box secret key");
+        if (len < SECRET_BOX_OVERHEAD)
+                return err_set(e, ERR_INVALID, NULL, "box too short");
+        n = len - SECRET_BOX_OVERHEAD;
+        if ((msg = malloc(n + 1)) == NULL)
+                return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        if (crypto_box_open_easy(msg, box + crypto_box_NONCEBYTES,
+                                 len - crypto_box_NONCEBYTES, box, sender_pk,
+                                 recipient_sk->bytes) != 0) {
+                free(msg);
+                return err_set(e, ERR_INVALID, NULL,
+                               "box was not made by this sender's key");
+        }
+        msg[n] = '\0';
+        *out = msg;
+        *outlen = n;
+        return 0;
+}
+
 int
 secret_sign_keypair(unsigned char pk[SECRET_SIGN_PK_BYTES],
                     struct secret_key **sk, struct err *e)

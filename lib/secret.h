@@ -133,6 +133,27 @@ int secret_unseal(const unsigned char pk[SECRET_BOX_PK_BYTES],
                   size_t len, unsigned char **out, size_t *outlen,
                   struct err *e);
 
+/* Authenticated boxes (crypto_box: X25519, XSalsa20-Poly1305), for a
+ * message whose sender must be known: a partner's status update to
+ * intake is boxed with the partner's registered key pair, so opening it
+ * with that partner's public key proves who sent it. The box is
+ * nonce || ciphertext, SECRET_BOX_OVERHEAD bytes longer than msg. */
+#define SECRET_BOX_OVERHEAD 40 /* crypto_box_NONCEBYTES + MACBYTES */
+/* secret_box_to: msg boxed from sender_sk to recipient_pk. Returns new
+ * buffer in *out, free with free(). */
+int secret_box_to(const unsigned char recipient_pk[SECRET_BOX_PK_BYTES],
+                  const struct secret_key *sender_sk, const unsigned char *msg,
+                  size_t len, unsigned char **out, size_t *outlen,
+                  struct err *e);
+/* secret_box_from: opens a box from sender_pk to recipient_sk;
+ * ERR_INVALID when it was not made with sender_pk's secret key for this
+ * recipient, or was changed. Returns new buffer in *out, NUL-terminated
+ * one byte past *outlen, free with free(). */
+int secret_box_from(const unsigned char sender_pk[SECRET_BOX_PK_BYTES],
+                    const struct secret_key *recipient_sk,
+                    const unsigned char *box, size_t len, unsigned char **out,
+                    size_t *outlen, struct err *e);
+
 /* --- envelope encryption ------------------------------------------------- */
 
 struct secret_keyring;

@@ -118,6 +118,45 @@ test_seal_round_trip_and_tamper(void **state)
         secret_key_free(sk);
 }
 
+/* An authenticated box opens only with the sender's public key: a third
+ * key pair cannot make one that passes for the sender's. */
+static void
+test_box_binds_sender(void **state)
+{
+        unsigned char spk[SECRET_BOX_PK_BYTES], rpk[SECRET_BOX_PK_BYTES];
+        unsigned char xpk[SECRET_BOX_PK_BYTES], *box = NULL, *open = NULL;
+        struct secret_key *ssk = NULL, *rsk = NULL, *xsk = NULL;
+        size_t boxlen = 0, n = 0;
+        struct err e = {0};
+
+        (void)state;
+        assert_int_equal(secret_box_keypair(spk, &ssk, &e), 0);
+        assert_int_equal(secret_box_keypair(rpk, &rsk, &e), 0);
+        assert_int_equal(secret_box_keypair(xpk, &xsk, &e), 0);
+        assert_int_equal(secret_box_to(rpk, ssk, (const unsigned char *)msg,
+                                       MSG_LEN, &box, &boxlen, &e),
+                         0);
+        assert_int_equal(boxlen, MSG_LEN + SECRET_BOX_OVERHEAD);
+        assert_null(memmem(box, boxlen, "Ada", 3));
+        assert_int_equal(secret_box_from(spk, rsk, box, boxlen, &open, &n, &e),
+                         0);
+        assert_int_equal(n, MSG_LEN);
+        assert_string_equal((char *)open, msg);
+        free(open);
+        /* the same box, claimed to come from another key */
+        assert_int_equal(secret_box_from(xpk, rsk, box, boxlen, &open, &n, &e),
+                         -1);
+        assert_int_equal(e.kind, ERR_INVALID);
+        box[boxlen - 1] ^= 0x01;
+        assert_int_equal(secret_box_from(spk, rsk, box, boxlen, &open, &n, &e),
+                         -1);
+        assert_int_equal(secret_box_from(spk, rsk, box, 8, &open, &n, &e), -1);
+        free(box);
+        secret_key_free(ssk);
+        secret_key_free(rsk);
+        secret_key_free(xsk);
+}
+
 static void
 test_seal_wrong_key_fails(void **state)
 {
@@ -524,6 +563,7 @@ main(void)
             cmocka_unit_test(test_b64_round_trip),
             cmocka_unit_test(test_b64_rejects_padding_and_junk),
             cmocka_unit_test(test_seal_round_trip_and_tamper),
+            cmocka_unit_test(test_box_binds_sender),
             cmocka_unit_test(test_seal_wrong_key_fails),
             cmocka_unit_test(test_key_file_new_then_load),
             cmocka_unit_test(test_key_load_raw_and_padded_base64),

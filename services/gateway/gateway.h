@@ -450,6 +450,10 @@ json_t *gw_command_body(struct gw_call *call, const char *const allowed[]);
 /* gw_json_content_type: true for application/json, with no charset or
  * charset=utf-8. */
 bool gw_json_content_type(const char *ct);
+/* gw_seal_json: compact JSON of j sealed through to (a sender's box to
+ * intake), as base64url. Returns new text, free with free(); NULL with
+ * ERR_TRANSIENT. */
+char *gw_seal_json(struct secret_sender *to, const json_t *j, struct err *e);
 /* gw_command_send: produces data as a CloudEvent of type to topic keyed
  * by key and waits for the broker's acknowledgement; 0 only when
  * acknowledged, else -1 ERR_TRANSIENT. */

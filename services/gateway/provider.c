@@ -5,7 +5,8 @@
  * in referral_owner). POST /v1/referrals/{id}/status (a provider bound
  * to the referral's organisation, or an admin) checks the body and the
  * ownership, then produces signpost.referral.status_update.v1 to
- * referral.updates keyed by the referral id; 202 after the broker's ack.
+ * referral.updates keyed by the referral id, sealed to intake with the
+ * caller signed inside; 202 after the broker's ack.
  * Whether the transition is legal is intake's judgement: it
  * dead-letters illegal ones with the reason. Another organisation's or
  * an unknown referral is 404: its existence is not revealed.
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "kafka.h"
@@ -20,6 +22,11 @@
 
 #define GW_TOPIC_UPDATES "referral.updates"
 #define GW_TYPE_UPDATE "signpost.referral.status_update.v1"
+/* how long intake accepts the caller signed into an update: as long as
+ * referral.updates.dlq keeps it (30 days, deploy/gen.py), so an update
+ * waiting out an intake outage, or replayed from the dead letters, still
+ * applies */
+#define GW_UPDATE_TOKEN_S (30 * 24 * 3600)
 
 json_t *
 gw_consume_received(const struct kafka_record *rec, struct err *e)
@@ -117,16 +124,36 @@ owned(struct gw_call *call, const char *id)
         return false;
 }
 
+/* update_of: returns new referral.updates value (see
+ * services/intake/updates.c): the status, the reason and the caller, as
+ * a principal token signed with the principal key, sealed to intake. The
+ * reason never travels in the clear, and no other writer of the topic can
+ * forge the caller. */
 static json_t *
 update_of(const struct gw_call *call, const char *id, const char *status,
-          const char *reason)
+          const char *reason, struct err *e)
 {
-        const struct http_principal *p = &call->who;
+        struct http_principal p = call->who;
+        char *token = NULL, *sealed = NULL;
+        json_t *inner = NULL, *out = NULL;
 
-        return json_pack("{s:s, s:s, s:s*, s:{s:s, s:s, s:s*}}", "referral_id",
-                         id, "status", status, "reason", reason, "by", "sub",
-                         p->sub, "role", http_role_name(p->role), "org",
-                         p->org[0] ? p->org : NULL);
+        /* valid for as long as the topic keeps the update */
+        p.exp = (int64_t)time(NULL) + GW_UPDATE_TOKEN_S;
+        if (http_principal_sign(call->g->principal_key->bytes, &p, &token) <
+            0) {
+                err_set(e, ERR_TRANSIENT, NULL, "cannot sign the caller");
+                return NULL;
+        }
+        inner = json_pack("{s:s, s:s, s:s*, s:s}", "referral_id", id, "status",
+                          status, "reason", reason, "principal", token);
+        sealed = gw_seal_json(call->g->to_intake, inner, e);
+        if (sealed != NULL)
+                out = json_pack("{s:s, s:s}", "referral_id", id, "sealed",
+                                sealed);
+        json_decref(inner);
+        free(sealed);
+        free(token);
+        return out;
 }
 
 void
@@ -147,10 +174,10 @@ gw_referral_status_post(struct gw_call *call)
         if ((body = gw_command_body(call, fields)) == NULL ||
             status_check(call, body, &status, &reason) < 0 || !owned(call, id))
                 goto out;
-        msg = update_of(call, id, status, reason);
+        msg = update_of(call, id, status, reason, &e);
         if (msg == NULL || gw_command_send(call->g, GW_TOPIC_UPDATES, id,
                                            GW_TYPE_UPDATE, msg, &e) < 0) {
-                if (msg == NULL)
+                if (e.kind == ERR_NONE)
                         err_set(&e, ERR_TRANSIENT, NULL, "out of memory");
                 gw_command_unavailable(call, &e);
                 goto out;

@@ -428,16 +428,14 @@ personal(const json_t *b)
         return o;
 }
 
-static char *
-seal(const json_t *b, struct secret_sender *to, struct err *e)
+char *
+gw_seal_json(struct secret_sender *to, const json_t *j, struct err *e)
 {
-        json_t *p = personal(b);
-        char *text = p ? jsonx_dump(p) : NULL;
+        char *text = j ? jsonx_dump(j) : NULL;
         unsigned char *box = NULL;
         size_t boxlen = 0;
         char *out = NULL;
 
-        json_decref(p);
         if (text == NULL) {
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 return NULL;
@@ -450,6 +448,16 @@ seal(const json_t *b, struct secret_sender *to, struct err *e)
         free(box);
         if (out == NULL && e != NULL && e->kind == ERR_NONE)
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        return out;
+}
+
+static char *
+seal(const json_t *b, struct secret_sender *to, struct err *e)
+{
+        json_t *p = personal(b);
+        char *out = gw_seal_json(to, p, e);
+
+        json_decref(p);
         return out;
 }
 

@@ -65,6 +65,9 @@ struct intake {
         int remind_days;         /* working days before the provider reminder */
         int escalate_days;       /* working days before the admin escalation */
         const char *admin_email; /* borrowed; "" when none */
+        /* borrowed HTTP_PRINCIPAL_KEY_BYTES: verifies the principal the
+         * gateway signs into its referral.updates */
+        const unsigned char *principal_key;
         struct db_pool pool;
 };
 
@@ -190,6 +193,14 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
  * Returns new object, free with json_decref(); NULL with e filled. */
 json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
                              struct err *e);
+/* intake_reason_seal: a status reason (free text about a person) sealed
+ * under r's data key, so erasing the person erases it. Returns new text
+ * in *out, free with free(). */
+int intake_reason_seal(struct intake *in, const struct intake_referral *r,
+                       const char *reason, char **out, struct err *e);
+/* intake_reason_open: returns new JSON string of a sealed reason. */
+json_t *intake_reason_open(struct intake *in, const struct intake_referral *r,
+                           const char *blob, struct err *e);
 
 /* ---- emit.c ---- */
 /* intake_emit: queues data (takes ownership) as ce_type on topic, keyed
@@ -237,6 +248,14 @@ int intake_status_change(struct intake *in, struct db *db, const char *id,
 /* intake_updates_apply: one referral.updates record. */
 int intake_updates_apply(struct intake *in, struct db *db, const char *value,
                          size_t len, struct err *e);
+
+/* ---- updates.c ---- */
+/* intake_update_open: authenticates one referral.updates value (see
+ * updates.c) and fills by with its sender as the box proves it. Returns
+ * new inner object {referral_id, status, reason?, ...}, free with
+ * json_decref(); NULL with ERR_INVALID for a forged or malformed one. */
+json_t *intake_update_open(struct intake *in, struct db *db, const char *value,
+                           size_t len, struct intake_actor *by, struct err *e);
 
 /* ---- catalogue.c ---- */
 /* intake_catalogue_apply: one directory.services or
@@ -312,10 +331,12 @@ int intake_store_referral_get(struct db *db, const char *id, bool lock,
                               struct intake_referral *r, bool *found,
                               struct err *e);
 void intake_referral_fini(struct intake_referral *r);
+/* intake_store_history_add: one history row; reason_blob (may be NULL)
+ * is the reason sealed by intake_reason_seal(). */
 int intake_store_history_add(struct db *db, const char *referral_id,
                              const char *from, const char *to,
-                             const char *reason, const struct intake_actor *by,
-                             struct err *e);
+                             const char *reason_blob,
+                             const struct intake_actor *by, struct err *e);
 /* intake_store_status_set: status, contacted_at (once), closed_at. */
 int intake_store_status_set(struct db *db, const char *id, const char *to,
                             bool contacted, bool closed, struct err *e);
@@ -341,6 +362,10 @@ int intake_store_service_put(struct db *db, const char *id, const char *org_id,
 int intake_store_org_put(struct db *db, const char *id, const char *name,
                          const char *key, bool deleted, bool *key_added,
                          struct err *e);
+/* intake_store_org_key: the partner public key of a live organisation
+ * into key; *found false when it has none. */
+int intake_store_org_key(struct db *db, const char *id, char *key, size_t keysz,
+                         bool *found, struct err *e);
 /* intake_store_list: one page of referrals; returns new PGresult with a
  * total column, free with PQclear(). f: org, status, service, from, to
  * (each NULL = any), per_page, offset as text. */

@@ -114,20 +114,29 @@ apply_change(struct intake *in, struct db *db, const struct intake_referral *r,
                       strcmp(to, "declined") == 0 ||
                       strcmp(to, "withdrawn") == 0 ||
                       strcmp(to, "unable_to_contact") == 0;
-        char at[40];
+        char at[40], *blob = NULL;
+        int rc;
 
         event_now(at);
-        if (intake_store_status_set(db, r->id, to, contacted, closed, e) < 0 ||
-            intake_store_history_add(db, r->id, r->status, to, reason, by, e) <
-                0)
+        if (reason != NULL && intake_reason_seal(in, r, reason, &blob, e) < 0)
                 return -1;
+        rc = intake_store_status_set(db, r->id, to, contacted, closed, e) < 0 ||
+                     intake_store_history_add(db, r->id, r->status, to, blob,
+                                              by, e) < 0
+                 ? -1
+                 : 0;
+        free(blob);
+        if (rc < 0)
+                return -1;
+        /* the reason stays in the referral's encrypted history: the
+         * event says only that one was given */
         if (intake_emit(db, INTAKE_TOPIC_EVENTS, r->id,
                         "signpost.referral.status_changed.v1",
-                        json_pack("{ss ss ss ss so so ss}", "referral_id",
+                        json_pack("{ss ss ss ss sb so ss}", "referral_id",
                                   r->id, "subject_id", r->subject_id, "from",
-                                  r->status, "to", to, "reason",
-                                  reason ? json_string(reason) : json_null(),
-                                  "by", actor_json(by), "at", at),
+                                  r->status, "to", to, "reason_given",
+                                  reason != NULL && reason[0] != '\0', "by",
+                                  actor_json(by), "at", at),
                         e) < 0)
                 return -1;
         if (strcmp(to, "completed") == 0 || strcmp(to, "declined") == 0)
@@ -174,37 +183,15 @@ out:
         return rc;
 }
 
-/* actor_parse: the "by" object of an update. */
-static int
-actor_parse(const json_t *b, struct intake_actor *by, struct err *e)
-{
-        const char *sub = NULL, *role = NULL, *org = NULL;
-
-        if (!json_is_object(b))
-                return err_set(e, ERR_INVALID, "by", "missing");
-        if (jsonx_get_string(b, "sub", true, &sub, e) < 0 ||
-            jsonx_get_string(b, "role", true, &role, e) < 0 ||
-            jsonx_get_string(b, "org", false, &org, e) < 0)
-                return -1;
-        if (strlen(sub) >= sizeof(by->sub) ||
-            strlen(role) >= sizeof(by->role) ||
-            (org != NULL && strlen(org) >= sizeof(by->org)))
-                return err_set(e, ERR_INVALID, "by", "field too long");
-        snprintf(by->sub, sizeof(by->sub), "%s", sub);
-        snprintf(by->role, sizeof(by->role), "%s", role);
-        snprintf(by->org, sizeof(by->org), "%s", org ? org : "");
-        return 0;
-}
-
 int
 intake_updates_apply(struct intake *in, struct db *db, const char *value,
                      size_t len, struct err *e)
 {
         static const char *const allowed[] = {"referral_id", "status", "reason",
-                                              "by", NULL};
+                                              "principal", "sub", NULL};
         const char *id = NULL, *status = NULL, *reason = NULL;
         struct intake_actor by;
-        json_t *d = jsonx_parse_object(value, len, e);
+        json_t *d = intake_update_open(in, db, value, len, &by, e);
         int rc = -1;
 
         if (d == NULL)
@@ -212,17 +199,15 @@ intake_updates_apply(struct intake *in, struct db *db, const char *value,
         if (jsonx_reject_unknown(d, allowed, e) < 0 ||
             jsonx_get_string(d, "referral_id", true, &id, e) < 0 ||
             jsonx_get_string(d, "status", true, &status, e) < 0 ||
-            jsonx_get_string(d, "reason", false, &reason, e) < 0 ||
-            actor_parse(json_object_get(d, "by"), &by, e) < 0)
+            jsonx_get_string(d, "reason", false, &reason, e) < 0)
                 goto out;
         rc = intake_status_change(in, db, id, status, reason, &by, e);
         if (rc < 0 && e != NULL &&
             (e->kind == ERR_NOT_FOUND || e->kind == ERR_CONFLICT)) {
                 log_warnx("status update refused",
-                          "referral_id=%s to=%s "
-                          "why=\"%s\"",
-                          uuid_valid(id) ? id : "-",
-                          intake_status_valid(status) ? status : "-", e->msg);
+                          "referral_id=%s to=%s role=%s why=\"%s\"", id,
+                          intake_status_valid(status) ? status : "-", by.role,
+                          e->msg);
                 e->kind = ERR_INVALID; /* dead-letter with the reason */
         }
 out:

@@ -114,6 +114,7 @@ main(int argc, char **argv)
             svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
                         cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
                 goto out;
+        in.principal_key = key->bytes;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);
         if (relay == NULL ||

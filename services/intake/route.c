@@ -50,6 +50,54 @@ out:
         return out;
 }
 
+/* reason_ad: the additional data binding a sealed reason to r. */
+static void
+reason_ad(const struct intake_referral *r, char *ad, size_t adsz)
+{
+        snprintf(ad, adsz, "%s:reason", r->id);
+}
+
+int
+intake_reason_seal(struct intake *in, const struct intake_referral *r,
+                   const char *reason, char **out, struct err *e)
+{
+        struct secret_key *dek = NULL;
+        char ad[UUID_STR_LEN + 16];
+        json_t *j;
+        int rc;
+
+        *out = NULL;
+        if (secret_dek_unwrap(in->keys.keyring, r->wrapped_dek, &dek, e) < 0)
+                return -1;
+        reason_ad(r, ad, sizeof(ad));
+        j = json_pack("{ss}", "reason", reason);
+        rc = j != NULL ? intake_blob_seal(dek, j, ad, out, e)
+                       : err_set(e, ERR_FATAL, NULL, "out of memory");
+        json_decref(j);
+        secret_key_free(dek);
+        return rc;
+}
+
+json_t *
+intake_reason_open(struct intake *in, const struct intake_referral *r,
+                   const char *blob, struct err *e)
+{
+        struct secret_key *dek = NULL;
+        char ad[UUID_STR_LEN + 16];
+        json_t *j, *out = NULL;
+
+        if (secret_dek_unwrap(in->keys.keyring, r->wrapped_dek, &dek, e) < 0)
+                return NULL;
+        reason_ad(r, ad, sizeof(ad));
+        if ((j = intake_blob_open(dek, blob, ad, e)) != NULL) {
+                out = json_object_get(j, "reason");
+                out = json_is_string(out) ? json_incref(out) : json_null();
+                json_decref(j);
+        }
+        secret_key_free(dek);
+        return out;
+}
+
 /* shared_special: returns new object of the special-category fields listed
  * in share_special_category. */
 static json_t *

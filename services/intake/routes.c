@@ -157,18 +157,35 @@ list(struct http_req *req, struct http_resp *resp)
         PQclear(r);
 }
 
+/* history_json: returns new array of ref's history, reasons opened. */
 static json_t *
-history_json(struct db *db, const char *id, struct err *e)
+history_json(struct intake *in, struct db *db, const struct intake_referral *ref,
+             struct err *e)
 {
-        PGresult *r = intake_store_history(db, id, e);
-        json_t *a;
-        int i;
+        PGresult *r = intake_store_history(db, ref->id, e);
+        int c, i;
+        json_t *a, *o, *reason;
 
         if (r == NULL)
                 return NULL;
         a = json_array();
-        for (i = 0; i < PQntuples(r); i++)
-                json_array_append_new(a, row_json(r, i));
+        c = PQfnumber(r, "reason_blob");
+        for (i = 0; a != NULL && i < PQntuples(r); i++) {
+                o = row_json(r, i);
+                json_object_del(o, "reason_blob");
+                reason = PQgetisnull(r, i, c)
+                             ? json_null()
+                             : intake_reason_open(in, ref, PQgetvalue(r, i, c),
+                                                  e);
+                if (reason == NULL) {
+                        json_decref(o);
+                        json_decref(a);
+                        a = NULL;
+                        break;
+                }
+                json_object_set_new(o, "reason", reason);
+                json_array_append_new(a, o);
+        }
         PQclear(r);
         return a;
 }
@@ -204,7 +221,7 @@ detail(struct intake *in, struct db *db, const struct intake_referral *r,
        struct err *e)
 {
         json_t *payload = intake_referral_open(in, r, e), *o, *sc, *v;
-        json_t *hist = payload ? history_json(db, r->id, e) : NULL;
+        json_t *hist = payload ? history_json(in, db, r, e) : NULL;
         size_t i;
 
         if (hist == NULL) {

@@ -176,20 +176,21 @@ intake_referral_fini(struct intake_referral *r)
 
 int
 intake_store_history_add(struct db *db, const char *referral_id,
-                         const char *from, const char *to, const char *reason,
-                         const struct intake_actor *by, struct err *e)
+                         const char *from, const char *to,
+                         const char *reason_blob, const struct intake_actor *by,
+                         struct err *e)
 {
         const char *p[7] = {referral_id,
                             from,
                             to,
-                            reason,
+                            reason_blob,
                             by->sub,
                             by->role,
                             by->org[0] ? by->org : NULL};
 
         return db_exec(db,
                        "INSERT INTO status_history (referral_id, from_status,"
-                       " to_status, reason, by_sub, by_role, by_org)"
+                       " to_status, reason_blob, by_sub, by_role, by_org)"
                        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
                        7, p, NULL, e);
 }
@@ -335,6 +336,25 @@ intake_store_service_put(struct db *db, const char *id, const char *org_id,
 }
 
 int
+intake_store_org_key(struct db *db, const char *id, char *key, size_t keysz,
+                     bool *found, struct err *e)
+{
+        const char *p[1] = {id};
+        PGresult *r = one_row(db,
+                              "SELECT partner_public_key FROM organisations"
+                              " WHERE id = $1 AND NOT deleted AND"
+                              " partner_public_key IS NOT NULL",
+                              1, p, found, e);
+
+        if (r == NULL)
+                return -1;
+        if (*found)
+                copy_col(r, 0, "partner_public_key", key, keysz);
+        PQclear(r);
+        return 0;
+}
+
+int
 intake_store_org_put(struct db *db, const char *id, const char *name,
                      const char *key, bool deleted, bool *key_added,
                      struct err *e)
@@ -390,7 +410,7 @@ intake_store_history(struct db *db, const char *id, struct err *e)
         const char *p[1] = {id};
 
         return db_query(db,
-                        "SELECT from_status, to_status, reason, by_sub,"
+                        "SELECT from_status, to_status, reason_blob, by_sub,"
                         " by_role, by_org, ts_utc(at) AS at"
                         " FROM status_history WHERE referral_id = $1"
                         " ORDER BY id",

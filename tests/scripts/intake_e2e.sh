@@ -29,6 +29,7 @@ check "six referrals stored" wait_for 30 \
   "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 6
 "$B/signpost-partner" receive --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
   --pk "$D/orgA.pk" --out "$D/partner.jsonl" --count 6 --timeout 60 --ack \
+  --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
   2>>"$T/partner.log"
 check "the partner's decrypted messages equal what was submitted" \
   $CHECK match "$D/submitted.jsonl" "$D/partner.jsonl"
@@ -39,7 +40,8 @@ mapfile -t REFS < <(/usr/bin/python3 -c 'import json,sys; [print(json.loads(l)["
 
 # ---- every state via signpost-partner ----
 partner_status() {
-  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --referral "$1" --status "$2" ${3:+--reason "$3"} 2>>"$T/partner.log"
+  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
+    --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" --referral "$1" --status "$2" ${3:+--reason "$3"} 2>>"$T/partner.log"
 }
 status_is() { wait_for 20 "SELECT status FROM intake.referrals WHERE id = '$1'" "$2"; }
 ok_path=1
@@ -58,6 +60,30 @@ check "signpost-partner: accepted -> unable_to_contact" test $ok_path = 1
 partner_status "${IDS[0]}" accepted
 check "an illegal update from a partner is dead-lettered with its reason" \
   dlq_has referral.updates.dlq "${IDS[0]}" "not allowed"
+# another organisation's partner, with its own key, and one claiming to be
+# this organisation: both dead-lettered, the referral untouched
+ORG5=$(uuid) SVC5=$(uuid)
+catalogue "$ORG5" "$SVC5" "$(cat "$D/orgB.b64")" active
+replica_has "$SVC5"
+"$B/signpost-partner" status --brokers "$K" --org "$ORG5" --sk "$D/orgB.sk" \
+  --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" --referral "${IDS[4]}" --status declined \
+  --reason "$TAG forged" --sub admin 2>>"$T/partner.log"
+check "another organisation's update is dead-lettered" \
+  dlq_has referral.updates.dlq "${IDS[4]}" "no such referral"
+"$B/signpost-partner" status --brokers "$K" --org "$ORG" --sk "$D/orgB.sk" \
+  --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" --referral "${IDS[5]}" --status declined \
+  --reason "$TAG forged" 2>>"$T/partner.log"
+check "an update boxed with another organisation's key is dead-lettered" \
+  dlq_has referral.updates.dlq "${IDS[5]}" "partner key"
+check "both referrals are unchanged" test \
+  "$(sql "SELECT count(*) FROM intake.referrals WHERE id IN ('${IDS[4]}', '${IDS[5]}') AND status = 'delivered'")" = 2
+# a decline reason with the canary in it: it must appear in no table,
+# topic or log in plaintext (the scan at the end)
+ok_path=1
+partner_status "${IDS[5]}" declined "moved away $TAG" && status_is "${IDS[5]}" declined || ok_path=0
+check "a partner declines with a reason" test $ok_path = 1
+check "the provider reads the reason back" test "$(api GET "/v1/referrals/${IDS[5]}" "$(principal provider prov-a "$ORG")")" = 200 -a \
+  "$($CHECK field "$T/api.out" history.2.reason)" = "moved away $TAG"
 
 # ---- the provider API (as the gateway forwards it) ----
 PROV=$(principal provider prov-a "$ORG")
@@ -167,4 +193,10 @@ cat "$D"/submitted.jsonl "$D"/held.jsonl "$D"/closed.jsonl "$D"/after.jsonl >"$D
 check "no canary in schema intake" $CHECK canaries "$D/all.jsonl" "$D/intake.sql"
 check "no canary on any topic" $CHECK canaries "$D/all.jsonl" "$D/topics.jsonl"
 check "no canary in any log line" $CHECK canaries "$D/all.jsonl" "$T"/*.log
+PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") pg_dump -h 127.0.0.1 \
+  -p "$SIGNPOST_TEST_PGPORT" -U postgres signpost >"$D/every-schema.sql"
+check "the dump of every schema holds the declined referral" grep -q "${IDS[5]}" "$D/every-schema.sql"
+check "no canary in any schema" $CHECK canaries "$D/all.jsonl" "$D/every-schema.sql"
+check "the decline reason's canary is in no schema, topic or log line" \
+  bash -c "! grep -lF 'moved away $TAG' '$D/every-schema.sql' '$D/topics.jsonl' '$T'/*.log"
 check "daemons stop cleanly" stack_stop

@@ -104,8 +104,10 @@ for s in delivered accepted contacted in_progress completed; do
   check "provider GET shows $s" provider_sees "$A" "$s"
   check "the status link shows $(word $s)" public_sees "$A" "$AKEY" "$(word $s)"
 done
-check "the command on referral.updates is status_update.v1 keyed by the referral" \
-  bash -c "'$B/topic-dump' '$K' referral.updates 2>/dev/null | grep -F '\"key\":\"$A\"' | grep -F signpost.referral.status_update.v1 | grep -q completed"
+check "the command on referral.updates is status_update.v1 keyed by the referral, sealed" \
+  bash -c "'$B/topic-dump' '$K' referral.updates 2>/dev/null | grep -F '\"key\":\"$A\"' | grep -F signpost.referral.status_update.v1 | grep -q sealed"
+check "its status and caller are not readable on the topic" \
+  bash -c "! '$B/topic-dump' '$K' referral.updates 2>/dev/null | grep -F '\"key\":\"$A\"' | grep -qE 'completed|provider'"
 st=$(json POST "/v1/referrals/$A/status" '{"status":"accepted"}' "${P[@]}")
 check "an illegal transition is accepted for processing (202)" test "$st" = 202
 check "intake dead-letters it with the reason" dlq_has referral.updates.dlq "$A" "not allowed"
@@ -113,7 +115,8 @@ check "and the referral stays completed" provider_sees "$A" completed
 
 # ---- referral B via signpost-partner ----
 for s in delivered accepted contacted in_progress completed; do
-  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --referral "$R2" --status "$s" 2>>"$T/partner.log"
+  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --sk "$D/org.sk" \
+    --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" --referral "$R2" --status "$s" 2>>"$T/partner.log"
   check "signpost-partner $s: provider GET shows it" provider_sees "$R2" "$s"
   check "signpost-partner $s: the status link shows $(word $s)" public_sees "$R2" "$R2KEY" "$(word $s)"
 done

@@ -6,14 +6,16 @@
  *       key (standard base64) to register with the directory
  *   signpost-partner receive --brokers B --org ORG --sk FILE --pk FILE
  *       [--out FILE | --post URL] [--group G] [--count N] [--timeout S]
- *       [--ack]
+ *       [--ack --intake-pk FILE]
  *       reads partner.ORG.referrals in its own consumer group, opens each
  *       message with the organisation's key and writes it as one JSON line
  *       (or POSTs it); --ack sends "delivered" for each; stops after N
  *       messages or S seconds (default: until SIGTERM)
- *   signpost-partner status --brokers B --org ORG --referral ID --status S
- *       [--reason R] [--sub SUB]
- *       sends a status update on referral.updates
+ *   signpost-partner status --brokers B --org ORG --sk FILE
+ *       --intake-pk FILE --referral ID --status S [--reason R] [--sub SUB]
+ *       sends a status update on referral.updates, boxed with the
+ *       organisation's key to intake's public key (intake accepts it only
+ *       from the organisation the referral was routed to)
  *
  * The offset of a message is committed only after its line is written
  * (flushed) or its POST answered 2xx: at least once, so a partner system
@@ -38,7 +40,7 @@
 #include "svc.h"
 
 struct opts {
-        const char *brokers, *org, *sk, *pk, *out, *post, *group;
+        const char *brokers, *org, *sk, *pk, *intake_pk, *out, *post, *group;
         const char *referral, *status, *reason, *sub;
         long count, timeout;
         bool ack;
@@ -52,6 +54,15 @@ struct seen {
         size_t cap, n;
 };
 
+/* The keys a status update is boxed with: the organisation's own secret
+ * key to intake's public key, so intake knows it came from this
+ * organisation and nobody on the way reads the reason. */
+struct updater {
+        struct kafka_producer *prod;
+        unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+        const struct secret_key *sk; /* borrowed */
+};
+
 struct receiver {
         struct seen seen;
         struct opts *o;
@@ -59,7 +70,7 @@ struct receiver {
         struct secret_key *sk;
         FILE *out;
         CURL *curl;
-        struct kafka_producer *prod; /* --ack */
+        struct updater up; /* --ack: up.prod is NULL without it */
         long received;
 };
 
@@ -70,9 +81,10 @@ usage(void)
                 "usage: signpost-partner keygen PREFIX\n"
                 "       signpost-partner receive --brokers B --org ORG --sk F "
                 "--pk F [--out F | --post URL] [--group G] [--count N] "
-                "[--timeout S] [--ack]\n"
-                "       signpost-partner status --brokers B --org ORG "
-                "--referral ID --status S [--reason R] [--sub SUB]\n");
+                "[--timeout S] [--ack --intake-pk F]\n"
+                "       signpost-partner status --brokers B --org ORG --sk F "
+                "--intake-pk F --referral ID --status S [--reason R] "
+                "[--sub SUB]\n");
         return 2;
 }
 
@@ -175,26 +187,54 @@ out:
         return rc;
 }
 
+/* update_value: returns new referral.updates value text (see
+ * services/intake/updates.c), or NULL. */
+static char *
+update_value(const struct updater *u, const char *org, const char *sub,
+             const char *referral, const char *status, const char *reason)
+{
+        json_t *inner = json_pack("{ss ss s:s* s:s*}", "referral_id", referral,
+                                  "status", status, "reason", reason, "sub",
+                                  sub);
+        char *text = inner ? json_dumps(inner, JSON_COMPACT) : NULL;
+        unsigned char *box = NULL;
+        size_t boxlen = 0;
+        char *b64 = NULL, *out = NULL;
+        json_t *outer;
+
+        json_decref(inner);
+        if (text == NULL ||
+            secret_box_to(u->intake_pk, u->sk, (const unsigned char *)text,
+                          strlen(text), &box, &boxlen, NULL) < 0 ||
+            (b64 = secret_b64_encode(box, boxlen)) == NULL)
+                goto out;
+        outer = json_pack("{ss ss ss}", "referral_id", referral,
+                          "organisation_id", org, "boxed", b64);
+        out = outer ? json_dumps(outer, JSON_COMPACT) : NULL;
+        json_decref(outer);
+out:
+        if (text != NULL)
+                secret_wipe(text, strlen(text));
+        free(text);
+        free(box);
+        free(b64);
+        return out;
+}
+
 /* update_send: one status update on referral.updates. */
 static int
-update_send(struct kafka_producer *p, const char *org, const char *sub,
+update_send(const struct updater *u, const char *org, const char *sub,
             const char *referral, const char *status, const char *reason)
 {
-        char defsub[160];
         struct event ev;
         struct err e = {0};
-        json_t *j;
-        char *text;
+        char *text = update_value(u, org, sub, referral, status, reason);
         int rc;
 
-        snprintf(defsub, sizeof(defsub), "partner:%s", org);
-        j = json_pack("{ss ss s{ss ss ss}}", "referral_id", referral, "status",
-                      status, "by", "sub", sub ? sub : defsub, "role",
-                      "partner", "org", org);
-        if (reason != NULL)
-                json_object_set_new(j, "reason", json_string(reason));
-        text = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
+        if (text == NULL) {
+                fprintf(stderr, "status not sent: cannot box the update\n");
+                return -1;
+        }
         event_init(&ev, "/signpost/partner",
                    "signpost.referral.status_update.v1", referral);
         struct kafka_out m = {.topic = "referral.updates",
@@ -203,11 +243,37 @@ update_send(struct kafka_producer *p, const char *org, const char *sub,
                               .value = text,
                               .value_len = strlen(text),
                               .ev = &ev};
-        rc = kafka_produce_wait(p, &m, 10000, &e);
+        rc = kafka_produce_wait(u->prod, &m, 10000, &e);
         if (rc < 0)
                 fprintf(stderr, "status not sent: %s\n", e.msg);
         free(text);
         return rc;
+}
+
+/* updater_init: the producer and keys of --intake-pk and --sk (loaded
+ * into *sk, which the caller frees); -1 with a message. */
+static int
+updater_init(struct updater *u, const struct opts *o, struct secret_key **sk)
+{
+        struct err e = {0};
+
+        if (o->intake_pk == NULL || pk_read(o->intake_pk, u->intake_pk) < 0) {
+                fprintf(stderr, "status updates need --intake-pk: intake's "
+                                "public key file\n");
+                return -1;
+        }
+        if (*sk == NULL &&
+            secret_key_load(o->sk, SECRET_BOX_SK_BYTES, NULL, sk, &e) < 0) {
+                fprintf(stderr, "cannot load the organisation's key %s\n",
+                        e.msg);
+                return -1;
+        }
+        u->sk = *sk;
+        if ((u->prod = kafka_producer_new(o->brokers, NULL, &e)) == NULL) {
+                fprintf(stderr, "status: %s\n", e.msg);
+                return -1;
+        }
+        return 0;
 }
 
 static size_t
@@ -354,8 +420,8 @@ on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                         return 0; /* this one and the rest again later */
                 }
                 seen_add(&r->seen, recs[i].ev.id);
-                if (r->prod != NULL && id[0] != '\0')
-                        update_send(r->prod, r->o->org, r->o->sub, id,
+                if (r->up.prod != NULL && id[0] != '\0')
+                        update_send(&r->up, r->o->org, r->o->sub, id,
                                     "delivered", NULL);
                 if (++r->received == r->o->count)
                         svc_request_stop();
@@ -400,8 +466,7 @@ receive(struct opts *o)
         }
         if (o->post != NULL && (r.curl = curl_easy_init()) == NULL)
                 goto out;
-        if (o->ack &&
-            (r.prod = kafka_producer_new(o->brokers, NULL, &e)) == NULL)
+        if (o->ack && updater_init(&r.up, o, &r.sk) < 0)
                 goto out;
         snprintf(topic, sizeof(topic), "partner.%s.referrals", o->org);
         snprintf(group, sizeof(group), "%s",
@@ -421,7 +486,7 @@ out:
         if (rc != 0 && e.msg[0] != '\0')
                 fprintf(stderr, "receive: %s\n", e.msg);
         kafka_consumer_free(kc);
-        kafka_producer_free(r.prod);
+        kafka_producer_free(r.up.prod);
         if (r.curl != NULL)
                 curl_easy_cleanup(r.curl);
         if (r.out != NULL && r.out != stdout)
@@ -434,20 +499,21 @@ out:
 static int
 status(struct opts *o)
 {
-        struct err e = {0};
-        struct kafka_producer *p;
-        int rc;
+        struct updater u = {0};
+        struct secret_key *sk = NULL;
+        int rc = 1;
 
-        if (o->referral == NULL || o->status == NULL || o->org == NULL)
+        if (o->referral == NULL || o->status == NULL || o->org == NULL ||
+            o->sk == NULL)
                 return usage();
-        p = kafka_producer_new(o->brokers, NULL, &e);
-        if (p == NULL) {
-                fprintf(stderr, "status: %s\n", e.msg);
-                return 1;
-        }
-        rc = update_send(p, o->org, o->sub, o->referral, o->status, o->reason);
-        kafka_producer_free(p);
-        return rc < 0 ? 1 : 0;
+        if (updater_init(&u, o, &sk) == 0)
+                rc = update_send(&u, o->org, o->sub, o->referral, o->status,
+                                 o->reason) < 0
+                         ? 1
+                         : 0;
+        kafka_producer_free(u.prod);
+        secret_key_free(sk);
+        return rc;
 }
 
 int
@@ -458,6 +524,7 @@ main(int argc, char **argv)
             {"org", required_argument, NULL, 'o'},
             {"sk", required_argument, NULL, 's'},
             {"pk", required_argument, NULL, 'p'},
+            {"intake-pk", required_argument, NULL, 'I'},
             {"out", required_argument, NULL, 'f'},
             {"post", required_argument, NULL, 'u'},
             {"group", required_argument, NULL, 'g'},
@@ -492,6 +559,9 @@ main(int argc, char **argv)
                         break;
                 case 'p':
                         o.pk = optarg;
+                        break;
+                case 'I':
+                        o.intake_pk = optarg;
                         break;
                 case 'f':
                         o.out = optarg;
