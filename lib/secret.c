@@ -438,7 +438,8 @@ secret_unseal(const unsigned char pk[SECRET_BOX_PK_BYTES],
         return 0;
 }
 
-_Static_assert(SECRET_BOX_OVERHEAD == crypto_box_NONCEBYTES + crypto_box_MACBYTES,
+_Static_assert(SECRET_BOX_OVERHEAD ==
+                   crypto_box_NONCEBYTES + crypto_box_MACBYTES,
                "authenticated box overhead");
 
 int

@@ -1,9 +1,9 @@
 /*
  * consumer: the one Kafka consumer group intake runs ("intake"), over
- * referral.submissions, referral.updates and the directory's catalogue
- * topics. Each record is applied inside the inbox transaction (so a
- * redelivered ce_id has no second effect); this file only dispatches by
- * topic and checks the event type.
+ * referral.submissions, referral.updates, consent.state and the
+ * directory's catalogue topics. Each record is applied inside the inbox
+ * transaction (so a redelivered ce_id has no second effect); this file only
+ * dispatches by topic and checks the event type.
  */
 #include <string.h>
 
@@ -34,6 +34,13 @@ intake_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                             "expected signpost.referral.status_update.v1");
                 return intake_updates_apply(in, db, rec->value, rec->value_len,
                                             e);
+        }
+        if (strcmp(rec->topic, INTAKE_TOPIC_CONSENT_STATE) == 0) {
+                if (rec->value != NULL &&
+                    strcmp(rec->ev.type, "signpost.consent.state.v1") != 0)
+                        return err_set(e, ERR_INVALID, "ce_type",
+                                       "expected signpost.consent.state.v1");
+                return intake_consent_apply(in, db, rec, e);
         }
         if (strcmp(rec->topic, INTAKE_TOPIC_SERVICES) == 0 ||
             strcmp(rec->topic, INTAKE_TOPIC_ORGS) == 0)

@@ -34,6 +34,7 @@
 #define INTAKE_TOPIC_UPDATES "referral.updates"
 #define INTAKE_TOPIC_EVENTS "referral.events"
 #define INTAKE_TOPIC_CONSENT "consent.commands"
+#define INTAKE_TOPIC_CONSENT_STATE "consent.state"
 #define INTAKE_TOPIC_NOTIFY "notification.requests"
 #define INTAKE_TOPIC_AUDIT "audit.access"
 #define INTAKE_TOPIC_SERVICES "directory.services"
@@ -185,6 +186,11 @@ int intake_route(struct intake *in, struct db *db,
 int intake_route_emit(struct intake *in, struct db *db,
                       const struct intake_referral *r, const json_t *payload,
                       const struct intake_service *svc, struct err *e);
+/* intake_route_one: routes held referral id if its service is open, it
+ * has a partner key and the person has not withdrawn sharing (a missing
+ * key flags it partner_key_missing). */
+int intake_route_one(struct intake *in, struct db *db, const char *id,
+                     struct err *e);
 /* intake_route_held: routes every referral of org held for a missing
  * partner key, now that the key is known. */
 int intake_route_held(struct intake *in, struct db *db, const char *org_id,
@@ -256,6 +262,15 @@ int intake_updates_apply(struct intake *in, struct db *db, const char *value,
  * json_decref(); NULL with ERR_INVALID for a forged or malformed one. */
 json_t *intake_update_open(struct intake *in, struct db *db, const char *value,
                            size_t len, struct intake_actor *by, struct err *e);
+
+/* ---- consent_state.c ---- */
+/* intake_consent_apply: one consent.state record (value NULL = the
+ * subject was erased). */
+int intake_consent_apply(struct intake *in, struct db *db,
+                         const struct kafka_record *rec, struct err *e);
+/* intake_consent_blocks: whether r is held because the person withdrew
+ * sharing with the provider. */
+bool intake_consent_blocks(const struct intake_referral *r);
 
 /* ---- catalogue.c ---- */
 /* intake_catalogue_apply: one directory.services or
@@ -343,6 +358,27 @@ int intake_store_status_set(struct db *db, const char *id, const char *to,
 /* intake_store_routed: sets routed_at and drops flag (may be NULL). */
 int intake_store_routed(struct db *db, const char *id, const char *flag,
                         struct err *e);
+/* intake_store_flag_set: adds (on) or removes a flag of referral id. */
+int intake_store_flag_set(struct db *db, const char *id, const char *flag,
+                          bool on, struct err *e);
+/* intake_store_consent_put: the replica of a subject's consent.state,
+ * kept (*applied) only when seq (text) is newer; *changed when sharing or
+ * the opt-out now differ from what was known. */
+int intake_store_consent_put(struct db *db, const char *subject, bool withdrawn,
+                             bool opted_out, const char *seq,
+                             const char *updated_at, bool *applied,
+                             bool *changed, struct err *e);
+/* intake_store_consent_drop: forgets a subject's state (a tombstone). */
+int intake_store_consent_drop(struct db *db, const char *subject,
+                              struct err *e);
+/* intake_store_consent_get: whether the subject withdrew sharing with
+ * the provider, and opted out of all contact (false when unknown). */
+int intake_store_consent_get(struct db *db, const char *subject,
+                             bool *withdrawn, bool *opted_out, struct err *e);
+/* intake_store_subject_referrals: returns new PGresult of the subject's
+ * referrals: id, organisation_id, routed. */
+PGresult *intake_store_subject_referrals(struct db *db, const char *subject,
+                                         struct err *e);
 /* intake_store_held: returns new PGresult of ids of org's referrals held
  * for a missing partner key. */
 PGresult *intake_store_held(struct db *db, const char *org_id, struct err *e);

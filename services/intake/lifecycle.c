@@ -188,7 +188,7 @@ intake_updates_apply(struct intake *in, struct db *db, const char *value,
                      size_t len, struct err *e)
 {
         static const char *const allowed[] = {"referral_id", "status", "reason",
-                                              "principal", "sub", NULL};
+                                              "principal",   "sub",    NULL};
         const char *id = NULL, *status = NULL, *reason = NULL;
         struct intake_actor by;
         json_t *d = intake_update_open(in, db, value, len, &by, e);

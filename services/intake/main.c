@@ -96,9 +96,10 @@ main(int argc, char **argv)
         struct http_server *srv = NULL;
         static struct intake in;
         struct svc_consumers *cons = NULL;
-        const char *topics[] = {INTAKE_TOPIC_SERVICES, INTAKE_TOPIC_ORGS,
-                                INTAKE_TOPIC_SUBMISSIONS, INTAKE_TOPIC_UPDATES,
-                                NULL};
+        const char *topics[] = {
+            INTAKE_TOPIC_SERVICES,      INTAKE_TOPIC_ORGS,
+            INTAKE_TOPIC_SUBMISSIONS,   INTAKE_TOPIC_UPDATES,
+            INTAKE_TOPIC_CONSENT_STATE, NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
         int rc = cfg_main_check(argc, argv, intake_cfg, &cfg);

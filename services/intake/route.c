@@ -207,9 +207,9 @@ out:
         return rc;
 }
 
-/* route_one: routes a held referral if its service is still open. */
-static int
-route_one(struct intake *in, struct db *db, const char *id, struct err *e)
+int
+intake_route_one(struct intake *in, struct db *db, const char *id,
+                 struct err *e)
 {
         struct intake_referral r;
         struct intake_service svc = {0};
@@ -224,8 +224,14 @@ route_one(struct intake *in, struct db *db, const char *id, struct err *e)
         if (intake_store_service_get(db, r.service_id, &svc, &known, e) < 0)
                 goto out;
         rc = 0;
-        if (!known || !svc.open || svc.partner_key[0] == '\0')
+        if (!known || !svc.open || intake_consent_blocks(&r))
                 goto out;
+        if (svc.partner_key[0] == '\0') {
+                /* routed when the key arrives (intake_route_held) */
+                rc = intake_store_flag_set(db, r.id, "partner_key_missing",
+                                           true, e);
+                goto out;
+        }
         payload = intake_referral_open(in, &r, e);
         rc = payload ? intake_route(in, db, &r, payload, &svc, e) : -1;
         if (rc == 0)
@@ -247,7 +253,7 @@ intake_route_held(struct intake *in, struct db *db, const char *org_id,
         if (r == NULL)
                 return -1;
         for (i = 0; i < PQntuples(r) && rc == 0; i++)
-                rc = route_one(in, db, PQgetvalue(r, i, 0), e);
+                rc = intake_route_one(in, db, PQgetvalue(r, i, 0), e);
         PQclear(r);
         return rc;
 }

@@ -159,8 +159,8 @@ list(struct http_req *req, struct http_resp *resp)
 
 /* history_json: returns new array of ref's history, reasons opened. */
 static json_t *
-history_json(struct intake *in, struct db *db, const struct intake_referral *ref,
-             struct err *e)
+history_json(struct intake *in, struct db *db,
+             const struct intake_referral *ref, struct err *e)
 {
         PGresult *r = intake_store_history(db, ref->id, e);
         int c, i;
@@ -173,10 +173,10 @@ history_json(struct intake *in, struct db *db, const struct intake_referral *ref
         for (i = 0; a != NULL && i < PQntuples(r); i++) {
                 o = row_json(r, i);
                 json_object_del(o, "reason_blob");
-                reason = PQgetisnull(r, i, c)
-                             ? json_null()
-                             : intake_reason_open(in, ref, PQgetvalue(r, i, c),
-                                                  e);
+                reason =
+                    PQgetisnull(r, i, c)
+                        ? json_null()
+                        : intake_reason_open(in, ref, PQgetvalue(r, i, c), e);
                 if (reason == NULL) {
                         json_decref(o);
                         json_decref(a);
@@ -215,11 +215,47 @@ audit(struct db *db, const struct http_req *req, const char *id, struct err *e)
         return db_commit(db, e);
 }
 
+/* consent_view: sets o's "consent" and "person" as the person's consent
+ * lets the reader see them: a provider sees nothing of the person once
+ * sharing is withdrawn (*withheld), and no contact details
+ * once they opted out of all contact. Admins and support see what is
+ * held, with the same "consent". */
+static int
+consent_view(struct db *db, const struct intake_referral *r, bool provider,
+             json_t *o, const json_t *payload, bool *withheld, struct err *e)
+{
+        bool withdrawn, opted_out;
+        json_t *person;
+
+        *withheld = false;
+        if (intake_store_consent_get(db, r->subject_id, &withdrawn, &opted_out,
+                                     e) < 0)
+                return -1;
+        json_object_set_new(o, "consent",
+                            json_pack("{ss ss}", "share_with_provider",
+                                      withdrawn ? "withdrawn" : "granted",
+                                      "contact",
+                                      opted_out ? "opted_out" : "allowed"));
+        if (provider && withdrawn) {
+                *withheld = true; /* nothing of the person */
+                return 0;
+        }
+        person = json_deep_copy(json_object_get(payload, "person"));
+        if (provider && opted_out && person != NULL) {
+                json_object_del(person, "email");
+                json_object_del(person, "phone");
+                json_object_del(person, "address");
+        }
+        json_object_set_new(o, "person", person ? person : json_null());
+        return 0;
+}
+
 /* detail: returns new object: the referral as its reader may see it. */
 static json_t *
 detail(struct intake *in, struct db *db, const struct intake_referral *r,
-       struct err *e)
+       bool provider, struct err *e)
 {
+        bool withheld = false;
         json_t *payload = intake_referral_open(in, r, e), *o, *sc, *v;
         json_t *hist = payload ? history_json(in, db, r, e) : NULL;
         size_t i;
@@ -237,7 +273,15 @@ detail(struct intake *in, struct db *db, const struct intake_referral *r,
             "flags", json_loads(r->flags, 0, NULL), "routed", r->routed,
             "subject_id", r->subject_id, "consents",
             json_loads(r->consents, 0, NULL), "history", hist);
-        json_object_set(o, "person", json_object_get(payload, "person"));
+        if (consent_view(db, r, provider, o, payload, &withheld, e) < 0) {
+                json_decref(o);
+                json_decref(payload);
+                return NULL;
+        }
+        if (withheld) {
+                json_decref(payload);
+                return o;
+        }
         if (json_object_get(payload, "referrer"))
                 json_object_set(o, "referrer",
                                 json_object_get(payload, "referrer"));
@@ -287,7 +331,7 @@ get_one(struct http_req *req, struct http_resp *resp)
         }
         if (audit(db, req, r.id, &e) < 0)
                 goto out;
-        o = detail(in, db, &r, &e);
+        o = detail(in, db, &r, p->role == HTTP_ROLE_PROVIDER, &e);
         if (o != NULL)
                 log_info("referral read",
                          "referral_id=%s role=%s request_id=%s", r.id,

@@ -223,6 +223,101 @@ intake_store_routed(struct db *db, const char *id, const char *flag,
                        2, p, NULL, e);
 }
 
+int
+intake_store_flag_set(struct db *db, const char *id, const char *flag, bool on,
+                      struct err *e)
+{
+        const char *p[3] = {id, flag, on ? "t" : "f"};
+
+        return db_exec(db,
+                       "UPDATE referrals SET updated_at = now(), flags ="
+                       " CASE WHEN $3::boolean THEN array_append("
+                       " array_remove(flags, $2::text), $2::text)"
+                       " ELSE array_remove(flags, $2::text) END"
+                       " WHERE id = $1",
+                       3, p, NULL, e);
+}
+
+int
+intake_store_consent_put(struct db *db, const char *subject, bool withdrawn,
+                         bool opted_out, const char *seq,
+                         const char *updated_at, bool *applied, bool *changed,
+                         struct err *e)
+{
+        const char *p[5] = {subject, withdrawn ? "withdrawn" : "granted",
+                            opted_out ? "t" : "f", seq, updated_at};
+        PGresult *r;
+
+        /* changed: a newer state that differs from the one before (or,
+         * for a subject not seen yet, from sharing with no opt-out) */
+        r = db_query(
+            db,
+            "WITH old AS (SELECT share_with_provider AS s, opted_out AS o"
+            " FROM subject_consent WHERE subject_id = $1),"
+            " up AS (INSERT INTO subject_consent AS c (subject_id,"
+            " share_with_provider, opted_out, seq, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (subject_id) DO UPDATE"
+            " SET share_with_provider = EXCLUDED.share_with_provider,"
+            " opted_out = EXCLUDED.opted_out, seq = EXCLUDED.seq,"
+            " updated_at = EXCLUDED.updated_at WHERE c.seq < EXCLUDED.seq"
+            " RETURNING 1)"
+            " SELECT EXISTS (SELECT 1 FROM up), EXISTS (SELECT 1 FROM up)"
+            " AND coalesce((SELECT s <> $2 OR o <> $3::boolean FROM old),"
+            " $2 = 'withdrawn' OR $3::boolean)",
+            5, p, e);
+        if (r == NULL)
+                return -1;
+        *applied = PQgetvalue(r, 0, 0)[0] == 't';
+        *changed = PQgetvalue(r, 0, 1)[0] == 't';
+        PQclear(r);
+        return 0;
+}
+
+int
+intake_store_consent_drop(struct db *db, const char *subject, struct err *e)
+{
+        const char *p[1] = {subject};
+
+        return db_exec(db, "DELETE FROM subject_consent WHERE subject_id = $1",
+                       1, p, NULL, e);
+}
+
+int
+intake_store_consent_get(struct db *db, const char *subject, bool *withdrawn,
+                         bool *opted_out, struct err *e)
+{
+        const char *p[1] = {subject};
+        bool found = false;
+        PGresult *r = one_row(db,
+                              "SELECT share_with_provider = 'withdrawn',"
+                              " opted_out FROM subject_consent"
+                              " WHERE subject_id = $1",
+                              1, p, &found, e);
+
+        *withdrawn = *opted_out = false;
+        if (r == NULL)
+                return -1;
+        if (found) {
+                *withdrawn = PQgetvalue(r, 0, 0)[0] == 't';
+                *opted_out = PQgetvalue(r, 0, 1)[0] == 't';
+        }
+        PQclear(r);
+        return 0;
+}
+
+PGresult *
+intake_store_subject_referrals(struct db *db, const char *subject,
+                               struct err *e)
+{
+        const char *p[1] = {subject};
+
+        return db_query(db,
+                        "SELECT id, organisation_id, routed_at IS NOT NULL"
+                        " AS routed FROM referrals WHERE subject_id = $1"
+                        " ORDER BY received_at, id",
+                        1, p, e);
+}
+
 PGresult *
 intake_store_held(struct db *db, const char *org_id, struct err *e)
 {

@@ -418,12 +418,29 @@ route_now(struct intake *in, struct db *db, struct sub *s, struct err *e)
         return intake_route_emit(in, db, &r, s->payload, &s->svc, e);
 }
 
+/* sharing_withdrawn: whether someone other than the person refers a
+ * person who withdrew sharing with providers: then the referral is held
+ * (only the person's own referral grants sharing again). */
+static int
+sharing_withdrawn(struct db *db, const struct sub *s, bool *withdrawn,
+                  struct err *e)
+{
+        bool opted_out;
+
+        *withdrawn = false;
+        if (strcmp(s->kind, "self") == 0)
+                return 0;
+        return intake_store_consent_get(db, s->subject_id, withdrawn,
+                                        &opted_out, e);
+}
+
 int
 intake_submit_apply(struct intake *in, struct db *db,
                     const struct kafka_record *rec, struct err *e)
 {
         struct sub s = {0};
         unsigned char pk[SECRET_BOX_PK_BYTES];
+        bool withdrawn = false;
         int rc = -1;
 
         if (intake_submit_prefetched(rec, &s))
@@ -439,7 +456,10 @@ intake_submit_apply(struct intake *in, struct db *db,
         if (secret_dek_unwrap(in->keys.keyring, s.wrapped, &s.dek, e) < 0)
                 goto out;
         event_now(s.received_at);
+        if (sharing_withdrawn(db, &s, &withdrawn, e) < 0)
+                goto out;
         s.flag = !s.svc.open ? "service_closed"
+                 : withdrawn ? "consent_withdrawn"
                  : intake_pk_decode(s.svc.partner_key, pk) < 0
                      ? "partner_key_missing"
                      : NULL;

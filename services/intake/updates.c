@@ -130,7 +130,8 @@ intake_update_open(struct intake *in, struct db *db, const char *value,
             jsonx_get_string(d, "organisation_id", false, &org, e) < 0 ||
             jsonx_get_string(d, "boxed", false, &boxed, e) < 0)
                 goto fail;
-        if ((sealed != NULL) == (boxed != NULL) || (boxed != NULL) != (org != NULL)) {
+        if ((sealed != NULL) == (boxed != NULL) ||
+            (boxed != NULL) != (org != NULL)) {
                 err_set(e, ERR_INVALID, NULL,
                         "needs sealed (gateway), or organisation_id and "
                         "boxed (partner)");

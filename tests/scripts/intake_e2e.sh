@@ -130,6 +130,31 @@ sleep 2
 check "every read emitted signpost.audit.accessed.v1" test "$(grep -c "${IDS[1]}" "$D/audit")" -eq 2
 check "the support read carries its reason" grep -q "ticket 42" "$D/audit"
 
+# ---- the person withdraws sharing, then opts out (consent.state) ----
+SUBJ=$(sql "SELECT subject_id FROM intake.referrals WHERE id = '${IDS[1]}'")
+consent_state() {
+  printf '%s\t{"subject_id":"%s","purposes":{"share_with_provider":"%s"},"opted_out":%s,"updated_at":"2026-12-01T10:00:00Z","seq":%s}\n' \
+    "$SUBJ" "$SUBJ" "$1" "$2" "$3" |
+    "$B/topic-produce" "$K" consent.state signpost.consent.state.v1 >/dev/null 2>>"$T/intake-setup.err"
+}
+# until_true SECONDS CMD...: polls CMD every half second
+until_true() { local n=$(($1 * 2)); shift; for _ in $(seq "$n"); do "$@" && return 0; sleep 0.5; done; return 1; }
+read_as() { api GET "/v1/referrals/${IDS[1]}" "$1" >/dev/null; }
+got() { $CHECK field "$T/api.out" "$1"; }
+no_contact_view() { read_as "$PROV" && [ "$(got consent.contact)" = opted_out ] && ! got person.email | grep -q @ && [ "$(got person.name)" != None ]; }
+withheld_view() { read_as "$PROV" && [ "$(got consent.share_with_provider)" = withdrawn ] && [ "$(got person)" = None ]; }
+consent_state granted true 10
+check "after an opt-out the provider's read keeps the name but no contact details" until_true 20 no_contact_view
+consent_state withdrawn true 11
+check "after withdrawing sharing the provider's read has nothing of the person" until_true 20 withheld_view
+check "the admin still reads the whole referral" test "$(api GET "/v1/referrals/${IDS[1]}" "$ADMIN")" = 200 -a \
+  "$(got person.name)" != None
+check "the partner is told on its topic, with no personal data" bash -c \
+  "'$B/topic-dump' '$K' 'partner.$ORG.referrals' 2>/dev/null | grep -F signpost.referral.consent_changed.v1 | grep -F '${IDS[1]}' | grep -q withdrawn"
+consent_state granted false 9
+sleep 2
+check "an older state changes nothing" withheld_view
+
 # ---- held for a missing key, routed when it arrives; closed service ----
 catalogue "$ORG2" "$SVC2" "" active
 replica_has "$SVC2"

@@ -9,9 +9,11 @@
  *       [--ack --intake-pk FILE]
  *       reads partner.ORG.referrals in its own consumer group, opens each
  *       message with the organisation's key and writes it as one JSON line
- *       (or POSTs it); --ack sends "delivered" for each; stops after N
- *       messages or S seconds (default: until SIGTERM)
- *   signpost-partner status --brokers B --org ORG --sk FILE
+ *       (or POSTs it), and passes on signpost.referral.consent_changed.v1
+ *       (the person withdrew sharing or opted out: stop using what was
+ *       received) as it is; --ack sends "delivered" for each referral; stops
+ * after N messages or S seconds (default: until SIGTERM) signpost-partner
+ * status --brokers B --org ORG --sk FILE
  *       --intake-pk FILE --referral ID --status S [--reason R] [--sub SUB]
  *       sends a status update on referral.updates, boxed with the
  *       organisation's key to intake's public key (intake accepts it only
@@ -193,9 +195,9 @@ static char *
 update_value(const struct updater *u, const char *org, const char *sub,
              const char *referral, const char *status, const char *reason)
 {
-        json_t *inner = json_pack("{ss ss s:s* s:s*}", "referral_id", referral,
-                                  "status", status, "reason", reason, "sub",
-                                  sub);
+        json_t *inner =
+            json_pack("{ss ss s:s* s:s*}", "referral_id", referral, "status",
+                      status, "reason", reason, "sub", sub);
         char *text = inner ? json_dumps(inner, JSON_COMPACT) : NULL;
         unsigned char *box = NULL;
         size_t boxlen = 0;
@@ -405,7 +407,13 @@ on_batch(void *arg, struct kafka_record *recs, size_t n, struct err *e)
                 recs[i].result = ERR_NONE;
                 if (seen_has(&r->seen, recs[i].ev.id))
                         continue; /* a redelivery: already written */
-                line = open_line(r, &recs[i], id);
+                id[0] = '\0';
+                /* a consent change carries no personal data: passed on
+                 * as it is, and not acknowledged as a delivery */
+                line = strcmp(recs[i].ev.type,
+                              "signpost.referral.consent_changed.v1") == 0
+                           ? strndup(recs[i].value, recs[i].value_len)
+                           : open_line(r, &recs[i], id);
                 if (line == NULL) {
                         recs[i].result = ERR_INVALID;
                         snprintf(recs[i].reason, sizeof(recs[i].reason),

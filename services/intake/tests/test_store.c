@@ -670,10 +670,10 @@ test_forged_actor_refused_referral_unchanged(void **state)
                   id),
             1);
         /* what the gateway really signed is applied */
-        assert_int_equal(update(id, gateway_update(id, in.principal_key,
-                                                   "provider", org_id,
-                                                   "accepted", NULL)),
-                         ERR_NONE);
+        assert_int_equal(
+            update(id, gateway_update(id, in.principal_key, "provider", org_id,
+                                      "accepted", NULL)),
+            ERR_NONE);
         assert_int_equal(status_is(id, "accepted"), 1);
         secret_key_free(other_sk);
 }
@@ -719,9 +719,9 @@ test_reason_canary_nowhere_in_plaintext(void **state)
         assert_int_equal(submit(personal("Reason"), svc_id, id), ERR_NONE);
         snprintf(extra, sizeof(extra),
                  "\"status\":\"declined\",\"reason\":\"%s\"", canary);
-        assert_int_equal(update(id, partner_update(id, org_id, partner_sk,
-                                                   extra)),
-                         ERR_NONE);
+        assert_int_equal(
+            update(id, partner_update(id, org_id, partner_sk, extra)),
+            ERR_NONE);
         assert_int_equal(status_is(id, "declined"), 1);
         assert_true(plaintext_hits(id) > 0); /* the scan sees rows */
         assert_int_equal(plaintext_hits(canary), 0);
@@ -732,16 +732,15 @@ test_reason_canary_nowhere_in_plaintext(void **state)
         assert_true(json_is_true(json_object_get(ev, "reason_given")));
         json_decref(ev);
         /* the history row opens to the reason */
-        assert_int_equal(intake_store_referral_get(db, id, false, &r, &found,
-                                                   &e),
-                         0);
+        assert_int_equal(
+            intake_store_referral_get(db, id, false, &r, &found, &e), 0);
         assert_true(found);
         PGresult *h = intake_store_history(db, id, &e);
         assert_non_null(h);
         int c = PQfnumber(h, "reason_blob");
         assert_true(c >= 0);
-        reason = intake_reason_open(&in, &r, PQgetvalue(h, PQntuples(h) - 1, c),
-                                    &e);
+        reason =
+            intake_reason_open(&in, &r, PQgetvalue(h, PQntuples(h) - 1, c), &e);
         assert_non_null(reason);
         assert_string_equal(json_string_value(reason), canary);
         json_decref(reason);
@@ -834,6 +833,106 @@ test_stale_reminder_then_escalation_once_each(void **state)
                          ERR_NONE);
         assert_int_equal(count("SELECT count(*) FROM referrals WHERE id = $1"
                                " AND contacted_at IS NOT NULL",
+                               id),
+                         1);
+}
+
+/* ---- consent.state: the person's withdrawal reaches intake ---- */
+
+static void
+consent_state(const char *subject, const char *share, bool opted_out, int seq)
+{
+        char text[512];
+
+        snprintf(text, sizeof(text),
+                 "{\"subject_id\":\"%s\",\"purposes\":{"
+                 "\"share_with_provider\":\"%s\"},\"opted_out\":%s,"
+                 "\"updated_at\":\"2026-12-01T10:00:00Z\",\"seq\":%d}",
+                 subject, share, opted_out ? "true" : "false", seq);
+        assert_int_equal(
+            apply("consent.state", "signpost.consent.state.v1", subject, text),
+            ERR_NONE);
+}
+
+static void
+subject_of(const char *id, char out[UUID_STR_LEN])
+{
+        const char *p[1] = {id};
+        PGresult *r = db_query(
+            db, "SELECT subject_id FROM referrals WHERE id = $1", 1, p, NULL);
+
+        assert_non_null(r);
+        assert_int_equal(PQntuples(r), 1);
+        snprintf(out, UUID_STR_LEN, "%s", PQgetvalue(r, 0, 0));
+        PQclear(r);
+}
+
+static void
+test_withdrawal_told_to_partner_older_state_ignored(void **state)
+{
+        char id[UUID_STR_LEN], subj[UUID_STR_LEN];
+
+        (void)state;
+        assert_int_equal(submit(personal("Withdraw"), svc_id, id), ERR_NONE);
+        subject_of(id, subj);
+        consent_state(subj, "withdrawn", false, 5);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.consent_changed.v1' AND"
+                               " key = $1 AND position('\"withdrawn\"' in"
+                               " convert_from(value, 'UTF8')) > 0",
+                               id),
+                         1);
+        /* an older state, and the same state again, tell nobody */
+        consent_state(subj, "granted", false, 4);
+        consent_state(subj, "withdrawn", false, 5);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.consent_changed.v1' AND"
+                               " key = $1",
+                               id),
+                         1);
+        assert_int_equal(count("SELECT count(*) FROM subject_consent WHERE"
+                               " subject_id = $1 AND seq = 5 AND"
+                               " share_with_provider = 'withdrawn'",
+                               subj),
+                         1);
+}
+
+/* Withdrawn before routing: the referral is not routed when the key
+ * arrives, and is once sharing is given again. */
+static void
+test_withdrawal_before_routing_stops_it(void **state)
+{
+        char id[UUID_STR_LEN], subj[UUID_STR_LEN], org2[UUID_STR_LEN];
+        char svc2[UUID_STR_LEN];
+        const char *routed = "SELECT count(*) FROM referrals WHERE id = $1"
+                             " AND routed_at IS NOT NULL";
+
+        (void)state;
+        uuid_v4(org2);
+        uuid_v4(svc2);
+        service(svc2, org2, NULL, "active", true);
+        assert_int_equal(submit(personal("HeldBack"), svc2, id), ERR_NONE);
+        subject_of(id, subj);
+        assert_int_equal(count(routed, id), 0);
+        consent_state(subj, "withdrawn", false, 100);
+        assert_int_equal(count("SELECT count(*) FROM referrals WHERE id = $1"
+                               " AND 'consent_withdrawn' = ANY (flags)",
+                               id),
+                         1);
+        service(svc2, org2, partner_b64, "active", true); /* the key */
+        assert_int_equal(count(routed, id), 0);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.routed.v1' AND key = $1",
+                               id),
+                         0);
+        consent_state(subj, "granted", false, 101);
+        assert_int_equal(count(routed, id), 1);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.routed.v1' AND key = $1",
+                               id),
+                         1);
+        assert_int_equal(count("SELECT count(*) FROM referrals WHERE id = $1"
+                               " AND flags = '{}'",
                                id),
                          1);
 }
@@ -949,6 +1048,9 @@ main(void)
             cmocka_unit_test(test_update_record_illegal_is_dead_lettered),
             cmocka_unit_test(test_forged_actor_refused_referral_unchanged),
             cmocka_unit_test(test_reason_canary_nowhere_in_plaintext),
+            cmocka_unit_test(
+                test_withdrawal_told_to_partner_older_state_ignored),
+            cmocka_unit_test(test_withdrawal_before_routing_stops_it),
             cmocka_unit_test(test_transition_table),
             cmocka_unit_test(test_working_days_skip_weekends_and_bank_holidays),
             cmocka_unit_test(test_stale_reminder_then_escalation_once_each),
