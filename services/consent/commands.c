@@ -47,12 +47,23 @@ referral_consent(struct consent_ctx *ctx, struct db *db, const json_t *d,
 
         if (!consent_purpose_valid(purpose))
                 return err_set(e, ERR_INVALID, "consents", "unknown purpose");
+        /* an opt-out of all contact stands until the person lifts it
+         * themself: no referral changes it */
+        if (strcmp(purpose, "all_contact") == 0)
+                return 0;
         json_unpack((json_t *)d, "{s:s}", "subject_id", &v);
         snprintf(r.subject_id, sizeof(r.subject_id), "%s", v);
         if (standing(db, r.subject_id, purpose, now, e) < 0)
                 return -1;
         if (given == (strcmp(now, "granted") == 0))
                 return 0; /* nothing changes */
+        /* what the person withdrew, only the person grants again, in a
+         * referral of their own: not someone referring them */
+        v = NULL;
+        json_unpack((json_t *)d, "{s?s}", "kind", &v);
+        if (given && strcmp(now, "withdrawn") == 0 &&
+            (v == NULL || strcmp(v, "self") != 0))
+                return 0;
         uuid_v7(r.id);
         snprintf(r.purpose, sizeof(r.purpose), "%s", purpose);
         snprintf(r.action, sizeof(r.action), "%s",

@@ -94,9 +94,9 @@ intake_consent_apply(struct intake *in, struct db *db,
                 /* a tombstone: the subject was erased */
                 snprintf(key, sizeof(key), "%.*s", (int)rec->key_len,
                          rec->key ? (const char *)rec->key : "");
-                return uuid_valid(key) ? intake_store_consent_drop(db, key, e)
-                                       : err_set(e, ERR_INVALID, "key",
-                                                 "not a subject id");
+                return uuid_valid(key)
+                           ? intake_store_consent_drop(db, key, e)
+                           : err_set(e, ERR_INVALID, "key", "not a subject id");
         }
         if ((d = jsonx_parse_object(rec->value, rec->value_len, e)) == NULL)
                 return -1;
@@ -120,8 +120,7 @@ intake_consent_apply(struct intake *in, struct db *db,
         if (intake_store_consent_put(db, subject, withdrawn, opted_out, seqs,
                                      at, &applied, &changed, e) < 0)
                 goto out;
-        rc = applied ? follow(in, db, subject, withdrawn, opted_out, changed,
-                              e)
+        rc = applied ? follow(in, db, subject, withdrawn, opted_out, changed, e)
                      : 0;
         if (rc == 0 && changed)
                 log_info("consent change followed",

@@ -131,6 +131,11 @@ int intake_seal_json(const unsigned char pk[SECRET_BOX_PK_BYTES],
  * object, free with json_decref(); NULL with ERR_INVALID. */
 json_t *intake_unseal_json(const struct intake_keys *k, const char *text,
                            struct err *e);
+/* intake_json_of: returns new object parsed from opened plaintext (no
+ * duplicate keys), free with json_decref(); NULL with ERR_INVALID naming
+ * field. */
+json_t *intake_json_of(const unsigned char *plain, size_t len,
+                       const char *field, struct err *e);
 /* intake_blob_seal: AEAD of compact JSON of j under dek with ad. Returns
  * new base64url text in *out, free with free(). */
 int intake_blob_seal(const struct secret_key *dek, const json_t *j,
@@ -313,9 +318,9 @@ const struct http_route *intake_routes(void);
 /* Writes run inside the caller's transaction. */
 /* intake_store_subjects_resolve: items is a JSON array of {i, email,
  * phone, id, wrapped} (either index may be null): for each, the oldest
- * subject either index finds, or else a new subject (id, wrapped DEK,
- * indexes). Returns new PGresult, one row per item: i, id, wrapped_dek
- * (NULL when added), found. */
+ * subject with the same email index, or else a new subject (id, wrapped
+ * DEK, indexes); a phone alone never finds one. Returns new PGresult, one row
+ * per item: i, id, wrapped_dek (NULL when added), found. */
 PGresult *intake_store_subjects_resolve(struct db *db, const json_t *items,
                                         struct err *e);
 /* intake_store_subjects_lock: takes, until the transaction ends, a lock

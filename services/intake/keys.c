@@ -164,15 +164,25 @@ intake_unseal_json(const struct intake_keys *k, const char *text, struct err *e)
                         "does not open with intake's key");
                 goto out;
         }
-        j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(j)) {
-                json_decref(j);
-                j = NULL;
-                err_set(e, ERR_INVALID, "sealed", "not a JSON object");
-        }
+        j = intake_json_of(plain, len, "sealed", e);
 out:
         free(box);
         wipe_free(plain, len);
+        return j;
+}
+
+json_t *
+intake_json_of(const unsigned char *plain, size_t len, const char *field,
+               struct err *e)
+{
+        json_t *j =
+            json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
+
+        if (!json_is_object(j)) {
+                json_decref(j);
+                j = NULL;
+                err_set(e, ERR_INVALID, field, "not a JSON object");
+        }
         return j;
 }
 

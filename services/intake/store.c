@@ -62,14 +62,17 @@ intake_store_subjects_lock(struct db *db, const json_t *items, struct err *e)
 PGresult *
 intake_store_subjects_resolve(struct db *db, const json_t *items, struct err *e)
 {
-        /* the oldest subject either index finds; the rest are added */
+        /* the oldest subject with the same email; the rest are added. An
+         * email address is one person's; a phone is often a household's
+         * landline, so it never makes two referrals one person
+         * (docs/privacy.md, "One person, one subject") */
         return db_query_json(
             db,
             "WITH x AS (SELECT * FROM json_to_recordset($1::json) AS x(i int,"
             " email text, phone text, id uuid, wrapped text)),"
             " f AS (SELECT DISTINCT ON (x.i) x.i, s.id, s.wrapped_dek"
             " FROM x JOIN subjects s ON s.email_index = x.email"
-            " OR s.phone_index = x.phone ORDER BY x.i, s.created_at, s.id),"
+            " ORDER BY x.i, s.created_at, s.id),"
             " a AS (INSERT INTO subjects (id, wrapped_dek, email_index,"
             " phone_index) SELECT id, wrapped, email, phone FROM x"
             " WHERE x.i NOT IN (SELECT i FROM f) RETURNING id)"

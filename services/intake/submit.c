@@ -47,14 +47,15 @@ same_index(const char *a, const char *b)
         return a[0] != '\0' && strcmp(a, b) == 0;
 }
 
-/* leader: the first of subs[0..i) that shares an index with subs[i] (i
- * itself when none): one person, one subject, within a batch too. */
+/* leader: the first of subs[0..i) that shares an email index with
+ * subs[i] (i itself when none): one person, one subject, within a batch
+ * too. */
 static size_t
 leader(struct sub *const *subs, const size_t *lead, size_t i)
 {
         for (size_t j = 0; j < i; j++)
-                if (same_index(subs[i]->email_idx, subs[j]->email_idx) ||
-                    same_index(subs[i]->phone_idx, subs[j]->phone_idx))
+                /* the email alone, as intake_store_subjects_resolve */
+                if (same_index(subs[i]->email_idx, subs[j]->email_idx))
                         return lead[j];
         return i;
 }

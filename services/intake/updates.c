@@ -56,12 +56,7 @@ boxed_open(struct intake *in, struct db *db, const char *org, const char *b64,
                         "not boxed with the organisation's partner key");
                 goto out;
         }
-        j = json_loadb((const char *)plain, len, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(j)) {
-                json_decref(j);
-                j = NULL;
-                err_set(e, ERR_INVALID, "boxed", "not a JSON object");
-        }
+        j = intake_json_of(plain, len, "boxed", e);
 out:
         free(box);
         if (plain != NULL)

@@ -181,6 +181,88 @@ test_opt_out_marks_state(void **state)
         json_decref(st);
 }
 
+/* received_as: a referral of kind for subject granting every purpose it
+ * names, all_contact included (which no referral may change). */
+static json_t *
+received_as(const char *subject, const char *kind)
+{
+        json_t *d = received(subject, true);
+
+        json_object_set_new(d, "kind", json_string(kind));
+        json_object_set_new(json_object_get(d, "consents"), "all_contact",
+                            json_true());
+        return d;
+}
+
+/* What the person withdrew, a later referral by someone else does not
+ * grant again; the person's own referral does. */
+static void
+test_third_party_referral_does_not_regrant(void **state)
+{
+        char s[UUID_STR_LEN];
+        json_t *st;
+
+        (void)state;
+        fresh_subject(s);
+        apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+              received(s, true));
+        assert_int_equal(apply(CONSENT_TOPIC_COMMANDS, CONSENT_TYPE_WITHDRAWN,
+                               command(s, "feedback_requests")),
+                         ERR_NONE);
+        assert_int_equal(apply(CONSENT_TOPIC_COMMANDS, CONSENT_TYPE_WITHDRAWN,
+                               command(s, "share_with_provider")),
+                         ERR_NONE);
+        assert_int_equal(apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+                               received_as(s, "on_behalf")),
+                         ERR_NONE);
+        assert_int_equal(apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+                               received_as(s, "professional")),
+                         ERR_NONE);
+        st = state_of(s);
+        assert_string_equal(purpose_state(st, "feedback_requests"),
+                            "withdrawn");
+        assert_string_equal(purpose_state(st, "share_with_provider"),
+                            "withdrawn");
+        json_decref(st);
+        assert_int_equal(apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+                               received_as(s, "self")),
+                         ERR_NONE);
+        st = state_of(s);
+        assert_string_equal(purpose_state(st, "feedback_requests"), "granted");
+        assert_string_equal(purpose_state(st, "share_with_provider"),
+                            "granted");
+        json_decref(st);
+}
+
+/* An opt-out of all contact stands through the person's own referral. */
+static void
+test_opt_out_stands_through_a_new_referral(void **state)
+{
+        char s[UUID_STR_LEN];
+        json_t *st;
+
+        (void)state;
+        fresh_subject(s);
+        apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+              received(s, true));
+        assert_int_equal(apply(CONSENT_TOPIC_COMMANDS, CONSENT_TYPE_WITHDRAWN,
+                               command(s, "all_contact")),
+                         ERR_NONE);
+        assert_int_equal(apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+                               received_as(s, "self")),
+                         ERR_NONE);
+        st = state_of(s);
+        assert_true(json_is_true(json_object_get(st, "opted_out")));
+        json_decref(st);
+        /* the person lifts it themself */
+        assert_int_equal(apply(CONSENT_TOPIC_COMMANDS, CONSENT_TYPE_GRANTED,
+                               command(s, "all_contact")),
+                         ERR_NONE);
+        st = state_of(s);
+        assert_false(json_is_true(json_object_get(st, "opted_out")));
+        json_decref(st);
+}
+
 static void
 test_update_of_ledger_is_refused(void **state)
 {
@@ -378,6 +460,8 @@ main(void)
                 test_referral_without_feedback_has_no_feedback_grant),
             cmocka_unit_test(test_state_published_on_each_change),
             cmocka_unit_test(test_opt_out_marks_state),
+            cmocka_unit_test(test_third_party_referral_does_not_regrant),
+            cmocka_unit_test(test_opt_out_stands_through_a_new_referral),
             cmocka_unit_test(test_update_of_ledger_is_refused),
             cmocka_unit_test(test_edited_row_detected_by_verify),
             cmocka_unit_test(test_stored_chain_verifies),
