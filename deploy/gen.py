@@ -69,7 +69,10 @@ DAEMONS = {
         port=8094,
         keys=["notification.pk", "notification.sk", "blind-index.key",
               "token-hash.key"],
-        env={"SIGNPOST_NOTIFY_SPOOL_DIR": "/var/spool/signpost"},
+        # production sends through a mail relay (or GOV.UK Notify): the
+        # spool, which keeps plaintext files, is a development channel
+        env={"SIGNPOST_NOTIFY_CHANNEL": "smtp",
+             "SIGNPOST_SMTP_URL": "smtp://mail-relay:25"},
         consumes=["notification.requests", "consent.state",
                   "directory.services", "directory.organisations",
                   "rights.tasks"],
@@ -225,7 +228,6 @@ def main_container(name, d):
               {"name": "tmp", "mountPath": "/tmp"}]
     env = []
     if name == "notification":
-        mounts.append({"name": "spool", "mountPath": "/var/spool/signpost"})
         env.append({"name": "SIGNPOST_NOTIFY_INSTANCE", "valueFrom": {
             "fieldRef": {"fieldPath": "metadata.name"}}})
     c = {"name": name, "image": IMAGE, "command": ["signpost-" + name],
@@ -253,8 +255,6 @@ def deployment(name, d):
     volumes = [secrets_volume(name),
                {"name": "secrets", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    if name == "notification":
-        volumes.append({"name": "spool", "emptyDir": {"sizeLimit": "1Gi"}})
     init = {"name": "secrets", "image": IMAGE, "command": ["sh", "-c", COPY_SECRETS],
             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
                           "limits": {"memory": "32Mi"}},

@@ -32,6 +32,9 @@ daemon_env() {
   echo "SIGNPOST_PRINCIPAL_KEY_FILE=$secrets/principal.key"
   echo "SIGNPOST_SECRETS_DIR=$secrets"
   echo "SIGNPOST_MIGRATIONS_DIR=services/$d/migrations"
+  # the embedded stack has no mail server: its notifications go to the
+  # spool, a development-only channel ("auto" never picks it)
+  [ "$d" = notification ] && echo "SIGNPOST_NOTIFY_CHANNEL=${SIGNPOST_NOTIFY_CHANNEL:-spool}"
   if [ "$d" = gateway ]; then # where the gateway forwards queries
     for up in intake directory consent; do
       echo "SIGNPOST_$(echo "$up" | tr a-z A-Z)_URL=http://127.0.0.1:$(daemon_port "$up")"

@@ -1,7 +1,8 @@
 /*
- * channel: the RFC 5322 message every email channel sends (the spool,
- * SMTP). The channels themselves are in spool.c, channel_smtp.c and
- * channel_api.c. Does not decide what is sent (sender.c).
+ * channel: which channel the configuration names, and the RFC 5322
+ * message every email channel sends (the spool, SMTP). The channels
+ * themselves are in spool.c, channel_smtp.c and channel_api.c. Does not
+ * decide what is sent (sender.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,21 @@
 #include <time.h>
 
 #include "notification.h"
+
+const char *
+notify_channel_kind(const char *kind, const char *smtp_url, const char *api_url)
+{
+        static const char *const kinds[] = {"spool", "smtp", "api", NULL};
+
+        if (strcmp(kind, "auto") == 0)
+                return smtp_url != NULL  ? "smtp"
+                       : api_url != NULL ? "api"
+                                         : NULL;
+        for (int i = 0; kinds[i] != NULL; i++)
+                if (strcmp(kinds[i], kind) == 0)
+                        return kinds[i];
+        return NULL;
+}
 
 /* crlf: appends s to f with every line ending as CRLF. */
 static void

@@ -35,10 +35,13 @@ static const struct cfg_entry notify_cfg[] = {
     {"SIGNPOST_NOTIFICATION_DB_POOL", CFG_INT, "4", false,
      "database connections for HTTP"},
     {"SIGNPOST_NOTIFY_CHANNEL", CFG_STR, "auto", false,
-     "spool, smtp, api, or auto (smtp if SIGNPOST_SMTP_URL is set, api if "
-     "SIGNPOST_NOTIFY_API_URL is set, else spool)"},
+     "smtp, api, spool (development only: plaintext files), or auto (smtp "
+     "if SIGNPOST_SMTP_URL is set, else api if SIGNPOST_NOTIFY_API_URL is "
+     "set; never the spool)"},
     {"SIGNPOST_NOTIFY_SPOOL_DIR", CFG_PATH, ".run/notification-spool", false,
      "where the spool channel writes <message_id>.eml / .json"},
+    {"SIGNPOST_NOTIFY_SPOOL_MAX_AGE", CFG_INT, "604800", false,
+     "seconds a spooled file is kept before it is deleted"},
     {"SIGNPOST_NOTIFY_SPOOL_FSYNC", CFG_BOOL, "false", false,
      "fsync each spooled file (survive power loss, not just a crash)"},
     {"SIGNPOST_SMTP_URL", CFG_STR, NULL, false, "smtp://host:port"},
@@ -161,12 +164,28 @@ channel_new(struct cfg *cfg, struct err *e)
         const char *smtp = cfg_str(cfg, "SIGNPOST_SMTP_URL");
         const char *api = cfg_str(cfg, "SIGNPOST_NOTIFY_API_URL");
 
-        if (strcmp(kind, "auto") == 0)
-                kind = smtp ? "smtp" : api ? "api" : "spool";
-        if (strcmp(kind, "spool") == 0)
+        const char *chosen = notify_channel_kind(kind, smtp, api);
+
+        if (chosen == NULL) {
+                err_set(e, ERR_FATAL, "SIGNPOST_NOTIFY_CHANNEL",
+                        "no delivery channel: set SIGNPOST_SMTP_URL or "
+                        "SIGNPOST_NOTIFY_API_URL (or, for development only, "
+                        "SIGNPOST_NOTIFY_CHANNEL=spool)");
+                return NULL;
+        }
+        kind = chosen;
+        if (strcmp(kind, "spool") == 0) {
+                log_warnx(
+                    "spool channel: messages are kept as plaintext "
+                    "files (development only)",
+                    "dir=\"%s\" max_age_s=%lld",
+                    cfg_str(cfg, "SIGNPOST_NOTIFY_SPOOL_DIR"),
+                    (long long)cfg_int(cfg, "SIGNPOST_NOTIFY_SPOOL_MAX_AGE"));
                 return notify_channel_spool(
                     cfg_str(cfg, "SIGNPOST_NOTIFY_SPOOL_DIR"),
-                    cfg_bool(cfg, "SIGNPOST_NOTIFY_SPOOL_FSYNC"), e);
+                    cfg_bool(cfg, "SIGNPOST_NOTIFY_SPOOL_FSYNC"),
+                    (long)cfg_int(cfg, "SIGNPOST_NOTIFY_SPOOL_MAX_AGE"), e);
+        }
         if (strcmp(kind, "smtp") == 0 && smtp != NULL)
                 return notify_channel_smtp(smtp, e);
         if (strcmp(kind, "api") == 0 && api != NULL &&

@@ -20,6 +20,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "db.h"
 #include "db_pool.h"
@@ -145,14 +146,28 @@ struct notify_channel {
         void *state;
 };
 
-/* notify_channel_spool: writes <dir>/<message_id>.eml (email) or .json
- * (sms); a file appears whole or not at all and never replaces one already
- * there (which means already delivered). fsync: send stages each file and
- * flush makes the batch durable (one syncfs, the renames, one directory
- * fsync) before the sender records it. dir is copied. Returns new
- * channel, free with ch->free(ch). */
+/* notify_channel_spool: the development channel: writes
+ * <dir>/<message_id>.eml (email) or .json (sms) in plaintext; a file
+ * appears whole or not at all and never replaces one already there (which
+ * means already delivered). fsync: send stages each file and flush makes
+ * the batch durable (one syncfs, the renames, one directory fsync) before
+ * the sender records it. Files older than max_age_s (<= 0:
+ * NOTIFY_SPOOL_MAX_AGE_S) are deleted at start and at most once a minute
+ * while sending. dir is copied. Returns new channel, free with
+ * ch->free(ch). */
+#define NOTIFY_SPOOL_MAX_AGE_S (7L * 24 * 3600)
 struct notify_channel *notify_channel_spool(const char *dir, bool fsync,
-                                            struct err *e);
+                                            long max_age_s, struct err *e);
+/* notify_spool_prune: deletes the spool's files older than its maximum
+ * age at time now; returns how many, or -1 when the directory cannot be
+ * read. */
+int notify_spool_prune(struct notify_channel *ch, time_t now);
+/* notify_channel_kind: the channel SIGNPOST_NOTIFY_CHANNEL names: kind
+ * itself, or for "auto" smtp when smtp_url is set, else api when api_url
+ * is, else NULL: "auto" never chooses the spool, which holds plaintext
+ * and is for development only. Returns borrowed static text. */
+const char *notify_channel_kind(const char *kind, const char *smtp_url,
+                                const char *api_url);
 /* notify_channel_smtp: email through an SMTP server (libcurl) at url
  * ("smtp://host:port"); Message-ID <message_id@signpost>. */
 struct notify_channel *notify_channel_smtp(const char *url, struct err *e);

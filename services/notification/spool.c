@@ -1,9 +1,11 @@
 /*
  * spool: the file channel (the embedded default and the tests). Writes
  * <dir>/<message_id>.eml for email and .json for SMS so a person can read
- * what would have been sent. The spool is a delivery sink, like a mail
- * server: it holds the address in plaintext and is outside the delivery
- * log's no-plaintext rule.
+ * what would have been sent. The spool is a development channel only
+ * (SIGNPOST_NOTIFY_CHANNEL=spool, never chosen by "auto"): it holds the
+ * address and the body in plaintext, so files older than
+ * SIGNPOST_NOTIFY_SPOOL_MAX_AGE seconds are deleted, at start and at most
+ * once a minute while it sends.
  *
  * A file appears whole under its final name or not at all, and never
  * replaces one already there, so delivering an id twice has no second
@@ -16,12 +18,14 @@
  * spool's file system, renames each staged file into place and fsyncs
  * the directory once, instead of one fsync per file.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -34,6 +38,8 @@ struct spool {
         int dirfd;
         bool fsync;
         bool tmpfile;             /* O_TMPFILE + linkat work here */
+        long max_age_s;           /* files older than this are deleted */
+        time_t pruned_at;         /* the last sweep */
         char (*staged)[NAME_LEN]; /* fsync: names waiting for flush */
         size_t nstaged, cap;
 };
@@ -159,11 +165,47 @@ remember(struct spool *s, const char *name, struct err *e)
         return 0;
 }
 
+int
+notify_spool_prune(struct notify_channel *ch, time_t now)
+{
+        struct spool *s = ch->state;
+        int fd = dup(s->dirfd), n = 0;
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        struct stat st;
+
+        s->pruned_at = now;
+        if (d == NULL) {
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        rewinddir(d);
+        while ((de = readdir(d)) != NULL) {
+                const char *dot = strrchr(de->d_name, '.');
+                if (dot == NULL ||
+                    (strcmp(dot, ".eml") != 0 && strcmp(dot, ".json") != 0 &&
+                     strcmp(dot, ".tmp") != 0))
+                        continue;
+                if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+                        0 &&
+                    S_ISREG(st.st_mode) && st.st_mtime < now - s->max_age_s &&
+                    unlinkat(s->dirfd, de->d_name, 0) == 0)
+                        n++;
+        }
+        closedir(d);
+        return n;
+}
+
 static int
 spool_send(struct notify_channel *ch, const struct notify_msg *m,
            notify_commit_fn commit, void *arg, struct err *e)
 {
         struct spool *s = ch->state;
+        time_t now = time(NULL);
+
+        if (now - s->pruned_at >= 60)
+                notify_spool_prune(ch, now);
         bool sms = strcmp(m->channel, "sms") == 0;
         char name[NAME_LEN];
         char *text;
@@ -242,7 +284,7 @@ spool_free(struct notify_channel *ch)
 }
 
 struct notify_channel *
-notify_channel_spool(const char *dir, bool fsync, struct err *e)
+notify_channel_spool(const char *dir, bool fsync, long max_age_s, struct err *e)
 {
         struct notify_channel *ch = calloc(1, sizeof(*ch));
         struct spool *s = calloc(1, sizeof(*s));
@@ -272,10 +314,12 @@ notify_channel_spool(const char *dir, bool fsync, struct err *e)
         snprintf(s->dir, sizeof(s->dir), "%s", dir);
         s->fsync = fsync;
         s->tmpfile = true;
+        s->max_age_s = max_age_s > 0 ? max_age_s : NOTIFY_SPOOL_MAX_AGE_S;
         ch->name = "spool";
         ch->idempotent = true;
         ch->send = spool_send;
         ch->reconcile = spool_reconcile;
         ch->flush = spool_flush;
+        notify_spool_prune(ch, time(NULL));
         return ch;
 }

@@ -12,6 +12,7 @@ those are caught, so a checker that accepts anything fails.
 """
 import glob
 import os
+import re
 import sys
 
 import yaml
@@ -202,6 +203,33 @@ def check_compose(cfg, built):
     return bad
 
 
+def channel_of(value):
+    """The channel a setting names; "${VAR:-smtp}" names its default."""
+    m = re.match(r"^\$\{[A-Z_]+:-([^}]*)\}$", str(value or ""))
+    return m.group(1) if m else str(value or "")
+
+
+def check_notify_channel(docs, compose):
+    """Production never selects the spool (plaintext files): the channel is
+    named, smtp or api, and nothing points at a spool directory."""
+    envs = [("ConfigMap " + d["metadata"]["name"], d.get("data") or {})
+            for _, d in docs if d.get("kind") == "ConfigMap"
+            and d["metadata"]["name"] == "signpost-notification"]
+    svc = (compose.get("services") or {}).get("notification")
+    if svc is not None:
+        envs.append(("compose notification", svc.get("environment") or {}))
+    if not envs:
+        return ["no notification settings found"]
+    bad = []
+    for where, env in envs:
+        ch = channel_of(env.get("SIGNPOST_NOTIFY_CHANNEL"))
+        if ch not in ("smtp", "api"):
+            bad.append("%s: SIGNPOST_NOTIFY_CHANNEL is %r, not smtp or api" % (where, ch))
+        if "SIGNPOST_NOTIFY_SPOOL_DIR" in env:
+            bad.append("%s: sets a spool directory" % where)
+    return bad
+
+
 def selftest():
     """Broken documents each check must reject."""
     partner = yaml.safe_load("""
@@ -222,7 +250,12 @@ spec: {template: {spec: {securityContext: {runAsNonRoot: true},
 """)
     user = [("x", {"kind": "KafkaUser", "metadata": {"name": "u"}, "spec": {"authorization": {
         "acls": [{"resource": {"type": "topic", "name": "no.such.topic"}, "operations": ["Read"]}]}}})]
+    spool = [("x", {"kind": "ConfigMap", "metadata": {"name": "signpost-notification"},
+                    "data": {"SIGNPOST_NOTIFY_CHANNEL": "auto",
+                             "SIGNPOST_NOTIFY_SPOOL_DIR": "/var/spool/x"}})]
     return [
+        ("a notification ConfigMap on auto with a spool is caught",
+         len(check_notify_channel(spool, {})) == 2),
         ("partner reading another topic is caught", len(check_partner(partner)) >= 2),
         ("deployment without probes or with 0644 secrets is caught", len(check_deployment(dep)) >= 3),
         ("ACL on a missing topic is caught", len(check_acl_topics(user, {"a.b": 1})) == 1),
@@ -276,6 +309,8 @@ def main():
         cfg = yaml.safe_load(f)
     report("docker-compose: every built daemon is a service with /readyz healthcheck, secrets, depends_on; only the gateway published (8080)",
            check_compose(cfg, built))
+    report("no production manifest selects the notification spool (plaintext): smtp or api",
+           check_notify_channel(docs, cfg))
     for name, caught in selftest():
         report("self-test: " + name, [] if caught else ["not caught"])
     for name, problems in RESULTS:

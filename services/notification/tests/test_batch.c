@@ -362,7 +362,7 @@ setup(void **state)
                 return -1;
         snprintf(spool, sizeof(spool), "%s/notification-batch-spool-%d",
                  testenv_tmp(), (int)getpid());
-        ctx.channel = notify_channel_spool(spool, false, &e);
+        ctx.channel = notify_channel_spool(spool, false, 0, &e);
         snprintf(ctx.instance, sizeof(ctx.instance), "test");
         ctx.max_attempts = 5;
         ctx.consent_wait_ms = 3600000;

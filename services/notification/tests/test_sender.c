@@ -694,7 +694,7 @@ setup(void **state)
         }
         snprintf(spool, sizeof(spool), "%s/notification-spool-%d",
                  testenv_tmp(), (int)getpid());
-        ctx.channel = notify_channel_spool(spool, false, &e);
+        ctx.channel = notify_channel_spool(spool, false, 0, &e);
         snprintf(ctx.instance, sizeof(ctx.instance), "test");
         snprintf(ctx.from, sizeof(ctx.from), "signpost <no-reply@example.org>");
         ctx.max_attempts = 5;

@@ -9,7 +9,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -83,7 +86,7 @@ test_message_appears_whole(void **state)
 
         (void)state;
         new_dir(dir, sizeof(dir));
-        ch = notify_channel_spool(dir, false, NULL);
+        ch = notify_channel_spool(dir, false, 0, NULL);
         assert_non_null(ch);
         uuid_v7(id);
         m = msg(id);
@@ -97,6 +100,58 @@ test_message_appears_whole(void **state)
         ch->free(ch);
 }
 
+/* The spool holds plaintext: what is older than its maximum age goes,
+ * at start and while it sends; what is newer stays. */
+static void
+test_old_files_pruned_new_kept(void **state)
+{
+        char dir[512], path[700], oldid[UUID_STR_LEN], newid[UUID_STR_LEN];
+        char text[4096];
+        struct notify_channel *ch;
+        struct notify_msg m;
+        struct timespec old[2] = {{.tv_sec = time(NULL) - 7200},
+                                  {.tv_sec = time(NULL) - 7200}};
+
+        (void)state;
+        new_dir(dir, sizeof(dir));
+        ch = notify_channel_spool(dir, false, 3600, NULL);
+        assert_non_null(ch);
+        uuid_v7(oldid);
+        m = msg(oldid);
+        assert_int_equal(ch->send(ch, &m, NULL, NULL, NULL), 0);
+        uuid_v7(newid);
+        m = msg(newid);
+        assert_int_equal(ch->send(ch, &m, NULL, NULL, NULL), 0);
+        snprintf(path, sizeof(path), "%s/%s.eml", dir, oldid);
+        assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+        assert_int_equal(notify_spool_prune(ch, time(NULL)), 1);
+        assert_false(has_file(dir, oldid, text, sizeof(text)));
+        assert_true(has_file(dir, newid, text, sizeof(text)));
+        ch->free(ch);
+        /* a daemon starting over an old spool sweeps it first */
+        snprintf(path, sizeof(path), "%s/%s.eml", dir, newid);
+        assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
+        ch = notify_channel_spool(dir, false, 3600, NULL);
+        assert_non_null(ch);
+        assert_int_equal(entries(dir), 0);
+        ch->free(ch);
+}
+
+/* "auto" never picks the plaintext spool: without SMTP or an API there
+ * is no channel, and the daemon refuses to start. */
+static void
+test_auto_never_chooses_spool(void **state)
+{
+        (void)state;
+        assert_null(notify_channel_kind("auto", NULL, NULL));
+        assert_string_equal(notify_channel_kind("auto", "smtp://x:25", NULL),
+                            "smtp");
+        assert_string_equal(notify_channel_kind("auto", NULL, "http://n"),
+                            "api");
+        assert_string_equal(notify_channel_kind("spool", NULL, NULL), "spool");
+        assert_null(notify_channel_kind("carrier-pigeon", NULL, NULL));
+}
+
 static void
 test_fsync_message_appears_at_flush(void **state)
 {
@@ -106,7 +161,7 @@ test_fsync_message_appears_at_flush(void **state)
 
         (void)state;
         new_dir(dir, sizeof(dir));
-        ch = notify_channel_spool(dir, true, NULL);
+        ch = notify_channel_spool(dir, true, 0, NULL);
         assert_non_null(ch);
         uuid_v7(id);
         m = msg(id);
@@ -132,7 +187,7 @@ test_existing_message_never_replaced(void **state)
         (void)state;
         for (fsync = 0; fsync < 2; fsync++) {
                 new_dir(dir, sizeof(dir));
-                ch = notify_channel_spool(dir, fsync, NULL);
+                ch = notify_channel_spool(dir, fsync, 0, NULL);
                 assert_non_null(ch);
                 uuid_v7(id);
                 snprintf(path, sizeof(path), "%s/%s.eml", dir, id);
@@ -157,6 +212,8 @@ main(void)
             cmocka_unit_test(test_message_appears_whole),
             cmocka_unit_test(test_fsync_message_appears_at_flush),
             cmocka_unit_test(test_existing_message_never_replaced),
+            cmocka_unit_test(test_old_files_pruned_new_kept),
+            cmocka_unit_test(test_auto_never_chooses_spool),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
