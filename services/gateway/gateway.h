@@ -70,6 +70,7 @@ struct gw_settings {
         const char *openapi_file;
         const char *assets_dir; /* node_modules/govuk-frontend/dist/govuk */
         const char *privacy_notice_version;
+        const char *privacy_contact; /* who answers rights requests */
         int produce_timeout_ms;
         int db_pool;
         int upstream_workers;     /* threads for blocking upstream calls */

@@ -62,6 +62,10 @@ static const struct cfg_entry gateway_cfg[] = {
      "web form posts burst per client address"},
     {"SIGNPOST_PRIVACY_NOTICE_VERSION", CFG_STR, "2026-11-01", false,
      "privacy notice version recorded with each consent"},
+    {"SIGNPOST_GATEWAY_PRIVACY_CONTACT", CFG_STR,
+     "the council's data protection officer at dpo@council.example", false,
+     "who the privacy page tells people to contact for access, correction "
+     "and erasure"},
     {NULL, 0, NULL, false, NULL},
 };
 
@@ -97,6 +101,7 @@ settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
             .assets_dir = cfg_str(cfg, "SIGNPOST_GATEWAY_ASSETS"),
             .privacy_notice_version =
                 cfg_str(cfg, "SIGNPOST_PRIVACY_NOTICE_VERSION"),
+            .privacy_contact = cfg_str(cfg, "SIGNPOST_GATEWAY_PRIVACY_CONTACT"),
             .produce_timeout_ms =
                 (int)cfg_int(cfg, "SIGNPOST_GATEWAY_PRODUCE_TIMEOUT"),
             .db_pool = (int)cfg_int(cfg, "SIGNPOST_GATEWAY_DB_POOL"),

@@ -463,18 +463,26 @@ gw_web_privacy(struct gw_call *call)
             "feedback requests or notices of changed terms if you agreed "
             "to them.</p>"
             "<h2 class=\"govuk-heading-m\">Who sees it</h2><p class=\"govuk-"
-            "body\">Only the organisation that runs the service. Your "
-            "details are encrypted before they leave this page and while "
-            "they are stored.</p>"
+            "body\">The organisation that runs the service you chose, and the "
+            "council's administrators. The platform's supplier may see it "
+            "only to fix a fault, and each time is recorded. Your details "
+            "travel over an encrypted connection, are encrypted as soon as "
+            "our server receives them, and stay encrypted while they are "
+            "stored.</p>"
             "<h2 class=\"govuk-heading-m\">How long we keep it</h2><p "
-            "class=\"govuk-body\">Only as long as our retention schedule "
-            "allows; then it is erased, keeping only an anonymous record "
-            "that the service received an enquiry.</p>"
+            "class=\"govuk-body\">Only as long as the retention schedule "
+            "allows.</p>"
+            "<h2 class=\"govuk-heading-m\">Your choices</h2><p class=\"govuk-"
+            "body\">You can withdraw your consent, or stop all contact from "
+            "us, at any time from the status page linked in the "
+            "confirmation of your referral. The service is then told, and "
+            "no longer sees your details.</p>"
             "<h2 class=\"govuk-heading-m\">Your rights</h2><p class=\"govuk-"
-            "body\">You can ask for a copy of your data, ask us to correct "
-            "or erase it, withdraw consent or opt out of all contact at any "
-            "time.</p>",
-            call->g->set.privacy_notice_version);
+            "body\">To see the data we hold about you, have it sent to you, "
+            "have it corrected or deleted, or to restrict or object to its "
+            "use, contact %s. We will answer within one month.</p>",
+            call->g->set.privacy_notice_version,
+            call->g->set.privacy_contact);
         m = gw_html_take(&h, NULL);
         gw_web_page(call, 200, "Privacy", m ? m : "");
         free(m);

@@ -160,6 +160,7 @@ setup(void **state)
             .openapi_file = "docs/api/gateway.openapi.json",
             .assets_dir = "node_modules/govuk-frontend/dist/govuk",
             .privacy_notice_version = "test",
+            .privacy_contact = "privacy@council.example",
             .produce_timeout_ms = 5000,
             .db_pool = 2};
         if (gw_init(&g, &set, &e) < 0)
@@ -472,6 +473,23 @@ test_security_headers_on_every_answer(void **state)
             strstr(gw_server_headers(true)[6], "Strict-Transport-Security"));
 }
 
+/* The privacy page says only what is true today: sealed on the server,
+ * not "before it leaves this page"; who to contact for the rights the
+ * platform does not answer itself yet. */
+static void
+test_privacy_page_says_what_is_true(void **state)
+{
+        static struct testhttp_reply r;
+
+        (void)state;
+        assert_int_equal(
+            testhttp_request(base, "GET", "/privacy", NULL, NULL, 0, &r), 200);
+        assert_null(strstr(r.body, "before they leave this page"));
+        assert_non_null(strstr(r.body, "as soon as our server receives them"));
+        assert_non_null(strstr(r.body, "contact privacy@council.example"));
+        assert_non_null(strstr(r.body, "within one month"));
+}
+
 /* The referral API answers 202 only once Kafka acknowledged (the answer
  * is deferred, not waited for on an HTTP thread); concurrent submissions
  * each get their own id. */
@@ -526,6 +544,7 @@ main(void)
             cmocka_unit_test(test_authorisation_matrix),
             cmocka_unit_test(test_matrix_covers_every_route),
             cmocka_unit_test(test_support_needs_a_reason),
+            cmocka_unit_test(test_privacy_page_says_what_is_true),
             cmocka_unit_test(test_forwarded_principal_carries_role_and_org),
             cmocka_unit_test(test_openapi_documents_every_route_and_no_other),
             cmocka_unit_test(test_cors_preflight_lets_any_origin_read_oruk),
