@@ -174,6 +174,10 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
                                 rt->upstream);
                 return;
         }
+        /* another organisation's referral, or none: the attempt is
+         * recorded before the 404 is answered */
+        if ((rt->flags & GW_F_AUDIT) && r->status == 404)
+                gw_audit_refused(call, 404);
         if ((rt->flags & GW_F_AUDIT) && r->status == 200 &&
             gw_audit_read(call, r->body, r->len, &e) < 0) {
                 http_resp_error(call->resp, 503, "unavailable", NULL,

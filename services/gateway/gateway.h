@@ -317,6 +317,9 @@ void gw_forward_handler(struct gw_call *call);
  * were acknowledged. */
 int gw_audit_read(struct gw_call *call, const char *body, size_t len,
                   struct err *e);
+/* gw_audit_refused: the audit.access event of a refused attempt (status
+ * 401, 403 or 404) on an audited route; best effort. */
+void gw_audit_refused(struct gw_call *call, int status);
 
 /* ---- submit.c ---- */
 void gw_submit_handler(struct gw_call *call);

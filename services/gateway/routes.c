@@ -38,8 +38,8 @@ static const struct gw_route routes[] = {
     {"POST", "/v1/referrals/{id}/consents", gw_referral_consent_post, GW_R_ANY,
      0, NULL, NULL},
     {"POST", "/v1/consents", gw_consent_post, GW_R_ADMIN, 0, NULL, NULL},
-    {"GET", "/v1/consents/{subject}", gw_forward_handler, GW_R_ADMIN, 0,
-     "consent", ""},
+    {"GET", "/v1/consents/{subject}", gw_forward_handler, GW_R_ADMIN,
+     GW_F_AUDIT, "consent", ""},
     {"GET", "/v1/admin/update_requests", gw_forward_handler, GW_R_ADMIN, 0,
      "directory", "/v1/admin"},
     {"GET", "/v1/admin/update_requests/{id}", gw_forward_handler, GW_R_ADMIN, 0,
@@ -162,6 +162,7 @@ static void
 dispatch(struct http_req *req, struct http_resp *resp)
 {
         struct gw_call call = {.g = req->arg, .req = req, .resp = resp};
+        int st;
 
         call.route = find(req);
         if (call.route == NULL) {
@@ -169,11 +170,20 @@ dispatch(struct http_req *req, struct http_resp *resp)
                 return;
         }
         http_req_peer(req, call.ip, sizeof(call.ip));
-        if (limited(&call, call.g->lim_ip, call.ip, "requests") ||
-            gw_auth(&call) != 0 ||
-            (call.has_token &&
+        if (limited(&call, call.g->lim_ip, call.ip, "requests"))
+                goto out;
+        st = gw_auth(&call);
+        if (st == 0 && !allowed(&call))
+                st = call.has_token ? 403 : 401;
+        if (st != 0) {
+                /* a refused attempt on personal data leaves a trace */
+                if ((call.route->flags & GW_F_AUDIT) &&
+                    (st == 401 || st == 403))
+                        gw_audit_refused(&call, st);
+                goto out;
+        }
+        if ((call.has_token &&
              limited(&call, call.g->lim_token, call.who.sub, "requests")) ||
-            !allowed(&call) ||
             ((call.route->flags & GW_F_FORM) &&
              limited(&call, call.g->lim_form, call.ip, "form submissions")))
                 goto out;

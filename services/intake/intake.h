@@ -202,6 +202,11 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
                       struct err *e);
 /* intake_referral_open: decrypts r's blobs into one personal payload.
  * Returns new object, free with json_decref(); NULL with e filled. */
+/* intake_audit_system: the audit.access event (role system, why the
+ * code) of intake's own decryption of r, for routing it or writing to the
+ * person; in the caller's transaction. */
+int intake_audit_system(struct db *db, const struct intake_referral *r,
+                        const char *why, struct err *e);
 json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
                              struct err *e);
 /* intake_reason_seal: a status reason (free text about a person) sealed

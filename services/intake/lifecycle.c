@@ -74,10 +74,11 @@ static int
 notify_person(struct intake *in, struct db *db, const struct intake_referral *r,
               const char *to, const char *reason, struct err *e)
 {
-        json_t *payload = intake_referral_open(in, r, e), *c, *values;
+        json_t *payload, *c, *values;
         int rc = 0;
 
-        if (payload == NULL)
+        if (intake_audit_system(db, r, "notify_person", e) < 0 ||
+            (payload = intake_referral_open(in, r, e)) == NULL)
                 return -1;
         c = intake_contact_of(json_object_get(payload, "person"));
         if (c != NULL) {

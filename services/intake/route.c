@@ -10,8 +10,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "event.h"
 #include "intake.h"
 #include "log.h"
+
+int
+intake_audit_system(struct db *db, const struct intake_referral *r,
+                    const char *why, struct err *e)
+{
+        char at[40], rid[UUID_STR_LEN];
+
+        event_now(at);
+        uuid_v7(rid);
+        return intake_emit(db, INTAKE_TOPIC_AUDIT, "intake",
+                           "signpost.audit.accessed.v1",
+                           json_pack("{ss ss sn ss ss ss ss ss ss}", "sub",
+                                     "intake", "role", "system", "org", "what",
+                                     "referral", "id", r->id, "why", why, "at",
+                                     at, "request_id", rid, "outcome", "read"),
+                           e);
+}
 
 json_t *
 intake_referral_open(struct intake *in, const struct intake_referral *r,
@@ -232,6 +250,8 @@ intake_route_one(struct intake *in, struct db *db, const char *id,
                                            true, e);
                 goto out;
         }
+        if (intake_audit_system(db, &r, "route_to_provider", e) < 0)
+                goto out;
         payload = intake_referral_open(in, &r, e);
         rc = payload ? intake_route(in, db, &r, payload, &svc, e) : -1;
         if (rc == 0)

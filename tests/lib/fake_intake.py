@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""A stand-in for intake's internal HTTP port in the gateway's tests:
-answers GET /v1/referrals and /v1/referrals/<id> (intake's paths) with made-up ids (no personal
-data) when the request carries X-Signpost-Principal, else 401.
+"""A stand-in for intake's (and consent's) internal HTTP port in the
+gateway's tests: answers GET /v1/referrals and /v1/referrals/<id> (intake's
+paths) and GET /v1/consents/<subject> (consent's) with made-up ids (no
+personal data) when the request carries X-Signpost-Principal, else 401.
 usage: fake_intake.py PORT"""
 import http.server
 import json
@@ -20,6 +21,9 @@ class H(http.server.BaseHTTPRequestHandler):
             code, body = 200, {"items": [{"referral_id": i} for i in IDS]}
         elif path.startswith("/v1/referrals/") and path[14:] in IDS:
             code, body = 200, {"referral_id": path[14:]}
+        elif path.startswith("/v1/consents/"):
+            code, body = 200, {"subject_id": path[13:],
+                               "state": {"opted_out": False}}
         else:
             code, body = 404, {"error": {"code": "not_found"}}
         data = json.dumps(body).encode()

@@ -172,6 +172,29 @@ st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reaso
 check "support with a reason reads referrals (got $st)" [ "$st" = 200 ]
 reasoned() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF 'ticket 1234 diagnosis'; }
 check "the support reason is in the audit event" reasoned
+# a refused attempt leaves a trace too: another organisation's (or no)
+# referral, and a role that may not read at all
+# the audit events themselves (topic-dump prints each value as a JSON string)
+audit_values() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | /usr/bin/python3 -c 'import json,sys
+for l in sys.stdin: print(json.loads(l)["value"])'; }
+PROBE=01a20b30-286b-718a-b023-b4f98821dead
+st=$(req GET "/v1/referrals/$PROBE" -H "Authorization: Bearer $ptok")
+check "a provider probing an id not routed to it gets 404 (got $st)" [ "$st" = 404 ]
+probed() { audit_values | grep -F "$PROBE" | grep -F '"outcome":"refused"' | grep -F '"status":404' | grep -qF "\"sub\":\"$pid\""; }
+check "the 404 is on audit.access as a refused attempt by that token" probed
+st=$(req GET "/v1/referrals/$PROBE")
+check "the same read without a token is 401 (got $st)" [ "$st" = 401 ]
+anon() { audit_values | grep -F "$PROBE" | grep -F '"status":401' | grep -qF '"role":"public"'; }
+check "and recorded as refused (401, public)" anon
+# an admin reading a person's consent state is audited like a referral read
+/usr/bin/python3 tests/lib/fake_intake.py "$(daemon_port consent)" & FAKEC=$!
+sleep 1
+SUBJ=0193a000-0000-7000-8000-00000000c0de
+st=$(req GET "/v1/consents/$SUBJ" -H "Authorization: Bearer $atok")
+check "admin reads a consent state through the gateway (got $st)" [ "$st" = 200 ]
+consent_read() { audit_values | grep -F "$SUBJ" | grep -F '"what":"consent_state"' | grep -qF '"outcome":"read"'; }
+check "the consent read is on audit.access" consent_read
+kill $FAKEC 2>/dev/null
 kill $FAKE 2>/dev/null
 admin token revoke "$pid" >/dev/null 2>&1
 st=$(req GET /v1/referrals -H "Authorization: Bearer $ptok")

@@ -734,6 +734,14 @@ test_reason_canary_nowhere_in_plaintext(void **state)
             update(id, partner_update(id, org_id, partner_sk, extra)),
             ERR_NONE);
         assert_int_equal(status_is(id, "declined"), 1);
+        /* opening the referral to tell the person is audited */
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE topic ="
+                               " 'audit.access' AND position($1 in"
+                               " convert_from(value, 'UTF8')) > 0 AND"
+                               " position('notify_person' in"
+                               " convert_from(value, 'UTF8')) > 0",
+                               id),
+                         1);
         assert_true(plaintext_hits(id) > 0); /* the scan sees rows */
         assert_int_equal(plaintext_hits(canary), 0);
         assert_int_equal(plaintext_hits("Reason"), 0); /* the name, too */
@@ -938,6 +946,14 @@ test_withdrawal_before_routing_stops_it(void **state)
                          0);
         consent_state(subj, "granted", false, 101);
         assert_int_equal(count(routed, id), 1);
+        /* intake's own decryption to route it is audited, with why */
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE topic ="
+                               " 'audit.access' AND position($1 in"
+                               " convert_from(value, 'UTF8')) > 0 AND"
+                               " position('route_to_provider' in"
+                               " convert_from(value, 'UTF8')) > 0",
+                               id),
+                         1);
         assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
                                " 'signpost.referral.routed.v1' AND key = $1",
                                id),
