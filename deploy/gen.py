@@ -251,16 +251,44 @@ def main_container(name, d):
     return c
 
 
+# The schema owner's password file, copied like the keys but to a volume
+# only the migrate init container mounts.
+COPY_OWNER = ("set -eu; umask 077; install -m 0400 /db-owner-in/db-owner.pgpass "
+              "/run/db-owner/db-owner.pgpass")
+
+
+def migrate_container(name):
+    """signpost-<name> -m: as the schema's owner (signpost_<name>_owner),
+    applies the migrations, grants the daemon's own role what it may touch,
+    and exits. The daemon's container never sees the owner's password."""
+    return {"name": "migrate", "image": IMAGE, "command": ["signpost-" + name, "-m"],
+            "envFrom": [{"configMapRef": {"name": "signpost-" + name}}],
+            "env": [{"name": "SIGNPOST_DB_MIGRATE", "value": (
+                "host=postgres port=5432 dbname=signpost user=signpost_%s_owner "
+                "passfile=/run/db-owner/db-owner.pgpass sslmode=require" % name)}],
+            "resources": {"requests": {"cpu": "50m", "memory": "32Mi"},
+                          "limits": {"memory": "128Mi"}},
+            "securityContext": container_security(),
+            "volumeMounts": [{"name": "db-owner", "mountPath": "/run/db-owner", "readOnly": True}]}
+
+
 def deployment(name, d):
     volumes = [secrets_volume(name),
                {"name": "secrets", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
+               {"name": "db-owner-in", "secret": {
+                   "secretName": "signpost-%s-db-owner" % name, "defaultMode": Octal(0o400),
+                   "items": [{"key": "db-%s-owner.pgpass" % name, "path": "db-owner.pgpass"}]}},
+               {"name": "db-owner", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
                {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
-    init = {"name": "secrets", "image": IMAGE, "command": ["sh", "-c", COPY_SECRETS],
+    init = {"name": "secrets", "image": IMAGE,
+            "command": ["sh", "-c", COPY_SECRETS + "; " + COPY_OWNER],
             "resources": {"requests": {"cpu": "10m", "memory": "16Mi"},
                           "limits": {"memory": "32Mi"}},
             "securityContext": container_security(),
             "volumeMounts": [{"name": "secrets-in", "mountPath": "/secrets-in", "readOnly": True},
-                             {"name": "secrets", "mountPath": "/run/secrets"}]}
+                             {"name": "secrets", "mountPath": "/run/secrets"},
+                             {"name": "db-owner-in", "mountPath": "/db-owner-in", "readOnly": True},
+                             {"name": "db-owner", "mountPath": "/run/db-owner"}]}
     sel = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "signpost"}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": meta("signpost-" + name, labels(name)),
@@ -278,7 +306,7 @@ def deployment(name, d):
                                  "runAsNonRoot": True, "runAsUser": UID,
                                  "runAsGroup": UID, "fsGroup": UID,
                                  "seccompProfile": {"type": "RuntimeDefault"}},
-                             "initContainers": [init],
+                             "initContainers": [init, migrate_container(name)],
                              "containers": [main_container(name, d)],
                              "volumes": volumes}}}}
 
@@ -436,8 +464,10 @@ def files():
         out["base/" + f] = dump([config_map(n, d), deployment(n, d), service(n, d),
                                  hpa(n, d), pdb(n)], (
             "# %s: settings (ConfigMap), Deployment, Service, HPA, PodDisruptionBudget.\n"
-            "# Needs Secret signpost-%s-keys: principal.key%s, db-%s.pgpass.\n"
-            % (n, n, "".join(", " + k for k in d["keys"]), n)))
+            "# Needs Secret signpost-%s-keys: principal.key%s, db-%s.pgpass;\n"
+            "# and Secret signpost-%s-db-owner: db-%s-owner.pgpass (the schema owner's,\n"
+            "# read only by the migrate init container).\n"
+            % (n, n, "".join(", " + k for k in d["keys"]), n, n, n)))
         (resources if built(n) else future).append(f)
     kust = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "metadata": {"name": "signpost"}, "namespace": NS,

@@ -265,20 +265,22 @@ cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
                struct cfg **out)
 {
         const char *prog = argc > 0 ? argv[0] : "signpost";
-        bool check_only = false;
+        bool check_only = false, migrate = false;
         struct err e = {0};
 
         *out = NULL;
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "-n") == 0) {
                         check_only = true;
+                } else if (strcmp(argv[i], "-m") == 0) {
+                        migrate = true;
                 } else if (strcmp(argv[i], "-h") == 0) {
                         cfg_print_help(stdout, prog, table);
                         return 0;
                 } else {
                         fprintf(stderr, "%s: unknown argument %s\n", prog,
                                 argv[i]);
-                        fprintf(stderr, "usage: %s [-n] [-h]\n", prog);
+                        fprintf(stderr, "usage: %s [-n] [-m] [-h]\n", prog);
                         return 2;
                 }
         }
@@ -294,5 +296,5 @@ cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
                 fflush(stdout);
                 return 0;
         }
-        return CFG_MAIN_RUN;
+        return migrate ? CFG_MAIN_MIGRATE : CFG_MAIN_RUN;
 }

@@ -77,11 +77,15 @@ void cfg_print_help(FILE *f, const char *prog, const struct cfg_entry *table);
  *           to a new cfg (free with cfg_free()): the daemon goes on.
  *   -n      load and check; print "config OK" to stdout; return 0.
  *   -h      print the table to stdout; return 0.
+ *   -m      load the config and return CFG_MAIN_MIGRATE with *out set:
+ *           the daemon applies its migrations and exits
+ *           (svc_migrate_main).
  * A config error prints "config error: SIGNPOST_X: why" to stderr and
  * returns 1; an unknown argument prints usage to stderr and returns 2.
- * Whenever the return is not CFG_MAIN_RUN, *out is NULL and the caller
- * exits with the returned status. */
+ * Whenever the return is not CFG_MAIN_RUN or CFG_MAIN_MIGRATE, *out is
+ * NULL and the caller exits with the returned status. */
 #define CFG_MAIN_RUN (-1)
+#define CFG_MAIN_MIGRATE (-2)
 int cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
                    struct cfg **out);
 

@@ -98,10 +98,23 @@ int db_rollback_to(struct db *db, struct err *e);
 /* db_migrate: applies dir/NNN_*.sql files in order that are not yet
  * recorded in schema.schema_migrations, each in its own transaction, under
  * pg_advisory_lock(hashtext(schema)) so replicas can start together. The
- * schema must exist (created by the platform's set-up) and be owned by or
- * writable for the connected role. */
+ * schema must exist (created by the platform's set-up) and be owned by the
+ * connected role (the schema's owner role, not the daemon's runtime role:
+ * db_migrate_grant). */
 int db_migrate(struct db *db, const char *schema, const char *dir,
                struct err *e);
+/* db_migrate_grant: gives the daemon's runtime role (connected as the
+ * schema's owner, after db_migrate) what it may do in schema and nothing
+ * else: USAGE on the schema, SELECT/INSERT/UPDATE/DELETE on its tables and
+ * USAGE/SELECT on its sequences, SELECT only on schema_migrations; then
+ * dir/privileges.sql, if present, in the same transaction, with each
+ * ":runtime" replaced by the quoted role (where a daemon takes rights
+ * away, e.g. UPDATE and DELETE on an append-only table). Everything is
+ * revoked first, so the result is the same however often it runs. The
+ * role gets no TRUNCATE, TRIGGER, REFERENCES or CREATE, and owns nothing,
+ * so it cannot drop or alter a table or its triggers. */
+int db_migrate_grant(struct db *db, const char *schema, const char *role,
+                     const char *dir, struct err *e);
 /* db_migrations_applied: true if every file in dir is recorded. */
 bool db_migrations_applied(struct db *db, const char *schema, const char *dir);
 

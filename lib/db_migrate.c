@@ -257,3 +257,129 @@ db_migrations_applied(struct db *db, const char *schema, const char *dir)
         free(files);
         return ok;
 }
+
+/* quote_role: "role" with inner quotes doubled; NULL when it does not fit
+ * or is empty. */
+static const char *
+quote_role(const char *role, char *buf, size_t n)
+{
+        size_t j = 0;
+
+        if (role == NULL || role[0] == '\0' || n < 3)
+                return NULL;
+        buf[j++] = '"';
+        for (const char *c = role; *c != '\0'; c++) {
+                if (j + 3 >= n)
+                        return NULL;
+                if (*c == '"')
+                        buf[j++] = '"';
+                buf[j++] = *c;
+        }
+        buf[j++] = '"';
+        buf[j] = '\0';
+        return buf;
+}
+
+/* subst: sql with every ":runtime" replaced by the quoted role (new
+ * string, free it). */
+static char *
+subst(const char *sql, const char *quoted)
+{
+        size_t ql = strlen(quoted), n = 0, cap = strlen(sql) + 1;
+        const char *p;
+        char *out, *o;
+
+        for (p = sql; (p = strstr(p, ":runtime")) != NULL; p += 8)
+                cap += ql;
+        if ((out = malloc(cap)) == NULL)
+                return NULL;
+        for (o = out, p = sql; *p != '\0';) {
+                if (strncmp(p, ":runtime", 8) == 0) {
+                        memcpy(o, quoted, ql);
+                        o += ql;
+                        p += 8;
+                        n++;
+                } else {
+                        *o++ = *p++;
+                }
+        }
+        *o = '\0';
+        return out;
+}
+
+static int
+exec_simple(struct db *db, const char *what, const char *sql, struct err *e)
+{
+        PGresult *r = PQexec(db_conn(db), sql);
+        int ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+                 PQresultStatus(r) == PGRES_TUPLES_OK;
+
+        if (!ok)
+                err_set(e, ERR_FATAL, what, "%s failed: %s", what,
+                        PQresultErrorMessage(r));
+        PQclear(r);
+        return ok ? 0 : -1;
+}
+
+int
+db_migrate_grant(struct db *db, const char *schema, const char *role,
+                 const char *dir, struct err *e)
+{
+        char qr[256], qs[256], path[1024], *sql = NULL, *own = NULL;
+        const char *r = quote_role(role, qr, sizeof(qr));
+        const char *s = quote_role(schema, qs, sizeof(qs));
+        int rc = -1;
+
+        if (r == NULL || s == NULL)
+                return err_set(e, ERR_INVALID, "role", "role or schema name");
+        /* everything the role held is taken back, then the daemon's
+         * ordinary rights (rows only: no TRUNCATE, TRIGGER, REFERENCES, and
+         * no DDL, since the schema and its tables belong to the owner),
+         * then what the daemon's privileges.sql takes away or adds */
+        if (asprintf(&sql,
+                     "REVOKE ALL ON ALL TABLES IN SCHEMA %s FROM %s;"
+                     "REVOKE ALL ON ALL SEQUENCES IN SCHEMA %s FROM %s;"
+                     "REVOKE CREATE ON SCHEMA %s FROM %s;"
+                     "GRANT USAGE ON SCHEMA %s TO %s;"
+                     "GRANT SELECT, INSERT, UPDATE, DELETE"
+                     " ON ALL TABLES IN SCHEMA %s TO %s;"
+                     "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA %s TO %s;"
+                     "REVOKE INSERT, UPDATE, DELETE ON schema_migrations"
+                     " FROM %s;",
+                     s, r, s, r, s, r, s, r, s, r, s, r, r) < 0) {
+                sql = NULL;
+                return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
+        }
+        snprintf(path, sizeof(path), "%s/privileges.sql", dir ? dir : "");
+        if (dir != NULL && (own = read_file(path)) != NULL) {
+                char *t = subst(own, r);
+
+                free(own);
+                own = t;
+                if (own == NULL) {
+                        free(sql);
+                        return err_set(e, ERR_TRANSIENT, NULL,
+                                       "out of memory");
+                }
+        }
+        if (db_ensure(db, 0, e) != 0 || set_path(db, schema, e) != 0 ||
+            lock(db, schema, true, e) != 0)
+                goto out;
+        if (db_begin(db, e) == 0) {
+                if (exec_simple(db, "grants", sql, e) == 0 &&
+                    (own == NULL ||
+                     exec_simple(db, "privileges.sql", own, e) == 0) &&
+                    db_commit(db, e) == 0)
+                        rc = 0;
+                else
+                        db_rollback(db);
+        }
+        lock(db, schema, false, NULL);
+        if (rc == 0)
+                log_info("privileges granted", "schema=%s role=%s", schema,
+                         role);
+out:
+        free(sql);
+        free(own);
+        return rc;
+}

@@ -9,7 +9,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include <libpq-fe.h>
+
+#include "cfg.h"
 #include "kafka.h"
 #include "log.h"
 #include "svc.h"
@@ -28,18 +32,90 @@ struct svc_consumers {
         struct worker w[];
 };
 
-int
-svc_migrate(const char *conninfo, const char *schema, const char *dir,
-            struct err *e)
+/* user_of: the user a conninfo names (new string), or NULL. */
+static char *
+user_of(const char *conninfo)
 {
-        struct db *db = db_open(conninfo);
+        PQconninfoOption *opts = PQconninfoParse(conninfo, NULL);
+        char *user = NULL;
+
+        for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+                if (strcmp(o->keyword, "user") == 0 && o->val != NULL &&
+                    o->val[0] != '\0')
+                        user = strdup(o->val);
+        PQconninfoFree(opts);
+        return user;
+}
+
+int
+svc_migrate(const char *runtime, const char *owner, const char *schema,
+            const char *dir, struct err *e)
+{
+        struct db *db = db_open(owner != NULL ? owner : runtime);
+        char *role = owner != NULL ? user_of(runtime) : NULL;
         int rc = -1;
 
-        if (db == NULL)
+        if (db == NULL) {
+                free(role);
                 return err_set(e, ERR_FATAL, NULL, "out of memory");
-        if (db_ensure(db, 30000, e) == 0 && db_migrate(db, schema, dir, e) == 0)
+        }
+        if (db_ensure(db, 30000, e) != 0)
+                goto out;
+        if (owner == NULL) {
+                if (db_migrations_applied(db, schema, dir))
+                        rc = 0;
+                else
+                        err_set(e, ERR_FATAL, "SIGNPOST_DB_MIGRATE",
+                                "schema %s has migrations not applied: give "
+                                "the schema owner's conninfo in "
+                                "SIGNPOST_DB_MIGRATE (or run once with -m)",
+                                schema);
+                goto out;
+        }
+        if (role == NULL) {
+                err_set(e, ERR_FATAL, "SIGNPOST_DB",
+                        "names no user: the daemon's role is granted its "
+                        "rights by name");
+        } else if (strcmp(role, PQuser(db_conn(db))) == 0) {
+                err_set(e, ERR_FATAL, "SIGNPOST_DB",
+                        "is the schema owner %s: the daemon runs as a role "
+                        "with only the rights it needs",
+                        role);
+        } else if (db_migrate(db, schema, dir, e) == 0 &&
+                   db_migrate_grant(db, schema, role, dir, e) == 0) {
                 rc = 0;
+        }
+out:
+        free(role);
         db_free(db);
+        return rc;
+}
+
+int
+svc_migrate_cfg(const struct cfg *cfg, const char *schema, struct err *e)
+{
+        return svc_migrate(cfg_str(cfg, "SIGNPOST_DB"),
+                           cfg_str(cfg, "SIGNPOST_DB_MIGRATE"), schema,
+                           cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), e);
+}
+
+int
+svc_migrate_main(struct cfg *cfg, const char *schema)
+{
+        struct err e = {0};
+        int rc = 1;
+
+        if (cfg_str(cfg, "SIGNPOST_DB_MIGRATE") == NULL)
+                err_set(&e, ERR_INVALID, "SIGNPOST_DB_MIGRATE",
+                        "-m needs the schema owner's conninfo");
+        else if (svc_migrate_cfg(cfg, schema, &e) == 0)
+                rc = 0;
+        if (rc == 0)
+                log_info("migrated", "schema=%s", schema);
+        else
+                log_error("migration failed", "kind=%s why=\"%s\"",
+                          err_kind_name(e.kind), e.msg);
+        cfg_free(cfg);
         return rc;
 }
 

@@ -22,10 +22,31 @@
 #include "err.h"
 #include "inbox.h"
 
-/* svc_migrate: connects (waiting up to 30 s for the database) and applies
- * dir's migrations to schema. */
-int svc_migrate(const char *conninfo, const char *schema, const char *dir,
-                struct err *e);
+struct cfg;
+
+/* The config entry every daemon with a schema has beside SIGNPOST_DB. */
+#define SVC_CFG_DB_MIGRATE                                                     \
+        {"SIGNPOST_DB_MIGRATE", CFG_STR, NULL, false,                          \
+         "conninfo of the schema's owner role: applies the migrations and "   \
+         "grants SIGNPOST_DB's role its rights (unset: they must already be " \
+         "applied, e.g. by -m)"}
+
+/* svc_migrate: brings schema up to date before the daemon starts. With
+ * owner (the schema owner's conninfo) it connects as the owner (waiting
+ * up to 30 s for the database), applies dir's migrations and grants the
+ * role named in runtime (SIGNPOST_DB) its rights (db_migrate_grant);
+ * a runtime conninfo naming the owner itself is refused. Without owner it
+ * only checks, as the runtime role, that every migration is applied:
+ * the daemon never holds DDL rights it does not need. */
+int svc_migrate(const char *runtime, const char *owner, const char *schema,
+                const char *dir, struct err *e);
+/* svc_migrate_cfg: svc_migrate with SIGNPOST_DB, SIGNPOST_DB_MIGRATE and
+ * SIGNPOST_MIGRATIONS_DIR from cfg. */
+int svc_migrate_cfg(const struct cfg *cfg, const char *schema, struct err *e);
+/* svc_migrate_main: a daemon's -m (cfg_main_check's CFG_MAIN_MIGRATE):
+ * svc_migrate_cfg with SIGNPOST_DB_MIGRATE required, then exit; frees
+ * cfg; returns the exit status. */
+int svc_migrate_main(struct cfg *cfg, const char *schema);
 
 struct svc_consumer_spec {
         const char *conninfo;      /* the daemon's database */

@@ -22,6 +22,9 @@ daemon_env() {
   local d=$1 secrets=$2 boot=$3 up
   up=$(echo "$d" | tr a-z A-Z)
   echo "SIGNPOST_DB=$(scripts/pg.sh conninfo x "$PG_PORT" "$secrets" "$d")"
+  # the schema's owner applies the migrations and grants the daemon's role
+  # its rights; the daemon's own connections are made as that role
+  echo "SIGNPOST_DB_MIGRATE=$(scripts/pg.sh conninfo x "$PG_PORT" "$secrets" "$d" owner)"
   echo "SIGNPOST_KAFKA=$boot"
   # kafka-mock answers an empty fetch only when its wait runs out (Apache
   # Kafka answers as soon as data arrives): keep that wait short here (a

@@ -4,9 +4,12 @@
 #   scripts/pg.sh start DIR PORT   create (once) and start a cluster in DIR
 #   scripts/pg.sh stop DIR         stop it
 #   scripts/pg.sh bootstrap DIR PORT SECRETS
-#        database "signpost", extensions, and one login role + one schema
-#        per daemon, each role granted rights on its own schema only;
-#        passwords written to SECRETS/db-<daemon>.password (0600)
+#        database "signpost", extensions, and per daemon one schema, owned
+#        by signpost_<daemon>_owner (which runs the migrations), and the
+#        login role signpost_<daemon> the daemon runs as, with USAGE on
+#        its own schema only (its table rights come with the migrations:
+#        lib/db.h db_migrate_grant); passwords written to
+#        SECRETS/db-<daemon>.password and db-<daemon>-owner.password (0600)
 #
 # initdb refuses root, so the server runs as the postgres user. Listens on
 # 127.0.0.1:PORT only (no Unix socket: paths under a deep clone can exceed
@@ -100,33 +103,46 @@ REVOKE ALL ON DATABASE signpost FROM PUBLIC;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 SQL
   for d in $DAEMONS; do
-    if [ ! -f "$secrets/db-$d.password" ]; then
-      (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secrets/db-$d.password")
-    fi
-    pw=$(cat "$secrets/db-$d.password")
-    psql_admin "$dir" "$port" -d signpost -v role="signpost_$d" -v schema="$d" -v pw="$pw" <<'SQL'
+    for f in "db-$d" "db-$d-owner"; do
+      [ -f "$secrets/$f.password" ] ||
+        (umask 077; head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$secrets/$f.password")
+    done
+    psql_admin "$dir" "$port" -d signpost -v role="signpost_$d" -v owner="signpost_${d}_owner" \
+      -v schema="$d" -v pw="$(cat "$secrets/db-$d.password")" \
+      -v opw="$(cat "$secrets/db-$d-owner.password")" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('CREATE ROLE %I LOGIN', :'owner')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'owner') \gexec
 ALTER ROLE :"role" PASSWORD :'pw' NOSUPERUSER NOCREATEDB NOCREATEROLE;
-CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role";
+ALTER ROLE :"owner" PASSWORD :'opw' NOSUPERUSER NOCREATEDB NOCREATEROLE;
+CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"owner";
+-- a cluster made before the owner roles: its tables pass to the owner
+ALTER SCHEMA :"schema" OWNER TO :"owner";
+REASSIGN OWNED BY :"role" TO :"owner";
 REVOKE ALL ON SCHEMA :"schema" FROM PUBLIC;
-GRANT CONNECT ON DATABASE signpost TO :"role";
+REVOKE CREATE ON SCHEMA :"schema" FROM :"role";
+GRANT USAGE ON SCHEMA :"schema" TO :"role";
+GRANT CONNECT ON DATABASE signpost TO :"role", :"owner";
 ALTER ROLE :"role" SET search_path = :"schema", public;
+ALTER ROLE :"owner" SET search_path = :"schema", public;
 SQL
   done
 }
 
-# conninfo DIR PORT SECRETS DAEMON: the daemon's libpq conninfo.
+# conninfo DIR PORT SECRETS DAEMON [owner]: the daemon's libpq conninfo,
+# or (owner) that of its schema's owner, which runs the migrations.
 cmd_conninfo() {
-  local secrets=$3 d=$4
-  echo "host=127.0.0.1 port=$2 dbname=signpost user=signpost_$d password=$(cat "$secrets/db-$d.password")"
+  local secrets=$3 d=$4 sfx=
+  [ "${5:-}" = owner ] && sfx=_owner
+  echo "host=127.0.0.1 port=$2 dbname=signpost user=signpost_$d$sfx password=$(cat "$secrets/db-$d${sfx:+-owner}.password")"
 }
 
 case "${1:-}" in
   start) cmd_start "$2" "$3" ;;
   stop) cmd_stop "$2" ;;
   bootstrap) cmd_bootstrap "$2" "$3" "$4" ;;
-  conninfo) cmd_conninfo "$2" "$3" "$4" "$5" ;;
+  conninfo) cmd_conninfo "$2" "$3" "$4" "$5" "${6:-}" ;;
   psql) dir=$2 port=$3; shift 3; psql_admin "$dir" "$port" "$@" ;;
   *) echo "usage: $0 start|stop|bootstrap|conninfo|psql ..." >&2; exit 2 ;;
 esac

@@ -5,12 +5,14 @@
 #
 # Connects as the superuser named by PGHOST/PGPORT/PGUSER with the password
 # in SECRETS/pg-admin.password. Makes database "signpost", the extensions
-# pg_trgm, cube, earthdistance (in public), and per daemon a login role
-# signpost_<daemon> owning schema <daemon> with search_path "<daemon>,
-# public" and no other rights; PUBLIC loses CONNECT on the database and
-# CREATE on public. Each role's password is the fifth field of
-# SECRETS/db-<daemon>.pgpass (a libpq password file the daemon names with
-# passfile= in SIGNPOST_DB); a daemon without that file is skipped.
+# pg_trgm, cube, earthdistance (in public), and per daemon schema <daemon>
+# owned by signpost_<daemon>_owner (the migration step's role) and the
+# login role signpost_<daemon> the daemon runs as, with USAGE on its schema
+# and no other rights until its migrations grant them (lib/db.h
+# db_migrate_grant); both with search_path "<daemon>, public". PUBLIC loses
+# CONNECT on the database and CREATE on public. Each password is the fifth
+# field of SECRETS/db-<daemon>.pgpass or db-<daemon>-owner.pgpass (libpq
+# password files named with passfile=); a daemon without both is skipped.
 set -euo pipefail
 secrets=$1
 DAEMONS="gateway intake directory consent notification retention reporting"
@@ -32,23 +34,40 @@ CREATE EXTENSION IF NOT EXISTS earthdistance SCHEMA public;
 REVOKE ALL ON DATABASE signpost FROM PUBLIC;
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 SQL
+# pgpass_pw FILE ROLE: the password in a one-line libpq password file.
+pgpass_pw() {
+  local pw
+  pw=$(head -n 1 "$1" | cut -d: -f5-)
+  case "$pw" in
+    '' | *:* | *\\*) echo "pg-bootstrap: $1: want *:*:signpost:$2:PASSWORD (no ':' or '\\' in it)" >&2; return 1 ;;
+  esac
+  echo "$pw"
+}
 n=0
 for d in $DAEMONS; do
-  f=$secrets/db-$d.pgpass
-  [ -r "$f" ] || continue
-  pw=$(head -n 1 "$f" | cut -d: -f5-)
-  case "$pw" in
-    '' | *:* | *\\*) echo "pg-bootstrap: $f: want *:*:signpost:signpost_$d:PASSWORD (no ':' or '\\' in it)" >&2; exit 1 ;;
-  esac
-  psql_su -d signpost -v role="signpost_$d" -v schema="$d" -v pw="$pw" <<'SQL'
+  f=$secrets/db-$d.pgpass o=$secrets/db-$d-owner.pgpass
+  [ -r "$f" ] && [ -r "$o" ] || continue
+  pw=$(pgpass_pw "$f" "signpost_$d") || exit 1
+  opw=$(pgpass_pw "$o" "signpost_${d}_owner") || exit 1
+  psql_su -d signpost -v role="signpost_$d" -v owner="signpost_${d}_owner" -v schema="$d" \
+    -v pw="$pw" -v opw="$opw" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+SELECT format('CREATE ROLE %I LOGIN', :'owner')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'owner') \gexec
 ALTER ROLE :"role" PASSWORD :'pw' LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
-CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"role";
+ALTER ROLE :"owner" PASSWORD :'opw' LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+CREATE SCHEMA IF NOT EXISTS :"schema" AUTHORIZATION :"owner";
+-- a database made before the owner roles: its tables pass to the owner
+ALTER SCHEMA :"schema" OWNER TO :"owner";
+REASSIGN OWNED BY :"role" TO :"owner";
 REVOKE ALL ON SCHEMA :"schema" FROM PUBLIC;
-GRANT CONNECT ON DATABASE signpost TO :"role";
+REVOKE CREATE ON SCHEMA :"schema" FROM :"role";
+GRANT USAGE ON SCHEMA :"schema" TO :"role";
+GRANT CONNECT ON DATABASE signpost TO :"role", :"owner";
 ALTER ROLE :"role" SET search_path = :"schema", public;
+ALTER ROLE :"owner" SET search_path = :"schema", public;
 SQL
   n=$((n + 1))
 done
-echo "pg-bootstrap: database signpost, $n daemon roles"
+echo "pg-bootstrap: database signpost, $n daemons (owner and runtime roles)"

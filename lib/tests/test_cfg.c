@@ -271,6 +271,21 @@ test_main_check_run_returns_cfg(void **state)
 }
 
 static void
+test_main_check_m_returns_cfg_to_migrate(void **state)
+{
+        char *argv[] = {"signpost-test", "-m", NULL};
+        char out[4096], errtext[4096];
+        struct cfg *c = NULL;
+
+        (void)state;
+        assert_int_equal(capture(argv, 2, &c, out, errtext, sizeof(out)),
+                         CFG_MAIN_MIGRATE);
+        assert_non_null(c);
+        assert_string_equal(cfg_str(c, "SIGNPOST_T_DB"), "host=db");
+        cfg_free(c);
+}
+
+static void
 test_main_check_h_prints_table(void **state)
 {
         char *argv[] = {"signpost-test", "-h", NULL};
@@ -314,6 +329,8 @@ main(void)
             cmocka_unit_test_setup(test_main_check_n_prints_config_ok, setup),
             cmocka_unit_test_setup(test_main_check_error_exits_1, setup),
             cmocka_unit_test_setup(test_main_check_run_returns_cfg, setup),
+            cmocka_unit_test_setup(test_main_check_m_returns_cfg_to_migrate,
+                                   setup),
             cmocka_unit_test_setup(test_main_check_h_prints_table, setup),
             cmocka_unit_test_setup(test_main_check_unknown_argument, setup),
         };

@@ -18,7 +18,9 @@
 #include "svc_consumer.h"
 
 static const struct cfg_entry consent_cfg[] = {
-    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_DB", CFG_STR, NULL, true,
+     "PostgreSQL conninfo of the daemon's own role"},
+    SVC_CFG_DB_MIGRATE,
     {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
     {"SIGNPOST_CONSENT_LISTEN", CFG_STR, "127.0.0.1:8093", false,
      "HTTP listen address"},
@@ -71,14 +73,17 @@ main(int argc, char **argv)
         enum log_level lvl = LOG_INFO;
         int rc = cfg_main_check(argc, argv, consent_cfg, &cfg);
 
+        if (rc == CFG_MAIN_MIGRATE)
+
+                return svc_migrate_main(cfg, CONSENT_SCHEMA);
+
         if (rc != CFG_MAIN_RUN)
                 return rc;
         log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
         log_init("consent", lvl);
         rc = 1;
         if (svc_signals_install() < 0 || load_keys(cfg, &key, &chain, &e) < 0 ||
-            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), CONSENT_SCHEMA,
-                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
+            svc_migrate_cfg(cfg, CONSENT_SCHEMA, &e) < 0)
                 goto out;
         ctx.chain_key = chain;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), CONSENT_SCHEMA,

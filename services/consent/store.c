@@ -201,13 +201,13 @@ consent_store_erase(struct db *db, const char *subject_id, long *rows,
 {
         const char *p[1] = {subject_id};
 
-        if (db_exec(db, "SET LOCAL consent.erasure = 'on'", 0, NULL, NULL, e) <
-                0 ||
-            db_exec(db, "DELETE FROM ledger WHERE subject_id = $1", 1, p, rows,
-                    e) < 0 ||
-            db_exec(db, "SET LOCAL consent.erasure = 'off'", 0, NULL, NULL, e) <
-                0)
+        PGresult *r = db_query(db, "SELECT ledger_erase($1)", 1, p, e);
+
+        if (r == NULL)
                 return -1;
+        if (rows != NULL)
+                *rows = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
         return db_exec(db, "DELETE FROM state WHERE subject_id = $1", 1, p,
                        NULL, e);
 }

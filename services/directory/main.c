@@ -19,7 +19,9 @@
 #include "svc_consumer.h"
 
 static const struct cfg_entry directory_cfg[] = {
-    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_DB", CFG_STR, NULL, true,
+     "PostgreSQL conninfo of the daemon's own role"},
+    SVC_CFG_DB_MIGRATE,
     {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
     {"SIGNPOST_DIRECTORY_LISTEN", CFG_STR, "127.0.0.1:8092", false,
      "HTTP listen address"},
@@ -91,6 +93,10 @@ main(int argc, char **argv)
         enum log_level lvl = LOG_INFO;
         int rc = cfg_main_check(argc, argv, directory_cfg, &cfg);
 
+        if (rc == CFG_MAIN_MIGRATE)
+
+                return svc_migrate_main(cfg, DIR_SCHEMA);
+
         if (rc != CFG_MAIN_RUN)
                 return rc;
         log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
@@ -99,8 +105,7 @@ main(int argc, char **argv)
         if (svc_signals_install() < 0 ||
             secret_key_load(cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
-            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
-                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
+            svc_migrate_cfg(cfg, DIR_SCHEMA, &e) < 0)
                 goto out;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), DIR_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);

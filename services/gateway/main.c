@@ -16,7 +16,9 @@
 #include "svc_consumer.h"
 
 static const struct cfg_entry gateway_cfg[] = {
-    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_DB", CFG_STR, NULL, true,
+     "PostgreSQL conninfo of the daemon's own role"},
+    SVC_CFG_DB_MIGRATE,
     {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
     {"SIGNPOST_GATEWAY_LISTEN", CFG_STR, "127.0.0.1:8080", false,
      "HTTP listen address"},
@@ -143,6 +145,10 @@ main(int argc, char **argv)
         char paths[2][1024];
         int rc = cfg_main_check(argc, argv, gateway_cfg, &cfg);
 
+        if (rc == CFG_MAIN_MIGRATE)
+
+                return svc_migrate_main(cfg, GW_SCHEMA);
+
         if (rc != CFG_MAIN_RUN)
                 return rc;
         log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
@@ -151,8 +157,7 @@ main(int argc, char **argv)
         settings(cfg, &set, paths);
         rc = 1;
         if (svc_signals_install() < 0 ||
-            svc_migrate(set.db, GW_SCHEMA,
-                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0 ||
+            svc_migrate_cfg(cfg, GW_SCHEMA, &e) < 0 ||
             gw_init(&g, &set, &e) < 0)
                 goto out;
         /* the catalogue and status replicas; the same few statements

@@ -19,7 +19,9 @@
 #include "svc_consumer.h"
 
 static const struct cfg_entry intake_cfg[] = {
-    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_DB", CFG_STR, NULL, true,
+     "PostgreSQL conninfo of the daemon's own role"},
+    SVC_CFG_DB_MIGRATE,
     {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
     {"SIGNPOST_INTAKE_LISTEN", CFG_STR, "127.0.0.1:8091", false,
      "HTTP listen address"},
@@ -104,6 +106,10 @@ main(int argc, char **argv)
         enum log_level lvl = LOG_INFO;
         int rc = cfg_main_check(argc, argv, intake_cfg, &cfg);
 
+        if (rc == CFG_MAIN_MIGRATE)
+
+                return svc_migrate_main(cfg, INTAKE_SCHEMA);
+
         if (rc != CFG_MAIN_RUN)
                 return rc;
         log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
@@ -112,8 +118,7 @@ main(int argc, char **argv)
         if (svc_signals_install() < 0 || setup(&in, cfg, &e) < 0 ||
             secret_key_load(cfg_str(cfg, "SIGNPOST_PRINCIPAL_KEY_FILE"),
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
-            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,
-                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
+            svc_migrate_cfg(cfg, INTAKE_SCHEMA, &e) < 0)
                 goto out;
         in.principal_key = key->bytes;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), INTAKE_SCHEMA,

@@ -21,7 +21,9 @@
 #include "svc_consumer.h"
 
 static const struct cfg_entry notify_cfg[] = {
-    {"SIGNPOST_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_DB", CFG_STR, NULL, true,
+     "PostgreSQL conninfo of the daemon's own role"},
+    SVC_CFG_DB_MIGRATE,
     {"SIGNPOST_KAFKA", CFG_STR, NULL, true, "Kafka bootstrap servers"},
     {"SIGNPOST_NOTIFICATION_LISTEN", CFG_STR, "127.0.0.1:8094", false,
      "HTTP listen address"},
@@ -247,6 +249,10 @@ main(int argc, char **argv)
         int threads = 0;
         int rc = cfg_main_check(argc, argv, notify_cfg, &cfg);
 
+        if (rc == CFG_MAIN_MIGRATE)
+
+                return svc_migrate_main(cfg, NOTIFY_SCHEMA);
+
         if (rc != CFG_MAIN_RUN)
                 return rc;
         log_level_parse(cfg_str(cfg, "SIGNPOST_LOG_LEVEL"), &lvl);
@@ -258,8 +264,7 @@ main(int argc, char **argv)
                             HTTP_PRINCIPAL_KEY_BYTES, NULL, &key, &e) < 0 ||
             load_keys(cfg, &ctx, &e) < 0 ||
             (ctx.channel = channel_new(cfg, &e)) == NULL ||
-            svc_migrate(cfg_str(cfg, "SIGNPOST_DB"), NOTIFY_SCHEMA,
-                        cfg_str(cfg, "SIGNPOST_MIGRATIONS_DIR"), &e) < 0)
+            svc_migrate_cfg(cfg, NOTIFY_SCHEMA, &e) < 0)
                 goto out;
         relay = outbox_relay_start(cfg_str(cfg, "SIGNPOST_DB"), NOTIFY_SCHEMA,
                                    cfg_str(cfg, "SIGNPOST_KAFKA"), &e);

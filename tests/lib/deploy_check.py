@@ -230,6 +230,39 @@ def check_notify_channel(docs, compose):
     return bad
 
 
+def check_db_owner(deps, compose, built):
+    """Migrations run as the schema's owner in a step of their own
+    (`signpost-<name> -m` with SIGNPOST_DB_MIGRATE); the daemon's running
+    container has neither the owner's conninfo nor its password file."""
+    bad = []
+    for name, d in deps.items():
+        spec = d["spec"]["template"]["spec"]
+        daemon = name[len("signpost-"):]
+        for c in spec.get("containers", []):
+            env = {e["name"] for e in c.get("env", [])}
+            mounts = {m["name"] for m in c.get("volumeMounts", [])}
+            if "SIGNPOST_DB_MIGRATE" in env or "db-owner" in mounts:
+                bad.append("%s/%s: the running daemon holds the schema owner's credentials"
+                           % (name, c["name"]))
+        mig = [c for c in spec.get("initContainers", [])
+               if c.get("command") == ["signpost-" + daemon, "-m"]
+               and "SIGNPOST_DB_MIGRATE" in {e["name"] for e in c.get("env", [])}]
+        if not mig:
+            bad.append("%s: no init container runs signpost-%s -m as the owner" % (name, daemon))
+    svcs = (compose or {}).get("services") or {}
+    for n in built:
+        s, m = svcs.get(n) or {}, svcs.get("migrate-" + n) or {}
+        if "SIGNPOST_DB_MIGRATE" in (s.get("environment") or {}) or any(
+                "owner" in str(x) for x in s.get("secrets", [])):
+            bad.append("compose: %s holds the schema owner's credentials" % n)
+        if m.get("command") != ["signpost-" + n, "-m"] or \
+                "SIGNPOST_DB_MIGRATE" not in (m.get("environment") or {}):
+            bad.append("compose: no migrate-%s running signpost-%s -m" % (n, n))
+        elif "migrate-" + n not in (s.get("depends_on") or {}):
+            bad.append("compose: %s does not wait for migrate-%s" % (n, n))
+    return bad
+
+
 def selftest():
     """Broken documents each check must reject."""
     partner = yaml.safe_load("""
@@ -253,7 +286,13 @@ spec: {template: {spec: {securityContext: {runAsNonRoot: true},
     spool = [("x", {"kind": "ConfigMap", "metadata": {"name": "signpost-notification"},
                     "data": {"SIGNPOST_NOTIFY_CHANNEL": "auto",
                              "SIGNPOST_NOTIFY_SPOOL_DIR": "/var/spool/x"}})]
+    owner_dep = {"signpost-x": {"spec": {"template": {"spec": {
+        "initContainers": [],
+        "containers": [{"name": "x", "env": [{"name": "SIGNPOST_DB_MIGRATE", "value": "u"}]}]}}}}}
+    owner_compose = {"services": {"x": {"environment": {"SIGNPOST_DB_MIGRATE": "u"}}}}
     return [
+        ("a daemon holding the owner's conninfo, with no migrate step, is caught",
+         len(check_db_owner(owner_dep, owner_compose, ["x"])) == 4),
         ("a notification ConfigMap on auto with a spool is caught",
          len(check_notify_channel(spool, {})) == 2),
         ("partner reading another topic is caught", len(check_partner(partner)) >= 2),
@@ -311,6 +350,8 @@ def main():
            check_compose(cfg, built))
     report("no production manifest selects the notification spool (plaintext): smtp or api",
            check_notify_channel(docs, cfg))
+    report("migrations run as the schema owner in their own step (-m); no running daemon holds the owner's credentials",
+           check_db_owner(deps, cfg, built))
     for name, caught in selftest():
         report("self-test: " + name, [] if caught else ["not caught"])
     for name, problems in RESULTS:

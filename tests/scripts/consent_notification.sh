@@ -12,6 +12,21 @@ cd "$(dirname "$0")/../.."
 
 SPOOL=$T/notify-spool
 SVC=$(uuid) ORG=$(uuid) S1=$(uuid) S2=$(uuid) R1=$(uuid) R2=$(uuid)
+# migrations are the schema owner's (-m); the daemon's own role cannot run them
+migrate_as() { # SIGNPOST_DB_MIGRATE value: signpost-consent -m with it
+  ( while IFS= read -r kv; do export "${kv?}"; done \
+      < <(daemon_env consent "$SIGNPOST_TEST_SECRETS" "$SIGNPOST_TEST_KAFKA")
+    export SIGNPOST_DB_MIGRATE="$1"
+    "$SIGNPOST_TEST_BUILD/bin/signpost-consent" -m ) >>"$T/migrate.log" 2>&1
+}
+refused_as() { ! migrate_as "$1"; }
+check "signpost-consent -m as the schema owner applies the migrations and exits 0" \
+  migrate_as "$(scripts/pg.sh conninfo x "$PG_PORT" "$SIGNPOST_TEST_SECRETS" consent owner)"
+check "and refuses to run them as the daemon's own role" \
+  refused_as "$(scripts/pg.sh conninfo x "$PG_PORT" "$SIGNPOST_TEST_SECRETS" consent)"
+owner_of() { PGPASSWORD=$(cat "$SIGNPOST_TEST_PGDIR/admin.password") psql -X -tA -h 127.0.0.1 -p "$PG_PORT" -U postgres -d signpost -c "SELECT tableowner FROM pg_tables WHERE schemaname = 'consent' AND tablename = 'ledger'"; }
+check "the ledger belongs to the owner role, not the daemon's (got $(owner_of))" \
+  test "$(owner_of)" = signpost_consent_owner
 check "consent starts" stack_start consent
 check "notification starts (spool channel)" stack_start notification \
   SIGNPOST_NOTIFY_SPOOL_DIR="$SPOOL" SIGNPOST_NOTIFY_CONSENT_RECHECK=200ms

@@ -127,7 +127,8 @@ check "public status with a wrong secret is 404" test \
   "$(curl -s -o /dev/null -w '%{http_code}' "$(stack_url intake)/v1/referrals/status?reference=$1&secret=nope")" = 404
 sleep 2
 "$B/topic-dump" "$K" audit.access >"$D/audit" 2>/dev/null
-check "every read emitted signpost.audit.accessed.v1" test "$(grep -c "${IDS[1]}" "$D/audit")" -eq 2
+check "every read emitted signpost.audit.accessed.v1" test "$(grep "${IDS[1]}" "$D/audit" | grep -vc route_to_provider)" -eq 2
+check "and intake's own decryption to route it, with its purpose" test "$(grep "${IDS[1]}" "$D/audit" | grep -c route_to_provider)" -eq 1
 check "the support read carries its reason" grep -q "ticket 42" "$D/audit"
 
 # ---- the person withdraws sharing, then opts out (consent.state) ----

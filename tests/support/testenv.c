@@ -76,3 +76,58 @@ testenv_unique(const char *prefix, char *out, size_t outsz)
 
         snprintf(out, outsz, "%s-%d-%d", prefix, (int)getpid(), ++counter);
 }
+
+int
+testenv_roles(const char *name, const char *schema, char *owner, char *runtime,
+              size_t n)
+{
+        const char *admin = getenv("SIGNPOST_TEST_PG");
+        char ci[1024], sql[1024];
+        PGconn *c;
+        int rc = 0;
+
+        if (admin == NULL)
+                return -1;
+        snprintf(ci, sizeof(ci), "%s dbname=%s", admin, name);
+        c = PQconnectdb(ci);
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "testenv: %s", PQerrorMessage(c));
+                PQfinish(c);
+                return -1;
+        }
+        PQsetNoticeProcessor(c, quiet, NULL);
+        /* roles are the cluster's: made again for each run, with the
+         * password the role's name (a throwaway cluster on loopback) */
+        snprintf(sql, sizeof(sql),
+                 "DROP ROLE IF EXISTS \"%s_owner\";"
+                 "DROP ROLE IF EXISTS \"%s_rt\";"
+                 "CREATE ROLE \"%s_owner\" LOGIN PASSWORD '%s_owner';"
+                 "CREATE ROLE \"%s_rt\" LOGIN PASSWORD '%s_rt';"
+                 "CREATE SCHEMA \"%s\" AUTHORIZATION \"%s_owner\";"
+                 "ALTER ROLE \"%s_rt\" IN DATABASE \"%s\""
+                 " SET search_path = \"%s\", public;",
+                 name, name, name, name, name, name, schema, name, name, name,
+                 schema);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                fprintf(stderr, "testenv: %s", PQerrorMessage(c));
+                rc = -1;
+        }
+        PQclear(r);
+        PQfinish(c);
+        snprintf(owner, n, "%s user=%s_owner password=%s_owner", ci, name,
+                 name);
+        snprintf(runtime, n, "%s user=%s_rt password=%s_rt", ci, name, name);
+        return rc;
+}
+
+const char *
+testenv_sqlstate(void *conn, const char *sql, char buf[6])
+{
+        PGresult *r = PQexec(conn, sql);
+        const char *s = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+
+        snprintf(buf, 6, "%s", s != NULL ? s : "00000");
+        PQclear(r);
+        return buf;
+}

@@ -16,6 +16,15 @@
 /* testenv_db: (re)creates database `name` on the test server and writes
  * its superuser conninfo into out. Returns 0, or -1 (message on stderr). */
 int testenv_db(const char *name, char *out, size_t outsz);
+/* testenv_roles: in database `name` (made by testenv_db), a schema owned
+ * by a new role <name>_owner, and a role <name>_rt with no rights yet, as a
+ * daemon's runtime role is before its migrations run; writes their
+ * conninfos. Returns 0, or -1 (message on stderr). */
+int testenv_roles(const char *name, const char *schema, char *owner,
+                  char *runtime, size_t n);
+/* testenv_sqlstate: runs sql on conn (a PGconn *) and writes its
+ * SQLSTATE into buf ("00000" when it succeeded; "42501": not allowed). */
+const char *testenv_sqlstate(void *conn, const char *sql, char buf[6]);
 /* testenv_kafka: returns borrowed bootstrap string, or NULL. */
 const char *testenv_kafka(void);
 /* testenv_tmp: returns borrowed scratch directory (default /tmp). */

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../consent.h"
+#include "svc_consumer.h"
 #include "testenv.h"
 
 #define SUBJECT "0193a000-0000-7000-8000-0000000000a1"
@@ -415,6 +416,84 @@ test_other_referral_events_skipped(void **state)
                          ERR_NONE);
 }
 
+/* The daemon runs as a role that owns nothing (ARCHITECTURE: least
+ * privilege): migrated by the schema's owner through the daemon's own
+ * start-up path, it can work the ledger but cannot change a row, empty the
+ * table, or drop the trigger that keeps it append-only. */
+static void
+test_runtime_role_cannot_touch_the_ledger(void **state)
+{
+        char owner[1024], rt[1024], st[6], s[UUID_STR_LEN], sql[256];
+        const char *dir = "services/consent/migrations";
+        struct db *saved = db, *rdb;
+        struct err e = {0};
+        long rows = -1;
+
+        (void)state;
+        assert_int_equal(testenv_db("consent_test_roles", owner, sizeof(owner)),
+                         0);
+        assert_int_equal(testenv_roles("consent_test_roles", CONSENT_SCHEMA,
+                                       owner, rt, sizeof(owner)),
+                         0);
+        /* the runtime role alone cannot migrate, nor stand in as owner */
+        assert_int_equal(svc_migrate(rt, NULL, CONSENT_SCHEMA, dir, &e), -1);
+        assert_int_equal(svc_migrate(rt, rt, CONSENT_SCHEMA, dir, &e), -1);
+        assert_int_equal(svc_migrate(rt, owner, CONSENT_SCHEMA, dir, &e), 0);
+        assert_int_equal(svc_migrate(rt, NULL, CONSENT_SCHEMA, dir, &e), 0);
+        rdb = db_open(rt);
+        assert_int_equal(db_ensure(rdb, 5000, &e), 0);
+        /* its ordinary work goes through */
+        db = rdb;
+        fresh_subject(s);
+        assert_int_equal(apply(CONSENT_TOPIC_REFERRALS, CONSENT_TYPE_RECEIVED,
+                               received(s, true)),
+                         ERR_NONE);
+        assert_int_equal(
+            count("SELECT count(*) FROM ledger WHERE subject_id = $1", s), 3);
+        /* what it must not do: each refused for want of the right, before
+         * the guard trigger is even asked */
+        snprintf(sql, sizeof(sql),
+                 "UPDATE ledger SET recorded_by = 'x' WHERE subject_id = '%s'",
+                 s);
+        assert_string_equal(testenv_sqlstate(db_conn(rdb), sql, st), "42501");
+        snprintf(sql, sizeof(sql), "DELETE FROM ledger WHERE subject_id = '%s'",
+                 s);
+        assert_string_equal(testenv_sqlstate(db_conn(rdb), sql, st), "42501");
+        assert_string_equal(
+            testenv_sqlstate(db_conn(rdb), "TRUNCATE ledger", st), "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "DROP TRIGGER ledger_guard_row"
+                                             " ON ledger",
+                                             st),
+                            "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "ALTER TABLE ledger DISABLE"
+                                             " TRIGGER ALL",
+                                             st),
+                            "42501");
+        assert_string_equal(
+            testenv_sqlstate(db_conn(rdb), "DROP TABLE state", st), "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "CREATE TABLE consent.x (a int)",
+                                             st),
+                            "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "DELETE FROM schema_migrations",
+                                             st),
+                            "42501");
+        assert_int_equal(
+            count("SELECT count(*) FROM ledger WHERE subject_id = $1", s), 3);
+        /* and a person's erasure still works, through ledger_erase */
+        assert_int_equal(db_begin(rdb, &e), 0);
+        assert_int_equal(consent_store_erase(rdb, s, &rows, &e), 0);
+        assert_int_equal(db_commit(rdb, &e), 0);
+        assert_int_equal(rows, 3);
+        assert_int_equal(
+            count("SELECT count(*) FROM ledger WHERE subject_id = $1", s), 0);
+        db = saved;
+        db_free(rdb);
+}
+
 static int
 setup(void **state)
 {
@@ -463,6 +542,7 @@ main(void)
             cmocka_unit_test(test_third_party_referral_does_not_regrant),
             cmocka_unit_test(test_opt_out_stands_through_a_new_referral),
             cmocka_unit_test(test_update_of_ledger_is_refused),
+            cmocka_unit_test(test_runtime_role_cannot_touch_the_ledger),
             cmocka_unit_test(test_edited_row_detected_by_verify),
             cmocka_unit_test(test_stored_chain_verifies),
             cmocka_unit_test(test_erasure_removes_subject_and_tombstones),

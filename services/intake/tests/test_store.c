@@ -991,15 +991,86 @@ keys_make(void)
         return 0;
 }
 
+static char admin_ci[512];
+
+/* The daemon's runtime role, with the rights db_migrate_grant gives it
+ * (privileges.sql included), does a referral's whole life, and cannot
+ * rewrite or remove the status history it appends to. */
+static void
+test_runtime_role_appends_history_only(void **state)
+{
+        char ci[800], sql[256], st[6], id[UUID_STR_LEN];
+        struct db *saved = db, *rdb;
+        struct err e = {0};
+
+        (void)state;
+        assert_int_equal(
+            db_exec(db, "DROP ROLE IF EXISTS intake_test_store_rt", 0, NULL,
+                    NULL, &e),
+            0);
+        assert_int_equal(db_exec(db,
+                                 "CREATE ROLE intake_test_store_rt LOGIN"
+                                 " PASSWORD 'intake_test_store_rt'",
+                                 0, NULL, NULL, &e),
+                         0);
+        assert_int_equal(db_migrate_grant(db, INTAKE_SCHEMA,
+                                          "intake_test_store_rt",
+                                          "services/intake/migrations", &e),
+                         0);
+        snprintf(ci, sizeof(ci),
+                 "%s user=intake_test_store_rt password=intake_test_store_rt"
+                 " options='-c search_path=intake'",
+                 admin_ci);
+        rdb = db_open(ci);
+        assert_int_equal(db_ensure(rdb, 5000, &e), 0);
+        db = rdb;
+        assert_int_equal(submit(personal("Runtime"), svc_id, id), ERR_NONE);
+        assert_int_equal(change(id, "delivered", NULL, "partner", org_id),
+                         ERR_NONE);
+        assert_int_equal(change(id, "declined", "no capacity", "partner",
+                                org_id),
+                         ERR_NONE);
+        assert_int_equal(
+            count("SELECT count(*) FROM status_history WHERE referral_id = $1",
+                  id),
+            3);
+        snprintf(sql, sizeof(sql),
+                 "UPDATE status_history SET to_status = 'accepted'"
+                 " WHERE referral_id = '%s'",
+                 id);
+        assert_string_equal(testenv_sqlstate(db_conn(rdb), sql, st), "42501");
+        snprintf(sql, sizeof(sql),
+                 "DELETE FROM status_history WHERE referral_id = '%s'", id);
+        assert_string_equal(testenv_sqlstate(db_conn(rdb), sql, st), "42501");
+        assert_string_equal(
+            testenv_sqlstate(db_conn(rdb), "TRUNCATE referrals CASCADE", st),
+            "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "ALTER TABLE status_history"
+                                             " DROP COLUMN reason_blob",
+                                             st),
+                            "42501");
+        assert_string_equal(testenv_sqlstate(db_conn(rdb),
+                                             "CREATE TABLE intake.x (a int)",
+                                             st),
+                            "42501");
+        assert_int_equal(
+            count("SELECT count(*) FROM status_history WHERE referral_id = $1",
+                  id),
+            3);
+        db = saved;
+        db_free(rdb);
+}
+
 static int
 setup(void **state)
 {
-        char admin[512], conninfo[700];
+        char *admin = admin_ci, conninfo[700];
         struct err e = {0};
         struct db *su;
 
         (void)state;
-        if (testenv_db("intake_test_store", admin, sizeof(admin)) < 0)
+        if (testenv_db("intake_test_store", admin, sizeof(admin_ci)) < 0)
                 return -1;
         su = db_open(admin);
         if (db_exec(su, "CREATE SCHEMA intake", 0, NULL, NULL, &e) < 0) {
@@ -1072,6 +1143,7 @@ main(void)
             cmocka_unit_test(test_same_email_same_subject),
             cmocka_unit_test(test_shared_phone_two_subjects),
             cmocka_unit_test(test_lifecycle_every_state_with_history),
+            cmocka_unit_test(test_runtime_role_appends_history_only),
             cmocka_unit_test(test_illegal_transitions_refused),
             cmocka_unit_test(test_update_record_illegal_is_dead_lettered),
             cmocka_unit_test(test_forged_actor_refused_referral_unchanged),
