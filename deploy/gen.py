@@ -32,7 +32,7 @@ COMMON_SECRETS = ["principal.key"]
 #       produce prefixes, HPA max replicas.
 DAEMONS = {
     "gateway": dict(
-        port=8080, keys=["token-hash.key", "intake.pk"],
+        port=8080, keys=["token-hash.key", "intake.pk", "reporting.pk"],
         env={"SIGNPOST_INTAKE_URL": "http://signpost-intake:8091",
              "SIGNPOST_DIRECTORY_URL": "http://signpost-directory:8092",
              "SIGNPOST_GATEWAY_TLS": "true"},
@@ -44,13 +44,13 @@ DAEMONS = {
         max=10),
     "intake": dict(
         port=8091,
-        keys=["intake.pk", "intake.sk", "notification.pk", "kek-k1.key",
-              "blind-index.key"],
+        keys=["intake.pk", "intake.sk", "notification.pk", "reporting.pk",
+              "kek-k1.key", "blind-index.key"],
         env={},
         consumes=["referral.submissions", "referral.updates",
                   "directory.services", "directory.organisations",
                   "consent.state", "notification.events", "rights.tasks"],
-        produces=["referral.events", "consent.commands",
+        produces=["referral.events", "referral.facts", "consent.commands",
                   "notification.requests", "audit.access", "rights.results"],
         prefixes=["partner."], max=8),
     "directory": dict(
@@ -87,8 +87,8 @@ DAEMONS = {
         produces=["rights.tasks", "notification.requests", "audit.access"],
         max=4),
     "reporting": dict(
-        port=8096, keys=[], env={},
-        consumes=["referral.events", "notification.events", "audit.access",
+        port=8096, keys=["reporting.pk", "reporting.sk"], env={},
+        consumes=["referral.facts", "notification.events", "audit.access",
                   "directory.services", "directory.organisations"],
         produces=[],
         max=4),

@@ -358,8 +358,7 @@ db_migrate_grant(struct db *db, const char *schema, const char *role,
                 own = t;
                 if (own == NULL) {
                         free(sql);
-                        return err_set(e, ERR_TRANSIENT, NULL,
-                                       "out of memory");
+                        return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 }
         }
         if (db_ensure(db, 0, e) != 0 || set_path(db, schema, e) != 0 ||

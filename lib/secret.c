@@ -368,6 +368,55 @@ secret_b64_decode(const char *text, unsigned char **out, size_t *outlen,
 }
 
 int
+secret_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES])
+{
+        char norm[128];
+        unsigned char *bin = NULL;
+        size_t i, o = 0, len = 0;
+        int rc = -1;
+
+        for (i = 0; text != NULL && text[i] != '\0'; i++) {
+                char c = text[i];
+                if (c == '=' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
+                        continue;
+                if (o + 1 >= sizeof(norm))
+                        return -1;
+                norm[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
+        }
+        norm[o] = '\0';
+        if (o == 0 || secret_b64_decode(norm, &bin, &len, NULL) < 0)
+                return -1;
+        if (len == SECRET_BOX_PK_BYTES) {
+                memcpy(pk, bin, len);
+                rc = 0;
+        }
+        free(bin);
+        return rc;
+}
+
+int
+secret_pk_load(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES],
+               struct err *e)
+{
+        char text[256];
+        FILE *f = path != NULL ? fopen(path, "r") : NULL;
+        size_t n;
+
+        if (f == NULL)
+                return err_set(e, ERR_FATAL, path, "cannot read public key %s",
+                               path ? path : "(none)");
+        n = fread(text, 1, sizeof(text) - 1, f);
+        fclose(f);
+        text[n] = '\0';
+        text[strcspn(text, "\r\n")] = '\0';
+        if (secret_pk_decode(text, pk) < 0)
+                return err_set(e, ERR_FATAL, path,
+                               "%s is not a public key (base64 of 32 bytes)",
+                               path);
+        return 0;
+}
+
+int
 secret_box_keypair(unsigned char pk[SECRET_BOX_PK_BYTES],
                    struct secret_key **sk, struct err *e)
 {

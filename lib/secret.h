@@ -99,6 +99,15 @@ int secret_b64_decode(const char *text, unsigned char **out, size_t *outlen,
  * key in *sk, free with secret_key_free(). */
 int secret_box_keypair(unsigned char pk[SECRET_BOX_PK_BYTES],
                        struct secret_key **sk, struct err *e);
+/* secret_pk_decode: a box public key written as base64 of 32 bytes in any
+ * variant (padded or not, standard or URL alphabet, surrounding white
+ * space ignored). 0, or -1 when it is not one. */
+int secret_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES]);
+/* secret_pk_load: reads a public key file (its first line,
+ * secret_pk_decode). ERR_FATAL naming the file when unreadable or not a
+ * key. */
+int secret_pk_load(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES],
+                   struct err *e);
 /* secret_seal: encrypts msg to pk. Returns new buffer in *out of
  * len + SECRET_SEAL_OVERHEAD bytes, free with free(). */
 int secret_seal(const unsigned char pk[SECRET_BOX_PK_BYTES],

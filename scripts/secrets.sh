@@ -7,7 +7,7 @@ mkdir -p "$dir"; chmod 700 "$dir"
 for k in principal kek-k1 blind-index token-hash; do
   [ -s "$dir/$k.key" ] || "$bin/signpost-keygen" key "$dir/$k.key"
 done
-for who in intake notification retention; do
+for who in intake notification retention reporting; do
   [ -s "$dir/$who.sk" ] || "$bin/signpost-keygen" box "$dir/$who" >/dev/null
 done
 for who in audit retention; do

@@ -4,14 +4,15 @@
  * returned (outcome "read": the answer is shown only after the broker
  * acknowledged the events), and for every refused attempt on those
  * routes (outcome "refused" with the status: 401, 403, 404, so a
- * provider probing another organisation's ids leaves a trace): who (sub,
- * role, organisation), what, why (the support reason), when, and the
- * request id. Carries ids only, never the personal data read.
+ * provider probing another organisation's ids leaves a trace). The body
+ * is lib/audit.h's: ids and codes only; a support reason and the subject
+ * of a consent read are sealed to reporting.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "event.h"
 #include "gateway.h"
 #include "log.h"
@@ -37,32 +38,34 @@ path_id(const struct gw_call *call)
         return id != NULL && uuid_valid(id) ? id : NULL;
 }
 
-/* emit: one event; status is the answer's (0: the read succeeded). */
+/* emit: one event; status is the answer's (0: the read succeeded). A
+ * consent_state read names its subject only inside the sealed part. */
 static int
 emit(struct gw_call *call, const char *id, int status, struct err *e)
 {
         const struct http_principal *p = &call->who;
+        const char *what = what_of(call);
+        bool subject = strcmp(what, "consent_state") == 0;
+        struct audit_rec a = {.who = p,
+                              .what = what,
+                              .id = subject ? NULL : id,
+                              .subject_id = subject ? id : NULL,
+                              .status = status,
+                              .request_id = call->req->request_id};
         struct event ev;
-        char now[40], *text;
-        json_t *j;
+        char *text;
+        json_t *j = audit_json(&a, call->g->reporting_pk, e);
         int rc;
 
-        event_now(now);
-        j = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s?, s:s, s:s, s:s}",
-                      "sub", p->sub[0] ? p->sub : "public", "role",
-                      http_role_name(p->role), "org",
-                      p->org[0] ? p->org : NULL, "what", what_of(call), "id",
-                      id, "why", p->reason[0] ? p->reason : NULL, "at", now,
-                      "request_id", call->req->request_id, "outcome",
-                      status ? "refused" : "read");
-        if (j != NULL && status)
-                json_object_set_new(j, "status", json_integer(status));
         text = j ? jsonx_dump(j) : NULL;
         json_decref(j);
         if (text == NULL)
                 return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
-        event_init(&ev, GW_SOURCE, GW_TYPE_AUDIT, id ? id : p->sub);
-        rc = gw_produce(call->g->prod, GW_TOPIC_AUDIT,
+        event_init(&ev, GW_SOURCE, AUDIT_TYPE,
+                   a.id        ? a.id
+                   : p->sub[0] ? p->sub
+                               : "public");
+        rc = gw_produce(call->g->prod, AUDIT_TOPIC,
                         p->sub[0] ? p->sub : "public", &ev, text,
                         call->g->set.produce_timeout_ms, e);
         free(text);

@@ -34,11 +34,9 @@
 #define GW_SOURCE "/signpost/gateway"
 #define GW_TOPIC_SUBMISSIONS "referral.submissions"
 #define GW_TOPIC_EVENTS "referral.events"
-#define GW_TOPIC_AUDIT "audit.access"
 #define GW_TOPIC_SERVICES "directory.services"
 #define GW_TOPIC_ORGS "directory.organisations"
 #define GW_TYPE_SUBMITTED "signpost.referral.submitted.v1"
-#define GW_TYPE_AUDIT "signpost.audit.accessed.v1"
 #define GW_REFERENCE_LEN 13     /* "SP-XXXX-XXXX" and the NUL */
 #define GW_STATUS_SECRET_LEN 33 /* 32 hex characters and the NUL */
 #define GW_MAX_BODY (64 * 1024)
@@ -65,8 +63,9 @@ struct gw_settings {
         const char *directory_url; /* http://127.0.0.1:8092 */
         const char *consent_url;   /* http://127.0.0.1:8093 */
         const char *principal_key_file;
-        const char *token_key_file; /* token-hash.key */
-        const char *intake_pk_file; /* intake.pk */
+        const char *token_key_file;    /* token-hash.key */
+        const char *intake_pk_file;    /* intake.pk */
+        const char *reporting_pk_file; /* reporting.pk (audit.access) */
         const char *openapi_file;
         const char *assets_dir; /* node_modules/govuk-frontend/dist/govuk */
         const char *privacy_notice_version;
@@ -222,6 +221,7 @@ struct gw {
         struct secret_key *principal_key;
         struct secret_key *token_key;
         unsigned char intake_pk[SECRET_BOX_PK_BYTES];
+        unsigned char reporting_pk[SECRET_BOX_PK_BYTES];
         struct secret_sender *to_intake; /* boxes to intake_pk */
         struct db_pool pool;
         struct gw_producer *prod;

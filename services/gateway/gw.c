@@ -38,32 +38,6 @@ read_text(const char *path, size_t max, size_t *len)
 }
 
 static int
-load_pk(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES], struct err *e)
-{
-        char *text = read_text(path, 1024, NULL);
-        unsigned char *bin = NULL;
-        size_t n = 0, len;
-        int rc = -1;
-
-        if (text == NULL)
-                return err_set(e, ERR_FATAL, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE",
-                               "cannot read intake's public key");
-        len = strcspn(text, " \t\r\n");
-        text[len] = '\0';
-        if (secret_b64_decode(text, &bin, &n, NULL) == 0 &&
-            n == SECRET_BOX_PK_BYTES) {
-                memcpy(pk, bin, n);
-                rc = 0;
-        } else {
-                err_set(e, ERR_FATAL, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE",
-                        "intake's public key is not 32 bytes of base64url");
-        }
-        free(bin);
-        free(text);
-        return rc;
-}
-
-static int
 load_catalogue(struct gw *g, struct err *e)
 {
         struct db *db = db_pool_get(&g->pool);
@@ -87,7 +61,8 @@ gw_init(struct gw *g, const struct gw_settings *set, struct err *e)
                             NULL, &g->principal_key, e) < 0 ||
             secret_key_load(set->token_key_file, SECRET_KEY_BYTES, NULL,
                             &g->token_key, e) < 0 ||
-            load_pk(set->intake_pk_file, g->intake_pk, e) < 0 ||
+            secret_pk_load(set->intake_pk_file, g->intake_pk, e) < 0 ||
+            secret_pk_load(set->reporting_pk_file, g->reporting_pk, e) < 0 ||
             secret_sender_new(g->intake_pk, 0, &g->to_intake, e) < 0)
                 return -1;
         g->openapi = read_text(set->openapi_file, 1024 * 1024, &g->openapi_len);

@@ -25,11 +25,15 @@ static const struct cfg_entry gateway_cfg[] = {
     {"SIGNPOST_PRINCIPAL_KEY_FILE", CFG_PATH, NULL, true,
      "32-byte MAC key for X-Signpost-Principal"},
     {"SIGNPOST_SECRETS_DIR", CFG_PATH, ".run/secrets", false,
-     "where token-hash.key and intake.pk are, unless set below"},
+     "where token-hash.key, intake.pk and reporting.pk are, unless set "
+     "below"},
     {"SIGNPOST_TOKEN_KEY_FILE", CFG_PATH, NULL, false,
      "API token hash key (default SECRETS_DIR/token-hash.key)"},
     {"SIGNPOST_INTAKE_PUBLIC_KEY_FILE", CFG_PATH, NULL, false,
      "intake's sealed-box public key (default SECRETS_DIR/intake.pk)"},
+    {"SIGNPOST_REPORTING_PUBLIC_KEY_FILE", CFG_PATH, NULL, false,
+     "reporting's public key, which access records seal a support reason "
+     "to (default SECRETS_DIR/reporting.pk)"},
     {"SIGNPOST_MIGRATIONS_DIR", CFG_PATH, "services/gateway/migrations", false,
      "gateway migrations"},
     {"SIGNPOST_LOG_LEVEL", CFG_STR, "info", false, "log level"},
@@ -79,12 +83,13 @@ num(const struct cfg *cfg, const char *name)
 
 /* settings: the config as gw_settings; paths is scratch for defaults. */
 static void
-settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
+settings(const struct cfg *cfg, struct gw_settings *s, char paths[3][1024])
 {
         const char *dir = cfg_str(cfg, "SIGNPOST_SECRETS_DIR");
 
         snprintf(paths[0], 1024, "%s/token-hash.key", dir);
         snprintf(paths[1], 1024, "%s/intake.pk", dir);
+        snprintf(paths[2], 1024, "%s/reporting.pk", dir);
         *s = (struct gw_settings){
             .db = cfg_str(cfg, "SIGNPOST_DB"),
             .kafka = cfg_str(cfg, "SIGNPOST_KAFKA"),
@@ -99,6 +104,10 @@ settings(const struct cfg *cfg, struct gw_settings *s, char paths[2][1024])
                 cfg_isset(cfg, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE")
                     ? cfg_str(cfg, "SIGNPOST_INTAKE_PUBLIC_KEY_FILE")
                     : paths[1],
+            .reporting_pk_file =
+                cfg_isset(cfg, "SIGNPOST_REPORTING_PUBLIC_KEY_FILE")
+                    ? cfg_str(cfg, "SIGNPOST_REPORTING_PUBLIC_KEY_FILE")
+                    : paths[2],
             .openapi_file = cfg_str(cfg, "SIGNPOST_GATEWAY_OPENAPI"),
             .assets_dir = cfg_str(cfg, "SIGNPOST_GATEWAY_ASSETS"),
             .privacy_notice_version =
@@ -142,7 +151,7 @@ main(int argc, char **argv)
                                 GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS, NULL};
         struct err e = {0};
         enum log_level lvl = LOG_INFO;
-        char paths[2][1024];
+        char paths[3][1024];
         int rc = cfg_main_check(argc, argv, gateway_cfg, &cfg);
 
         if (rc == CFG_MAIN_MIGRATE)

@@ -481,8 +481,7 @@ gw_web_privacy(struct gw_call *call)
             "body\">To see the data we hold about you, have it sent to you, "
             "have it corrected or deleted, or to restrict or object to its "
             "use, contact %s. We will answer within one month.</p>",
-            call->g->set.privacy_notice_version,
-            call->g->set.privacy_contact);
+            call->g->set.privacy_notice_version, call->g->set.privacy_contact);
         m = gw_html_take(&h, NULL);
         gw_web_page(call, 200, "Privacy", m ? m : "");
         free(m);

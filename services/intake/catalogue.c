@@ -26,7 +26,7 @@ usable_key(const char *k)
 {
         unsigned char pk[SECRET_BOX_PK_BYTES];
 
-        return k != NULL && intake_pk_decode(k, pk) == 0 ? k : NULL;
+        return k != NULL && secret_pk_decode(k, pk) == 0 ? k : NULL;
 }
 
 /* term_ids: returns new JSON text of the ids of the snapshot's terms. */

@@ -24,6 +24,7 @@
 #include "db.h"
 #include "db_pool.h"
 #include "err.h"
+#include "http.h"
 #include "kafka.h"
 #include "secret.h"
 #include "uuid.h"
@@ -33,10 +34,10 @@
 #define INTAKE_TOPIC_SUBMISSIONS "referral.submissions"
 #define INTAKE_TOPIC_UPDATES "referral.updates"
 #define INTAKE_TOPIC_EVENTS "referral.events"
+#define INTAKE_TOPIC_FACTS "referral.facts"
 #define INTAKE_TOPIC_CONSENT "consent.commands"
 #define INTAKE_TOPIC_CONSENT_STATE "consent.state"
 #define INTAKE_TOPIC_NOTIFY "notification.requests"
-#define INTAKE_TOPIC_AUDIT "audit.access"
 #define INTAKE_TOPIC_SERVICES "directory.services"
 #define INTAKE_TOPIC_ORGS "directory.organisations"
 #define INTAKE_KEK_ID "k1"
@@ -50,6 +51,7 @@ struct intake_keys {
         struct secret_sender *to_notification; /* boxes to notification */
         struct secret_keyring *keyring; /* KEKs wrapping subjects' DEKs */
         struct secret_key *index_key;   /* blind index */
+        unsigned char reporting_pk[SECRET_BOX_PK_BYTES]; /* audit seals */
 };
 
 /* England and Wales bank holidays as sorted day numbers (days since
@@ -117,9 +119,6 @@ struct intake_actor {
  * blind-index.key from dir. Release with intake_keys_fini(). */
 int intake_keys_load(struct intake_keys *k, const char *dir, struct err *e);
 void intake_keys_fini(struct intake_keys *k);
-/* intake_pk_decode: base64 of 32 bytes in any variant (padded or not,
- * standard or URL-safe) into pk; -1 when it is not. */
-int intake_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES]);
 /* intake_seal_json: compact JSON of j sealed to pk, as base64url: through
  * via (a sender's box, for the platform's own daemons) or, when via is
  * NULL, as a classic sealed box (for partners, whose clients may be any
@@ -202,11 +201,20 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
                       struct err *e);
 /* intake_referral_open: decrypts r's blobs into one personal payload.
  * Returns new object, free with json_decref(); NULL with e filled. */
-/* intake_audit_system: the audit.access event (role system, why the
- * code) of intake's own decryption of r, for routing it or writing to the
- * person; in the caller's transaction. */
-int intake_audit_system(struct db *db, const struct intake_referral *r,
-                        const char *why, struct err *e);
+/* intake_fact_received / intake_fact_status: the facts reporting gets
+ * (facts.c) of a referral received (from its referral.events body) and of
+ * a status change, in the caller's transaction. */
+int intake_fact_received(struct db *db, const json_t *received, struct err *e);
+int intake_fact_status(struct db *db, const char *id, const char *from,
+                       const char *to, const char *by_role, bool reason_given,
+                       const char *at, struct err *e);
+/* intake_audit: the audit.access record (lib/audit.h) of a read of
+ * referral id, in the caller's transaction: by who through the HTTP API
+ * (why NULL: the role's code), or with who NULL by intake itself, why the
+ * purpose (route_to_provider, notify_person). request_id NULL: a new id. */
+int intake_audit(struct intake *in, struct db *db,
+                 const struct http_principal *who, const char *id,
+                 const char *why, const char *request_id, struct err *e);
 json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
                              struct err *e);
 /* intake_reason_seal: a status reason (free text about a person) sealed

@@ -12,61 +12,13 @@
 #include "intake.h"
 #include "json.h"
 
-/* read_text: the first line of a small text file into buf. */
-static int
-read_text(const char *path, char *buf, size_t bufsz, struct err *e)
-{
-        FILE *f = fopen(path, "r");
-        size_t n;
-
-        if (f == NULL)
-                return err_set(e, ERR_FATAL, NULL, "cannot open a key file");
-        n = fread(buf, 1, bufsz - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        buf[strcspn(buf, "\r\n")] = '\0';
-        return 0;
-}
-
-int
-intake_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES])
-{
-        char norm[128];
-        unsigned char *bin = NULL;
-        size_t i, o = 0, len = 0;
-        int rc = -1;
-
-        for (i = 0; text != NULL && text[i] != '\0'; i++) {
-                char c = text[i];
-                if (c == '=' || c == ' ' || c == '\n' || c == '\r')
-                        continue;
-                if (o + 1 >= sizeof(norm))
-                        return -1;
-                norm[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
-        }
-        norm[o] = '\0';
-        if (o == 0 || secret_b64_decode(norm, &bin, &len, NULL) < 0)
-                return -1;
-        if (len == SECRET_BOX_PK_BYTES) {
-                memcpy(pk, bin, len);
-                rc = 0;
-        }
-        free(bin);
-        return rc;
-}
-
 static int
 load_pk(const char *dir, const char *name, unsigned char pk[32], struct err *e)
 {
-        char path[1024], text[256];
+        char path[1024];
 
         snprintf(path, sizeof(path), "%s/%s", dir, name);
-        if (read_text(path, text, sizeof(text), e) < 0)
-                return -1;
-        if (intake_pk_decode(text, pk) < 0)
-                return err_set(e, ERR_FATAL, NULL, "%s: not a public key",
-                               name);
-        return 0;
+        return secret_pk_load(path, pk, e);
 }
 
 int
@@ -78,6 +30,7 @@ intake_keys_load(struct intake_keys *k, const char *dir, struct err *e)
         memset(k, 0, sizeof(*k));
         if (load_pk(dir, "intake.pk", k->intake_pk, e) < 0 ||
             load_pk(dir, "notification.pk", k->notification_pk, e) < 0 ||
+            load_pk(dir, "reporting.pk", k->reporting_pk, e) < 0 ||
             secret_sender_new(k->notification_pk, 0, &k->to_notification, e) <
                 0)
                 return -1;

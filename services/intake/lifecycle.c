@@ -77,7 +77,7 @@ notify_person(struct intake *in, struct db *db, const struct intake_referral *r,
         json_t *payload, *c, *values;
         int rc = 0;
 
-        if (intake_audit_system(db, r, "notify_person", e) < 0 ||
+        if (intake_audit(in, db, NULL, r->id, "notify_person", NULL, e) < 0 ||
             (payload = intake_referral_open(in, r, e)) == NULL)
                 return -1;
         c = intake_contact_of(json_object_get(payload, "person"));
@@ -138,7 +138,9 @@ apply_change(struct intake *in, struct db *db, const struct intake_referral *r,
                                   r->status, "to", to, "reason_given",
                                   reason != NULL && reason[0] != '\0', "by",
                                   actor_json(by), "at", at),
-                        e) < 0)
+                        e) < 0 ||
+            intake_fact_status(db, r->id, r->status, to, by->role,
+                               reason != NULL && reason[0] != '\0', at, e) < 0)
                 return -1;
         if (strcmp(to, "completed") == 0 || strcmp(to, "declined") == 0)
                 return notify_person(in, db, r, to, reason, e);

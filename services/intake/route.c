@@ -10,25 +10,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "event.h"
 #include "intake.h"
 #include "log.h"
 
 int
-intake_audit_system(struct db *db, const struct intake_referral *r,
-                    const char *why, struct err *e)
+intake_audit(struct intake *in, struct db *db, const struct http_principal *who,
+             const char *id, const char *why, const char *request_id,
+             struct err *e)
 {
-        char at[40], rid[UUID_STR_LEN];
+        char rid[UUID_STR_LEN];
+        struct audit_rec a = {.who = who,
+                              .system_sub = "intake",
+                              .what = "referral",
+                              .id = id,
+                              .why = why,
+                              .request_id = request_id};
+        json_t *j;
 
-        event_now(at);
-        uuid_v7(rid);
-        return intake_emit(db, INTAKE_TOPIC_AUDIT, "intake",
-                           "signpost.audit.accessed.v1",
-                           json_pack("{ss ss sn ss ss ss ss ss ss}", "sub",
-                                     "intake", "role", "system", "org", "what",
-                                     "referral", "id", r->id, "why", why, "at",
-                                     at, "request_id", rid, "outcome", "read"),
-                           e);
+        if (request_id == NULL) {
+                uuid_v7(rid);
+                a.request_id = rid;
+        }
+        j = audit_json(&a, in->keys.reporting_pk, e);
+        if (j == NULL)
+                return -1;
+        return intake_emit(db, AUDIT_TOPIC, who != NULL ? who->sub : "intake",
+                           AUDIT_TYPE, j, e);
 }
 
 json_t *
@@ -199,7 +208,7 @@ intake_route_emit(struct intake *in, struct db *db,
         json_t *view = NULL;
         int rc = -1;
 
-        if (intake_pk_decode(svc->partner_key, pk) < 0)
+        if (secret_pk_decode(svc->partner_key, pk) < 0)
                 return err_set(e, ERR_FATAL, NULL, "no usable partner key");
         view = partner_view(r, payload);
         if (view == NULL || intake_seal_json(pk, NULL, view, &sealed, e) < 0)
@@ -250,7 +259,7 @@ intake_route_one(struct intake *in, struct db *db, const char *id,
                                            true, e);
                 goto out;
         }
-        if (intake_audit_system(db, &r, "route_to_provider", e) < 0)
+        if (intake_audit(in, db, NULL, r.id, "route_to_provider", NULL, e) < 0)
                 goto out;
         payload = intake_referral_open(in, &r, e);
         rc = payload ? intake_route(in, db, &r, payload, &svc, e) : -1;

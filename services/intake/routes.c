@@ -192,23 +192,13 @@ history_json(struct intake *in, struct db *db,
 
 /* audit: the access record, committed before anything is answered. */
 static int
-audit(struct db *db, const struct http_req *req, const char *id, struct err *e)
+audit(struct intake *in, struct db *db, const struct http_req *req,
+      const char *id, struct err *e)
 {
-        const struct http_principal *p = req->principal;
-        char at[40];
-
-        event_now(at);
         if (db_begin(db, e) < 0)
                 return -1;
-        if (intake_emit(
-                db, INTAKE_TOPIC_AUDIT, p->sub, "signpost.audit.accessed.v1",
-                json_pack("{ss ss so ss ss so ss ss}", "sub", p->sub, "role",
-                          http_role_name(p->role), "org",
-                          p->org[0] ? json_string(p->org) : json_null(), "what",
-                          "referral", "id", id, "why",
-                          p->reason[0] ? json_string(p->reason) : json_null(),
-                          "at", at, "request_id", req->request_id),
-                e) < 0) {
+        if (intake_audit(in, db, req->principal, id, NULL, req->request_id, e) <
+            0) {
                 db_rollback(db);
                 return -1;
         }
@@ -329,7 +319,7 @@ get_one(struct http_req *req, struct http_resp *resp)
                 err_set(&e, ERR_NOT_FOUND, NULL, "no such referral");
                 goto out;
         }
-        if (audit(db, req, r.id, &e) < 0)
+        if (audit(in, db, req, r.id, &e) < 0)
                 goto out;
         o = detail(in, db, &r, p->role == HTTP_ROLE_PROVIDER, &e);
         if (o != NULL)

@@ -245,6 +245,11 @@ emit_received(struct db *db, struct sub *s, struct err *e)
             json_object_get(d, "privacy_notice_version"), "received_at",
             s->received_at, "flags", flags_json(s));
 
+        if (j == NULL || intake_fact_received(db, j, e) < 0) {
+                json_decref(j);
+                return j == NULL ? err_set(e, ERR_FATAL, NULL, "out of memory")
+                                 : -1;
+        }
         return intake_emit(db, INTAKE_TOPIC_EVENTS, s->id,
                            "signpost.referral.received.v1", j, e);
 }
@@ -461,7 +466,7 @@ intake_submit_apply(struct intake *in, struct db *db,
                 goto out;
         s.flag = !s.svc.open ? "service_closed"
                  : withdrawn ? "consent_withdrawn"
-                 : intake_pk_decode(s.svc.partner_key, pk) < 0
+                 : secret_pk_decode(s.svc.partner_key, pk) < 0
                      ? "partner_key_missing"
                      : NULL;
         if (store(db, &s, e) < 0 || emit_received(db, &s, e) < 0 ||

@@ -41,7 +41,7 @@ boxed_open(struct intake *in, struct db *db, const char *org, const char *b64,
 
         if (intake_store_org_key(db, org, key, sizeof(key), &found, e) < 0)
                 return NULL;
-        if (!found || intake_pk_decode(key, pk) < 0) {
+        if (!found || secret_pk_decode(key, pk) < 0) {
                 err_set(e, ERR_INVALID, "organisation_id",
                         "organisation has no registered partner key");
                 return NULL;

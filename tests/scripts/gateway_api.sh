@@ -170,8 +170,10 @@ audited() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.a
 check "the audit event names who (token id), role and organisation" audited
 st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
 check "support with a reason reads referrals (got $st)" [ "$st" = 200 ]
-reasoned() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF 'ticket 1234 diagnosis'; }
-check "the support reason is in the audit event" reasoned
+reasoned() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep support_diagnosis | grep -q sealed; }
+check "the support read is audited as support_diagnosis with its reason sealed to reporting" reasoned
+unsealed() { ! "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF 'ticket 1234 diagnosis'; }
+check "the reason itself is not on audit.access in the clear" unsealed
 # a refused attempt leaves a trace too: another organisation's (or no)
 # referral, and a role that may not read at all
 # the audit events themselves (topic-dump prints each value as a JSON string)
@@ -192,8 +194,10 @@ sleep 1
 SUBJ=0193a000-0000-7000-8000-00000000c0de
 st=$(req GET "/v1/consents/$SUBJ" -H "Authorization: Bearer $atok")
 check "admin reads a consent state through the gateway (got $st)" [ "$st" = 200 ]
-consent_read() { audit_values | grep -F "$SUBJ" | grep -F '"what":"consent_state"' | grep -qF '"outcome":"read"'; }
-check "the consent read is on audit.access" consent_read
+consent_read() { audit_values | grep -F '"what":"consent_state"' | grep -F '"outcome":"read"' | grep -qF '"sealed"'; }
+check "the consent read is on audit.access, its subject sealed" consent_read
+no_subject() { ! "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF "$SUBJ"; }
+check "the subject's id is not on audit.access in the clear" no_subject
 kill $FAKEC 2>/dev/null
 kill $FAKE 2>/dev/null
 admin token revoke "$pid" >/dev/null 2>&1

@@ -127,9 +127,11 @@ check "public status with a wrong secret is 404" test \
   "$(curl -s -o /dev/null -w '%{http_code}' "$(stack_url intake)/v1/referrals/status?reference=$1&secret=nope")" = 404
 sleep 2
 "$B/topic-dump" "$K" audit.access >"$D/audit" 2>/dev/null
-check "every read emitted signpost.audit.accessed.v1" test "$(grep "${IDS[1]}" "$D/audit" | grep -vc route_to_provider)" -eq 2
-check "and intake's own decryption to route it, with its purpose" test "$(grep "${IDS[1]}" "$D/audit" | grep -c route_to_provider)" -eq 1
-check "the support read carries its reason" grep -q "ticket 42" "$D/audit"
+check "every read emitted signpost.audit.accessed.v1" test "$(grep "${IDS[1]}" "$D/audit" | grep -vcE 'route_to_provider|notify_person')" -eq 2
+check "and intake's own decryption to tell the person, with its purpose" test "$(grep "${IDS[1]}" "$D/audit" | grep -c notify_person)" -ge 1
+check "the support read's reason is not on audit.access in the clear" bash -c "! grep -qF 'ticket 42' '$D/audit'"
+check "its record says support_diagnosis and carries the reason sealed to reporting" \
+  bash -c "grep support_diagnosis '$D/audit' | grep -q sealed"
 
 # ---- the person withdraws sharing, then opts out (consent.state) ----
 SUBJ=$(sql "SELECT subject_id FROM intake.referrals WHERE id = '${IDS[1]}'")
@@ -225,4 +227,11 @@ check "the dump of every schema holds the declined referral" grep -q "${IDS[5]}"
 check "no canary in any schema" $CHECK canaries "$D/all.jsonl" "$D/every-schema.sql"
 check "the decline reason's canary is in no schema, topic or log line" \
   bash -c "! grep -lF 'moved away $TAG' '$D/every-schema.sql' '$D/topics.jsonl' '$T'/*.log"
+# subject_id is pseudonymous: it goes only to daemons that hold personal
+# data, never on a topic reporting (which holds none) reads
+sql "SELECT id FROM intake.subjects" >"$D/subjects"
+check "subjects to look for ($(grep -c . "$D/subjects"))" test -s "$D/subjects"
+"$B/topic-dump" "$K" referral.facts audit.access notification.events >"$D/reporting-reads.jsonl" 2>/dev/null
+check "reporting's topics hold the referrals' facts (scan is meaningful)" grep -q "${IDS[0]}" "$D/reporting-reads.jsonl"
+check "no subject_id on any topic reporting reads" bash -c "! grep -qFf '$D/subjects' '$D/reporting-reads.jsonl'"
 check "daemons stop cleanly" stack_stop

@@ -477,10 +477,9 @@ test_runtime_role_cannot_touch_the_ledger(void **state)
                                              "CREATE TABLE consent.x (a int)",
                                              st),
                             "42501");
-        assert_string_equal(testenv_sqlstate(db_conn(rdb),
-                                             "DELETE FROM schema_migrations",
-                                             st),
-                            "42501");
+        assert_string_equal(
+            testenv_sqlstate(db_conn(rdb), "DELETE FROM schema_migrations", st),
+            "42501");
         assert_int_equal(
             count("SELECT count(*) FROM ledger WHERE subject_id = $1", s), 3);
         /* and a person's erasure still works, through ledger_erase */

@@ -157,6 +157,7 @@ setup(void **state)
             .principal_key_file = paths[0],
             .token_key_file = paths[1],
             .intake_pk_file = paths[2],
+            .reporting_pk_file = paths[2],
             .openapi_file = "docs/api/gateway.openapi.json",
             .assets_dir = "node_modules/govuk-frontend/dist/govuk",
             .privacy_notice_version = "test",

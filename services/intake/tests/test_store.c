@@ -26,6 +26,7 @@ static unsigned char partner_pk[SECRET_BOX_PK_BYTES];
 static struct secret_key *partner_sk;
 static unsigned char notify_pk[SECRET_BOX_PK_BYTES];
 static struct secret_key *notify_sk;
+static struct secret_key *reporting_sk;
 static char org_id[UUID_STR_LEN], svc_id[UUID_STR_LEN];
 static char partner_b64[96];
 static unsigned char principal_key[HTTP_PRINCIPAL_KEY_BYTES];
@@ -259,6 +260,23 @@ test_submission_stored_encrypted_with_events(void **state)
         char *text = json_dumps(ev, 0);
         assert_null(strstr(text, "Zephyrine"));
         free(text);
+        /* reporting's fact of it: the same referral, no subject, no
+         * reference, the day only */
+        json_t *fact = outbox_json("referral.facts", id);
+        assert_non_null(fact);
+        assert_null(json_object_get(fact, "subject_id"));
+        assert_null(json_object_get(fact, "reference"));
+        assert_null(json_object_get(fact, "received_at"));
+        assert_int_equal(
+            strlen(json_string_value(json_object_get(fact, "received_on"))),
+            10);
+        assert_string_equal(
+            json_string_value(json_object_get(fact, "service_id")), svc_id);
+        text = json_dumps(fact, 0);
+        assert_null(
+            strstr(text, json_string_value(json_object_get(ev, "subject_id"))));
+        free(text);
+        json_decref(fact);
         json_decref(ev);
 }
 
@@ -481,6 +499,14 @@ test_lifecycle_every_state_with_history(void **state)
         assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
                                " 'signpost.referral.status_changed.v1' AND"
                                " key = $1",
+                               id),
+                         5);
+        /* and reporting's five facts of them, with the role only */
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral_fact.status_changed.v1'"
+                               " AND topic = 'referral.facts' AND key = $1"
+                               " AND position('subject_id' in"
+                               " convert_from(value, 'UTF8')) = 0",
                                id),
                          5);
         json_t *n =
@@ -975,6 +1001,7 @@ keys_make(void)
         if (secret_box_keypair(in.keys.intake_pk, &in.keys.intake_sk, NULL) <
                 0 ||
             secret_box_keypair(notify_pk, &notify_sk, NULL) < 0 ||
+            secret_box_keypair(in.keys.reporting_pk, &reporting_sk, NULL) < 0 ||
             secret_box_keypair(partner_pk, &partner_sk, NULL) < 0 ||
             secret_key_random(32, NULL, &in.keys.index_key, NULL) < 0 ||
             secret_key_random(32, "k1", &kek, NULL) < 0)
@@ -1004,10 +1031,9 @@ test_runtime_role_appends_history_only(void **state)
         struct err e = {0};
 
         (void)state;
-        assert_int_equal(
-            db_exec(db, "DROP ROLE IF EXISTS intake_test_store_rt", 0, NULL,
-                    NULL, &e),
-            0);
+        assert_int_equal(db_exec(db, "DROP ROLE IF EXISTS intake_test_store_rt",
+                                 0, NULL, NULL, &e),
+                         0);
         assert_int_equal(db_exec(db,
                                  "CREATE ROLE intake_test_store_rt LOGIN"
                                  " PASSWORD 'intake_test_store_rt'",
@@ -1027,9 +1053,8 @@ test_runtime_role_appends_history_only(void **state)
         assert_int_equal(submit(personal("Runtime"), svc_id, id), ERR_NONE);
         assert_int_equal(change(id, "delivered", NULL, "partner", org_id),
                          ERR_NONE);
-        assert_int_equal(change(id, "declined", "no capacity", "partner",
-                                org_id),
-                         ERR_NONE);
+        assert_int_equal(
+            change(id, "declined", "no capacity", "partner", org_id), ERR_NONE);
         assert_int_equal(
             count("SELECT count(*) FROM status_history WHERE referral_id = $1",
                   id),
@@ -1050,10 +1075,9 @@ test_runtime_role_appends_history_only(void **state)
                                              " DROP COLUMN reason_blob",
                                              st),
                             "42501");
-        assert_string_equal(testenv_sqlstate(db_conn(rdb),
-                                             "CREATE TABLE intake.x (a int)",
-                                             st),
-                            "42501");
+        assert_string_equal(
+            testenv_sqlstate(db_conn(rdb), "CREATE TABLE intake.x (a int)", st),
+            "42501");
         assert_int_equal(
             count("SELECT count(*) FROM status_history WHERE referral_id = $1",
                   id),
@@ -1109,6 +1133,7 @@ teardown(void **state)
         intake_holidays_fini(&in.holidays);
         secret_key_free(partner_sk);
         secret_key_free(notify_sk);
+        secret_key_free(reporting_sk);
         return 0;
 }
 
