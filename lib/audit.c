@@ -54,8 +54,7 @@ seal(const json_t *part, const unsigned char *pk, struct err *e)
 
 json_t *
 audit_json(const struct audit_rec *a,
-           const unsigned char reporting_pk[SECRET_BOX_PK_BYTES],
-           struct err *e)
+           const unsigned char reporting_pk[SECRET_BOX_PK_BYTES], struct err *e)
 {
         const struct http_principal *p = a->who;
         const char *reason = p != NULL && p->reason[0] ? p->reason : NULL;
@@ -63,17 +62,18 @@ audit_json(const struct audit_rec *a,
         json_t *j, *part;
 
         event_now(at);
-        j = json_pack(
-            "{s:s, s:s, s:s?, s:s, s:s?, s:s, s:s, s:s, s:s}", "sub",
-            p == NULL ? a->system_sub : p->sub[0] ? p->sub : "public", "role",
-            p == NULL ? "system" : http_role_name(p->role), "org",
-            p != NULL && p->org[0] ? p->org : NULL, "what", a->what, "id",
-            a->id, "why",
-            a->why != NULL ? a->why
-            : p != NULL    ? audit_why_of(p->role)
-                           : "unknown",
-            "at", at, "request_id", a->request_id, "outcome",
-            a->status ? "refused" : "read");
+        j = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:s, s:s, s:s}", "sub",
+                      p == NULL   ? a->system_sub
+                      : p->sub[0] ? p->sub
+                                  : "public",
+                      "role", p == NULL ? "system" : http_role_name(p->role),
+                      "org", p != NULL && p->org[0] ? p->org : NULL, "what",
+                      a->what, "id", a->id, "why",
+                      a->why != NULL ? a->why
+                      : p != NULL    ? audit_why_of(p->role)
+                                     : "unknown",
+                      "at", at, "request_id", a->request_id, "outcome",
+                      a->status ? "refused" : "read");
         if (j == NULL) {
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 return NULL;

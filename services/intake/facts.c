@@ -31,9 +31,11 @@ int
 intake_fact_received(struct db *db, const json_t *received, struct err *e)
 {
         static const char *const copied[] = {
-            "referral_id",   "service_id",        "organisation_id",
-            "kind",          "taxonomy_terms",    "postcode_district",
-            "consents",      "privacy_notice_version", "flags", NULL};
+            "referral_id",     "service_id",
+            "organisation_id", "kind",
+            "taxonomy_terms",  "postcode_district",
+            "consents",        "privacy_notice_version",
+            "flags",           NULL};
         json_t *f = json_object();
         const char *id =
             json_string_value(json_object_get(received, "referral_id"));
@@ -47,9 +49,9 @@ intake_fact_received(struct db *db, const json_t *received, struct err *e)
                 if (v != NULL)
                         json_object_set(f, copied[i], v);
         }
-        json_object_set_new(
-            f, "received_on",
-            day_of(json_string_value(json_object_get(received, "received_at"))));
+        json_object_set_new(f, "received_on",
+                            day_of(json_string_value(
+                                json_object_get(received, "received_at"))));
         return intake_emit(db, INTAKE_TOPIC_FACTS, id, FACT_RECEIVED, f, e);
 }
 
@@ -60,8 +62,8 @@ intake_fact_status(struct db *db, const char *id, const char *from,
 {
         return intake_emit(db, INTAKE_TOPIC_FACTS, id, FACT_STATUS,
                            json_pack("{ss ss ss ss sb so}", "referral_id", id,
-                                     "from", from, "to", to, "by_role",
-                                     by_role, "reason_given", reason_given,
-                                     "on", day_of(at)),
+                                     "from", from, "to", to, "by_role", by_role,
+                                     "reason_given", reason_given, "on",
+                                     day_of(at)),
                            e);
 }

@@ -16,6 +16,31 @@ quiet(void *arg, const char *msg)
         (void)msg;
 }
 
+/* connect_su: the superuser's connection to database db (NULL: the
+ * server's default), or NULL with the reason on stderr. */
+static PGconn *
+connect_su(const char *admin, const char *db)
+{
+        char ci[1024];
+        PGconn *c;
+
+        if (admin == NULL) {
+                fprintf(stderr, "SIGNPOST_TEST_PG is not set: run the "
+                                "tests through tests/run.sh\n");
+                return NULL;
+        }
+        if (db != NULL)
+                snprintf(ci, sizeof(ci), "%s dbname=%s", admin, db);
+        c = PQconnectdb(db != NULL ? ci : admin);
+        if (PQstatus(c) != CONNECTION_OK) {
+                fprintf(stderr, "testenv: %s", PQerrorMessage(c));
+                PQfinish(c);
+                return NULL;
+        }
+        PQsetNoticeProcessor(c, quiet, NULL);
+        return c;
+}
+
 int
 testenv_db(const char *name, char *out, size_t outsz)
 {
@@ -24,18 +49,8 @@ testenv_db(const char *name, char *out, size_t outsz)
         PGconn *c;
         PGresult *r;
 
-        if (admin == NULL) {
-                fprintf(stderr, "SIGNPOST_TEST_PG is not set: run the "
-                                "tests through tests/run.sh\n");
+        if ((c = connect_su(admin, NULL)) == NULL)
                 return -1;
-        }
-        c = PQconnectdb(admin);
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr, "testenv: %s", PQerrorMessage(c));
-                PQfinish(c);
-                return -1;
-        }
-        PQsetNoticeProcessor(c, quiet, NULL);
         snprintf(sql, sizeof(sql),
                  "DROP DATABASE IF EXISTS \"%s\" "
                  "WITH (FORCE)",
@@ -86,16 +101,9 @@ testenv_roles(const char *name, const char *schema, char *owner, char *runtime,
         PGconn *c;
         int rc = 0;
 
-        if (admin == NULL)
+        if ((c = connect_su(admin, name)) == NULL)
                 return -1;
         snprintf(ci, sizeof(ci), "%s dbname=%s", admin, name);
-        c = PQconnectdb(ci);
-        if (PQstatus(c) != CONNECTION_OK) {
-                fprintf(stderr, "testenv: %s", PQerrorMessage(c));
-                PQfinish(c);
-                return -1;
-        }
-        PQsetNoticeProcessor(c, quiet, NULL);
         /* roles are the cluster's: made again for each run, with the
          * password the role's name (a throwaway cluster on loopback) */
         snprintf(sql, sizeof(sql),
