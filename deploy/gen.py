@@ -50,7 +50,7 @@ DAEMONS = {
         consumes=["referral.submissions", "referral.updates",
                   "directory.services", "directory.organisations",
                   "consent.state", "notification.events", "rights.tasks"],
-        produces=["referral.events", "referral.facts", "consent.commands",
+        produces=["referral.events", "referral.facts",
                   "notification.requests", "audit.access", "rights.results"],
         prefixes=["partner."], max=8),
     "directory": dict(

@@ -35,7 +35,6 @@
 #define INTAKE_TOPIC_UPDATES "referral.updates"
 #define INTAKE_TOPIC_EVENTS "referral.events"
 #define INTAKE_TOPIC_FACTS "referral.facts"
-#define INTAKE_TOPIC_CONSENT "consent.commands"
 #define INTAKE_TOPIC_CONSENT_STATE "consent.state"
 #define INTAKE_TOPIC_NOTIFY "notification.requests"
 #define INTAKE_TOPIC_SERVICES "directory.services"

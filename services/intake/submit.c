@@ -255,30 +255,6 @@ emit_received(struct db *db, struct sub *s, struct err *e)
 }
 
 static int
-emit_consents(struct db *db, struct sub *s, struct err *e)
-{
-        const json_t *d = s->doc;
-        const char *purpose;
-        json_t *v;
-
-        json_object_foreach(json_object_get(d, "consents"), purpose, v)
-        {
-                if (!json_is_true(v))
-                        continue;
-                json_t *j = json_pack(
-                    "{ss ss ss sO ss sO}", "subject_id", s->subject_id,
-                    "purpose", purpose, "expressed_via", "web_form",
-                    "privacy_notice_version",
-                    json_object_get(d, "privacy_notice_version"), "recorded_by",
-                    "intake", "at", json_object_get(d, "submitted_at"));
-                if (intake_emit(db, INTAKE_TOPIC_CONSENT, s->subject_id,
-                                "signpost.consent.granted.v1", j, e) < 0)
-                        return -1;
-        }
-        return 0;
-}
-
-static int
 emit_confirmations(struct intake *in, struct db *db, struct sub *s,
                    struct err *e)
 {
@@ -470,7 +446,6 @@ intake_submit_apply(struct intake *in, struct db *db,
                      ? "partner_key_missing"
                      : NULL;
         if (store(db, &s, e) < 0 || emit_received(db, &s, e) < 0 ||
-            emit_consents(db, &s, e) < 0 ||
             emit_confirmations(in, db, &s, e) < 0)
                 goto out;
         if (s.flag == NULL && route_now(in, db, &s, e) < 0)

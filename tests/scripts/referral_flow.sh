@@ -160,6 +160,19 @@ check "the ledger row says web status link by the person" \
 check "consent.state on Kafka carries the withdrawal" \
   bash -c "'$B/topic-dump' '$K' consent.state 2>/dev/null | grep -F '\"key\":\"$SUBJ\"' | grep -q 'feedback_requests.*withdrawn'"
 check "a provider may not read consent state (403)" test "$(req GET "/v1/consents/$SUBJ" "${P[@]}")" = 403
+# someone else refers the same person, ticking feedback: what the person
+# withdrew stays withdrawn (only their own referral grants it again)
+obody="{\"service_id\":\"$SVC\",\"kind\":\"on_behalf\",\"person\":{\"name\":\"Ada Flowtest\",\"email\":\"ada@example.org\"},\"referrer\":{\"name\":\"Cy Helper\",\"relationship\":\"neighbour\",\"email\":\"cy@example.org\"},\"consents\":{\"share_with_provider\":true,\"feedback_requests\":true}}"
+T0=$(sql "SELECT now()")
+check "an on_behalf referral for the same person is accepted" test "$(json POST /v1/referrals "$obody")" = 202
+OB=$(field id)
+check "it joins the person's subject" wait_for 30 \
+  "SELECT count(*) FROM gateway.referral_owner WHERE referral_id = '$OB' AND subject_id = '$SUBJ'" 1
+check "consent has taken the referral in" wait_for 30 \
+  "SELECT (count(*) > 0)::int FROM consent.inbox WHERE handled_at > '$T0'" 1
+regranted="SELECT count(*) FROM consent.ledger WHERE subject_id = '$SUBJ' AND purpose = 'feedback_requests' AND action = 'granted' AND seq > (SELECT max(seq) FROM consent.ledger WHERE subject_id = '$SUBJ' AND purpose = 'feedback_requests' AND action = 'withdrawn')"
+check "no grant of feedback_requests after the person's withdrawal (got $(sql "$regranted"))" test "$(sql "$regranted")" = 0
+check "and the state still says withdrawn" consent_is state.purposes.feedback_requests withdrawn
 
 # ---- the web form on the status page: opt out of all contact ----
 req GET "/status/$A?key=$AKEY" >/dev/null

@@ -241,13 +241,16 @@ test_submission_stored_encrypted_with_events(void **state)
         assert_int_equal(count(sql, id), 1);
         assert_int_equal(outbox("referral.events", id), 1);
         assert_int_equal(outbox("partner.%.referrals", id), 1);
-        /* two consents given: share_with_provider, contact_about_service */
+        /* the consents given travel on the received event, where consent
+         * reads them knowing who made the referral; intake sends no
+         * consent command of its own, which would grant them again
+         * whoever that was */
         assert_int_equal(
             count("SELECT count(*) FROM outbox WHERE topic ="
                   " 'consent.commands' AND key = (SELECT subject_id::text"
                   " FROM referrals WHERE id = $1)",
                   id),
-            2);
+            0);
         /* person confirmation and provider notice */
         assert_int_equal(count("SELECT count(*) FROM outbox WHERE topic ="
                                " 'notification.requests' AND position($1 in"
