@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ORUK 3.0 conformance: fetch every endpoint of a running directory daemon
 and validate each response against the Open Referral UK profile schemas in
-../shared/standards/oruk-uk-profile/schema/ with a real JSON Schema
+standards/oruk-uk-profile/schema/ with a real JSON Schema
 validator (python3-jsonschema). Prints TAP ("ok N - name").
 
 usage: tests/oruk/validate.py --url http://127.0.0.1:8092 --key-file KEY
@@ -31,8 +31,7 @@ except ImportError:  # Debian 12's python3-jsonschema 4.10
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMA_DIR = os.path.normpath(os.path.join(
-    HERE, "..", "..", "..", "shared", "standards", "oruk-uk-profile",
-    "schema"))
+    HERE, "..", "..", "standards", "oruk-uk-profile", "schema"))
 BASE = "https://oruk.invalid/"
 PAGE_KEYS = {"total_items": int, "total_pages": int, "page_number": int,
              "size": int, "first_page": bool, "last_page": bool,

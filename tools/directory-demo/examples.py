@@ -12,8 +12,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT = os.path.normpath(os.path.join(
-    HERE, "..", "..", "..", "shared", "standards", "oruk-uk-profile",
-    "examples"))
+    HERE, "..", "..", "standards", "oruk-uk-profile", "examples"))
 ORDER = [("taxonomy", "taxonomy.json"),
          ("organization", "organization_full.json"),
          ("service", "service_full.json"),

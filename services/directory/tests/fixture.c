@@ -17,7 +17,7 @@
 #include "fixture.h"
 #include "testenv.h"
 
-#define EXAMPLES "../shared/standards/oruk-uk-profile/examples/"
+#define EXAMPLES "standards/oruk-uk-profile/examples/"
 
 struct db *db;
 static char conninfo[1024];
