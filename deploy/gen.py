@@ -12,6 +12,7 @@ below: port, key files, settings, and the topics each daemon produces and
 consumes (docs/contracts.md, proto/asyncapi.yaml). A consumer may also
 write the .dlq twin of every topic it consumes (lib/kafka.h dead letters).
 """
+import json
 import os
 import sys
 
@@ -25,45 +26,28 @@ UID = 10001
 PARTNER_ORG = "0190f3c2-5e1a-7c00-9a3b-000000000e01"  # example organisation id
 # Keyed snapshots (a tombstone deletes): compacted, so a new replica reads
 # the whole catalogue / consent state (deploy/compose/kafka-topics.sh too).
-COMPACTED = {"directory.services", "directory.organisations", "consent.state"}
 
 COMMON_SECRETS = ["principal.key"]
-# name: port, extra key files, extra settings, consumes, produces,
-#       produce prefixes, HPA max replicas.
+# name: port, extra key files, extra settings, HPA max replicas. What each
+# consumes and produces is proto/broker.json's (the one table of broker
+# rights), merged in below.
 DAEMONS = {
     "gateway": dict(
         port=8080, keys=["token-hash.key", "intake.pk", "reporting.pk"],
         env={"SIGNPOST_INTAKE_URL": "http://signpost-intake:8091",
              "SIGNPOST_DIRECTORY_URL": "http://signpost-directory:8092",
              "SIGNPOST_GATEWAY_TLS": "true"},
-        consumes=["directory.services", "directory.organisations",
-                  "referral.submissions", "referral.events"],
-        produces=["referral.submissions", "referral.updates",
-                  "directory.commands", "consent.commands",
-                  "rights.requests", "audit.access"],
         max=10),
     "intake": dict(
         port=8091,
         keys=["intake.pk", "intake.sk", "notification.pk", "reporting.pk",
               "kek-k1.key", "blind-index.key"],
-        env={},
-        consumes=["referral.submissions", "referral.updates",
-                  "directory.services", "directory.organisations",
-                  "consent.state", "notification.events", "rights.tasks"],
-        produces=["referral.events", "referral.facts",
-                  "notification.requests", "audit.access", "rights.results"],
-        prefixes=["partner."], max=8),
+        env={}, max=8),
     "directory": dict(
         port=8092, keys=[], env={},
-        consumes=["directory.commands"],
-        produces=["directory.services", "directory.organisations",
-                  "audit.access"],
         max=8),
     "consent": dict(
         port=8093, keys=["blind-index.key"], env={},
-        consumes=["referral.events", "consent.commands", "rights.tasks"],
-        produces=["consent.state", "notification.requests", "audit.access",
-                  "rights.results"],
         max=8),
     "notification": dict(
         port=8094,
@@ -73,26 +57,25 @@ DAEMONS = {
         # spool, which keeps plaintext files, is a development channel
         env={"SIGNPOST_NOTIFY_CHANNEL": "smtp",
              "SIGNPOST_SMTP_URL": "smtp://mail-relay:25"},
-        consumes=["notification.requests", "consent.state",
-                  "directory.services", "directory.organisations",
-                  "rights.tasks"],
-        produces=["notification.events", "audit.access", "rights.results"],
         max=8),
     "retention": dict(
         port=8095,
         keys=["retention.pk", "retention.sk", "retention.sign.sk",
               "kek-k1.key", "blind-index.key"],
         env={},
-        consumes=["referral.events", "rights.requests", "rights.results"],
-        produces=["rights.tasks", "notification.requests", "audit.access"],
         max=4),
     "reporting": dict(
         port=8096, keys=["reporting.pk", "reporting.sk"], env={},
-        consumes=["referral.facts", "notification.events", "audit.access",
-                  "directory.services", "directory.organisations"],
-        produces=[],
         max=4),
 }
+
+
+with open(os.path.join(ROOT, "proto", "broker.json")) as _f:
+    BROKER = json.load(_f)
+for _n, _d in DAEMONS.items():
+    _p = BROKER["principals"][_n]
+    _d.update(consumes=_p["consumes"], produces=_p["produces"],
+              prefixes=_p.get("produces_prefixes", []))
 
 
 class Octal(int):
@@ -135,14 +118,23 @@ def built(name):
     return os.path.exists(os.path.join(ROOT, "services", name, "main.c"))
 
 
+def topic_config(name):
+    """proto/broker.json's settings for a topic (partner.<org>.referrals
+    under "partner.*"), numbers as numbers."""
+    if name.endswith(".dlq"):
+        return {"retention.ms": int(BROKER["dlq_retention_ms"])}
+    key = "partner.*" if name.startswith("partner.") else name
+    cfg = dict(BROKER["topics"].get(key, {}))
+    if cfg.get("cleanup.policy") != "compact":
+        cfg.setdefault("retention.ms", BROKER["default_retention_ms"])
+    return {k: int(v) if str(v).isdigit() else v for k, v in cfg.items()}
+
+
 def kafka_topic(name, partitions, extra_labels=None):
     lab = {"strimzi.io/cluster": CLUSTER, "app.kubernetes.io/part-of": "signpost"}
     lab.update(extra_labels or {})
-    cfg = {"min.insync.replicas": 2, "retention.ms": 7 * 24 * 3600 * 1000}
-    if name in COMPACTED:
-        cfg = {"min.insync.replicas": 2, "cleanup.policy": "compact"}
-    if name.endswith(".dlq"):
-        cfg["retention.ms"] = 30 * 24 * 3600 * 1000
+    cfg = {"min.insync.replicas": 2}
+    cfg.update(topic_config(name))
     return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
             "metadata": meta(name, lab),
             "spec": {"topicName": name, "partitions": partitions,

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -109,6 +110,40 @@ env_apply(rd_kafka_conf_t *conf, struct err *e)
         return 0;
 }
 
+/* auth_apply: mutual TLS as the broker user whose certificate is in
+ * SIGNPOST_KAFKA_TLS_DIR (user.crt, user.key, and ca.crt, the CA the
+ * broker's certificate is checked against; the layout the Kubernetes
+ * manifests mount at /run/secrets/kafka), when it is set. The broker
+ * takes the certificate's CN as the user name its ACLs name. */
+static int
+auth_apply(rd_kafka_conf_t *conf, struct err *e)
+{
+        const char *dir = getenv("SIGNPOST_KAFKA_TLS_DIR");
+        char ca[1024], crt[1024], key[1024], errstr[256];
+        int rc = 0;
+
+        if (dir == NULL || dir[0] == '\0')
+                return 0;
+        snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
+        snprintf(crt, sizeof(crt), "%s/user.crt", dir);
+        snprintf(key, sizeof(key), "%s/user.key", dir);
+        const char *const tls[] = {"security.protocol",
+                                   "ssl",
+                                   "ssl.ca.location",
+                                   ca,
+                                   "ssl.certificate.location",
+                                   crt,
+                                   "ssl.key.location",
+                                   key,
+                                   NULL};
+        for (size_t i = 0; tls[i] != NULL && rc == 0; i += 2)
+                if (rd_kafka_conf_set(conf, tls[i], tls[i + 1], errstr,
+                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                        rc = err_set(e, ERR_FATAL, "SIGNPOST_KAFKA_TLS_DIR",
+                                     "%s: %s", tls[i], errstr);
+        return rc;
+}
+
 rd_kafka_conf_t *
 kafka_conf_new(const char *brokers, const char *const *defaults,
                const char *const *extra_conf, struct err *e)
@@ -125,8 +160,8 @@ kafka_conf_new(const char *brokers, const char *const *defaults,
                 goto out;
         }
         if (conf_apply(conf, base, e) < 0 ||
-            conf_apply(conf, defaults, e) < 0 || env_apply(conf, e) < 0 ||
-            conf_apply(conf, extra_conf, e) < 0)
+            conf_apply(conf, defaults, e) < 0 || auth_apply(conf, e) < 0 ||
+            env_apply(conf, e) < 0 || conf_apply(conf, extra_conf, e) < 0)
                 goto out;
         ret = conf;
         conf = NULL;

@@ -137,10 +137,12 @@ int kafka_consumer_assigned(struct kafka_consumer *c);
 uint64_t kafka_consumer_dlq_count(struct kafka_consumer *c);
 
 /* kafka_conf_new: returns new librdkafka configuration with
- * bootstrap.servers, signpost's log and error callbacks, then defaults and
- * extra_conf (both NULL-terminated name, value lists, may be NULL) applied
- * in that order. Hand it to rd_kafka_new() (which takes ownership on
- * success) or free with rd_kafka_conf_destroy(). */
+ * bootstrap.servers, signpost's log and error callbacks, then defaults,
+ * the broker user's TLS client certificate (SIGNPOST_KAFKA_TLS_DIR:
+ * user.crt, user.key, ca.crt), SIGNPOST_RDKAFKA_*
+ * from the environment, and extra_conf (both lists NULL-terminated name,
+ * value pairs, may be NULL) applied in that order. Hand it to rd_kafka_new()
+ * (which takes ownership on success) or free with rd_kafka_conf_destroy(). */
 rd_kafka_conf_t *kafka_conf_new(const char *brokers,
                                 const char *const *defaults,
                                 const char *const *extra_conf, struct err *e);

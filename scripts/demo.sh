@@ -6,13 +6,21 @@ set -euo pipefail
 run=$1 n=${2:-1000}
 BIN=${SIGNPOST_BIN:-build/bin}
 [ -x "$BIN/directory-load" ] || exit 0
+. scripts/env.sh # PG_PORT, BROKER
+# an operator's tool: on Apache Kafka it connects as the admin user
+[ "$BROKER" = kafka ] && export SIGNPOST_KAFKA_TLS_DIR=$run/secrets/kafka/admin
+if [ -f "$run/pg/demo-loaded" ] && [ "$BROKER" = kafka ] && [ -f "$run/kafka/demo-seen" ]; then
+  echo "demo data: already loaded (the broker kept its topics)"
+  exit 0
+fi
 if [ -f "$run/pg/demo-loaded" ]; then
-  # The database kept the directory but the development broker starts
-  # empty: ask the directory to publish its catalogue again, so replicas
-  # (gateway, intake, notification) fill.
+  # The database kept the directory but the broker is new (kafka-mock
+  # always starts empty): ask the directory to publish its catalogue
+  # again, so replicas (gateway, intake, notification) fill.
   echo '{"type":"signpost.directory.catalogue_republish.v1","key":"catalogue","data":{"reason":"make run on a new broker"}}' |
     "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" - >/dev/null
   echo "demo data: already loaded; catalogue republished to the new broker"
+  [ "$BROKER" = kafka ] && touch "$run/kafka/demo-seen"
   exit 0
 fi
 # One demo partner keypair for every demo organisation, so referrals are
@@ -22,10 +30,10 @@ fi
   tools/directory-demo/gen.py -n "$n" --partner-key="$(cat "$run/secrets/demo-partner.pk")"; } > "$run/demo.ndjson"
 "$BIN/directory-load" "$(cat "$run/kafka.bootstrap")" "$run/demo.ndjson" >/dev/null
 touch "$run/pg/demo-loaded"
+[ "$BROKER" = kafka ] && touch "$run/kafka/demo-seen"
 echo "demo data: $n services and the Open Referral UK examples sent to directory.commands"
 # The directory applies them on its own; wait (up to two minutes) until it
 # has, so the first search after `make run` finds them.
-. scripts/env.sh # PG_PORT
 for _ in $(seq 240); do
   have=$(scripts/pg.sh psql "$run/pg" "$PG_PORT" -d signpost -tAc \
     "SELECT count(*) FROM directory.services" 2>/dev/null || echo 0)

@@ -17,6 +17,7 @@ pkgs=(
   curl procps iproute2 psmisc    # scripts: readiness probes, process and port checks
   clang-format cppcheck          # format-check, lint
   chromium                       # headless browser for the web-page tests
+  openssl                        # the embedded broker's TLS client certificates
 )
 missing=()
 for p in "${pkgs[@]}"; do
@@ -26,6 +27,10 @@ done
 # install will do; Debian's packages when there is none.
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+# Java 17 and Maven: the embedded Apache Kafka broker, fetched from Maven
+# Central below (any Java 17 or newer will do)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
   SUDO=""
@@ -40,3 +45,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "deps: npm ci"
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
 fi
+# Apache Kafka's broker and its runtime jars, once, into a cache that
+# survives make clean (scripts/kafka.sh fetch; tools/kafka/pom.xml pins it)
+scripts/kafka.sh fetch

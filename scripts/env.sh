@@ -5,6 +5,11 @@ RUN_DIR=${SIGNPOST_RUN_DIR:-$PWD/.run}
 # happened to take the port would keep PostgreSQL from binding it for a
 # minute after it closed (its TIME_WAIT)
 PG_PORT=${SIGNPOST_PG_PORT:-25432}
+# the broker: Apache Kafka (scripts/kafka.sh) unless SIGNPOST_BROKER=mock
+# (tools/kafka-mock: no Java, but no ACLs and nothing kept); Kafka's
+# controller listens on the port after this one
+BROKER=${SIGNPOST_BROKER:-kafka}
+KAFKA_PORT=${SIGNPOST_KAFKA_PORT:-29092}
 DAEMONS="directory intake consent notification retention reporting gateway"
 # SIGNPOST_PORT_OFFSET moves every port (tests use +1000 so they never
 # collide with a `make run` on the same machine).
@@ -26,11 +31,16 @@ daemon_env() {
   # its rights; the daemon's own connections are made as that role
   echo "SIGNPOST_DB_MIGRATE=$(scripts/pg.sh conninfo x "$PG_PORT" "$secrets" "$d" owner)"
   echo "SIGNPOST_KAFKA=$boot"
-  # kafka-mock answers an empty fetch only when its wait runs out (Apache
-  # Kafka answers as soon as data arrives): keep that wait short here (a
-  # message arriving meanwhile waits it out at each hop; an idle consumer
-  # asks 1000/N times a second)
-  echo "SIGNPOST_KAFKA_FETCH_WAIT_MS=10"
+  if [ "$BROKER" = kafka ]; then
+    # the daemon's own broker user: its TLS client certificate
+    echo "SIGNPOST_KAFKA_TLS_DIR=$secrets/kafka/$d"
+  else
+    # kafka-mock answers an empty fetch only when its wait runs out (Apache
+    # Kafka answers as soon as data arrives): keep that wait short here (a
+    # message arriving meanwhile waits it out at each hop; an idle consumer
+    # asks 1000/N times a second)
+    echo "SIGNPOST_KAFKA_FETCH_WAIT_MS=10"
+  fi
   echo "SIGNPOST_${up}_LISTEN=127.0.0.1:$(daemon_port "$d")"
   echo "SIGNPOST_PRINCIPAL_KEY_FILE=$secrets/principal.key"
   echo "SIGNPOST_SECRETS_DIR=$secrets"

@@ -12,6 +12,11 @@ secrets() { scripts/secrets.sh "$RUN_DIR/secrets" "$BIN"; }
 running() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 start_broker() {
+  if [ "$BROKER" = kafka ]; then
+    scripts/kafka.sh start "$RUN_DIR/kafka" "$KAFKA_PORT" "$RUN_DIR/secrets" "$BIN"
+    cp "$RUN_DIR/kafka/bootstrap" "$RUN_DIR/kafka.bootstrap"
+    return 0
+  fi
   local pid=$RUN_DIR/pids/kafka-mock.pid
   running "$pid" && return 0
   rm -f "$RUN_DIR/kafka.bootstrap"
@@ -49,7 +54,9 @@ cmd_start() {
   secrets
   scripts/pg.sh start "$RUN_DIR/pg" "$PG_PORT"
   scripts/pg.sh bootstrap "$RUN_DIR/pg" "$PG_PORT" "$RUN_DIR/secrets" >/dev/null
+  local t0=$SECONDS
   start_broker
+  echo "broker ($BROKER) ready after $((SECONDS - t0)) s"
   local started=()
   for d in $DAEMONS; do
     [ -x "$BIN/signpost-$d" ] || continue
@@ -60,7 +67,11 @@ cmd_start() {
   echo
   echo "signpost is running (state in $RUN_DIR, logs in $RUN_DIR/logs):"
   echo "  PostgreSQL  127.0.0.1:$PG_PORT (database signpost)"
-  echo "  Kafka       $(cat "$RUN_DIR/kafka.bootstrap") (kafka-mock)"
+  if [ "$BROKER" = kafka ]; then
+    echo "  Kafka       $(cat "$RUN_DIR/kafka.bootstrap") (Apache Kafka, TLS client certificates in $RUN_DIR/secrets/kafka/)"
+  else
+    echo "  Kafka       $(cat "$RUN_DIR/kafka.bootstrap") (kafka-mock: no ACLs, nothing kept)"
+  fi
   for d in "${started[@]}"; do
     printf '  %-12s http://127.0.0.1:%s/\n' "$d" "$(daemon_port "$d")"
   done
@@ -85,6 +96,7 @@ stop_pid() {
 cmd_stop() {
   for d in gateway $DAEMONS; do stop_pid "$RUN_DIR/pids/$d.pid"; done
   stop_pid "$RUN_DIR/pids/kafka-mock.pid"
+  scripts/kafka.sh stop "$RUN_DIR/kafka"
   scripts/pg.sh stop "$RUN_DIR/pg"
   echo "signpost stopped"
 }

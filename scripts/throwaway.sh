@@ -31,6 +31,9 @@ throwaway_start() {
   export SIGNPOST_TEST_SECRETS=$THROWAWAY_DIR/secrets
   [ -x "$BUILD/bin/signpost-keygen" ] && scripts/secrets.sh "$THROWAWAY_DIR/secrets" "$BUILD/bin"
   export SIGNPOST_TEST_TMP=$THROWAWAY_DIR SIGNPOST_TEST_BUILD=$BUILD
+  # the daemons tests start talk to this kafka-mock (scripts/env.sh);
+  # tests/scripts/kafka_broker.sh starts an Apache Kafka of its own
+  export SIGNPOST_BROKER=mock
   if [ -x "$BUILD/bin/kafka-mock" ]; then
     "$BUILD/bin/kafka-mock" -t proto/topics -o "$THROWAWAY_DIR/kafka.bootstrap" \
       >"$THROWAWAY_DIR/kafka-mock.log" 2>&1 &

@@ -10,6 +10,9 @@
  * commits nothing.
  *
  *   topic-dump BOOTSTRAP [TOPIC ...]    (no topic: all but __internal)
+ *
+ * As the broker user of SIGNPOST_KAFKA_TLS_DIR when set (lib/kafka.h
+ * kafka_conf_new).
  */
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -18,17 +21,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "err.h"
+#include "kafka.h"
+
 static rd_kafka_t *
 open_consumer(const char *brokers)
 {
+        /* it reads by assign() from the start and commits nothing; the
+         * group (SIGNPOST_TOPIC_DUMP_GROUP, default topic-dump) must be
+         * one the broker user may use */
+        const char *group = getenv("SIGNPOST_TOPIC_DUMP_GROUP");
+        const char *const set[] = {"group.id",
+                                   group ? group : "topic-dump",
+                                   "enable.auto.commit",
+                                   "false",
+                                   "enable.partition.eof",
+                                   "true",
+                                   "log_level",
+                                   "3",
+                                   NULL};
         char errstr[256];
-        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        struct err e = {0};
+        /* the broker user from the environment, like every daemon */
+        rd_kafka_conf_t *conf = kafka_conf_new(brokers, set, NULL, &e);
 
-        rd_kafka_conf_set(conf, "bootstrap.servers", brokers, NULL, 0);
-        rd_kafka_conf_set(conf, "group.id", "topic-dump", NULL, 0);
-        rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
-        rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
-        rd_kafka_conf_set(conf, "log_level", "3", NULL, 0);
+        if (conf == NULL) {
+                fprintf(stderr, "topic-dump: %s\n", e.msg);
+                return NULL;
+        }
         return rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
 }
 
@@ -83,7 +103,11 @@ print_record(const rd_kafka_message_t *m)
         json_decref(o);
 }
 
-/* wanted: the partitions to read (all of the listed topics, or all). */
+static int refused; /* a named topic the broker would not give us */
+
+/* wanted: the partitions to read (all of the listed topics, or all). A
+ * listed topic the broker refuses (an ACL) is reported on stderr and
+ * makes the exit status 1. */
 static rd_kafka_topic_partition_list_t *
 wanted(rd_kafka_t *rk, int ntopics, char **topics)
 {
@@ -91,14 +115,26 @@ wanted(rd_kafka_t *rk, int ntopics, char **topics)
         rd_kafka_topic_partition_list_t *l =
             rd_kafka_topic_partition_list_new(64);
 
-        if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) != 0)
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 10000);
+
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                fprintf(stderr, "topic-dump: no metadata from the broker: %s\n",
+                        rd_kafka_err2str(err));
+                refused = 1;
                 return l;
+        }
         for (int t = 0; t < md->topic_cnt; t++) {
                 const char *name = md->topics[t].topic;
                 int keep = ntopics == 0 && name[0] != '_';
 
                 for (int i = 0; i < ntopics; i++)
                         keep = keep || strcmp(topics[i], name) == 0;
+                if (keep && md->topics[t].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        fprintf(stderr, "topic-dump: %s: %s\n", name,
+                                rd_kafka_err2str(md->topics[t].err));
+                        refused = 1;
+                        continue;
+                }
                 for (int p = 0; keep && p < md->topics[t].partition_cnt; p++) {
                         int64_t lo = 0, hi = 0;
 
@@ -107,6 +143,19 @@ wanted(rd_kafka_t *rk, int ntopics, char **topics)
                         if (hi > lo)
                                 rd_kafka_topic_partition_list_add(l, name, p)
                                     ->offset = lo;
+                }
+        }
+        for (int i = 0; i < ntopics; i++) {
+                int found = 0;
+
+                for (int t = 0; t < md->topic_cnt && !found; t++)
+                        found = strcmp(topics[i], md->topics[t].topic) == 0;
+                if (!found) {
+                        fprintf(stderr,
+                                "topic-dump: %s: no such topic, or not one "
+                                "this user may describe\n",
+                                topics[i]);
+                        refused = 1;
                 }
         }
         rd_kafka_metadata_destroy(md);
@@ -141,10 +190,16 @@ main(int argc, char **argv)
                         left--;
                 else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
                         print_record(m);
+                else {
+                        fprintf(stderr, "topic-dump: %s\n",
+                                rd_kafka_message_errstr(m));
+                        refused = 1;
+                        left = 0;
+                }
                 rd_kafka_message_destroy(m);
         }
         rd_kafka_topic_partition_list_destroy(parts);
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);
-        return left == 0 ? 0 : 1;
+        return left == 0 && !refused ? 0 : 1;
 }

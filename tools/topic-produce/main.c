@@ -21,31 +21,6 @@
 #include "log.h"
 #include "secret.h"
 
-static int
-load_pk(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES])
-{
-        char text[128] = "";
-        unsigned char *bin = NULL;
-        size_t len = 0;
-        FILE *f = fopen(path, "r");
-
-        if (f == NULL || fgets(text, sizeof(text), f) == NULL) {
-                if (f != NULL)
-                        fclose(f);
-                return -1;
-        }
-        fclose(f);
-        text[strcspn(text, "\r\n ")] = '\0';
-        if (secret_b64_decode(text, &bin, &len, NULL) != 0 ||
-            len != SECRET_BOX_PK_BYTES) {
-                free(bin);
-                return -1;
-        }
-        memcpy(pk, bin, len);
-        free(bin);
-        return 0;
-}
-
 /* seal_member: replaces obj.sealed (an object) by its sealed text. */
 static int
 seal_member(json_t *obj, const unsigned char *pk)
@@ -134,7 +109,7 @@ main(int argc, char **argv)
                 return 2;
         }
         log_init("topic-produce", LOG_WARN);
-        if (argc > 4 && load_pk(argv[4], pk) != 0) {
+        if (argc > 4 && secret_pk_load(argv[4], pk, NULL) != 0) {
                 fprintf(stderr, "cannot read public key %s\n", argv[4]);
                 return 1;
         }
