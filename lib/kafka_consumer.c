@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "svc.h"
 
 #define POLL_MS 200
 #define SEEK_MS 2000
@@ -612,6 +613,42 @@ retry:
         return 0;
 }
 
+/* broker_check: every 5 s, whether the broker answers this consumer (as
+ * its user: a certificate it refuses, or an ACL on everything, is not
+ * answering) becomes the daemon's "kafka" readiness (GET /readyz), and a
+ * change is logged once, naming the user. */
+static void
+broker_check(struct kafka_consumer *c)
+{
+        static _Atomic int last = -1; /* shared by a daemon's consumers */
+        static _Atomic int64_t next_ms;
+        struct timespec ts;
+        int64_t now;
+        int up, was;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        if (now < atomic_load(&next_ms))
+                return;
+        atomic_store(&next_ms, now + 5000);
+        up = kafka_reachable(c->rk, 2000) ? 1 : 0;
+        svc_ready_set("kafka", up);
+        was = atomic_exchange(&last, up);
+        if (was == up)
+                return;
+        if (up)
+                log_info("kafka broker answers", "user_tls_dir=%s",
+                         getenv("SIGNPOST_KAFKA_TLS_DIR")
+                             ? getenv("SIGNPOST_KAFKA_TLS_DIR")
+                             : "(none)");
+        else
+                log_warnx("kafka broker does not answer this user: not ready",
+                          "user_tls_dir=%s",
+                          getenv("SIGNPOST_KAFKA_TLS_DIR")
+                              ? getenv("SIGNPOST_KAFKA_TLS_DIR")
+                              : "(none)");
+}
+
 int
 kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn, void *arg,
                    size_t max_batch, atomic_bool *stop, struct err *e)
@@ -626,8 +663,10 @@ kafka_consumer_run(struct kafka_consumer *c, kafka_batch_fn fn, void *arg,
                 rc = err_set(e, ERR_FATAL, NULL, "out of memory");
                 goto out;
         }
-        while (!atomic_load(stop) && rc == 0)
+        while (!atomic_load(stop) && rc == 0) {
+                broker_check(c);
                 rc = run_once(c, &b, fn, arg, stop, e);
+        }
 out:
         free(b.msgs);
         free(b.recs);

@@ -256,10 +256,9 @@ allow(rd_kafka_ResourceType_t type, const char *name,
         if (nacl == sizeof(acls) / sizeof(acls[0]))
                 return -1;
         snprintf(principal, sizeof(principal), "User:%s", user);
-        acls[nacl] =
-            rd_kafka_AclBinding_new(type, name, pattern, principal, "*", op,
-                                    RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr,
-                                    sizeof(errstr));
+        acls[nacl] = rd_kafka_AclBinding_new(
+            type, name, pattern, principal, "*", op,
+            RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW, errstr, sizeof(errstr));
         if (acls[nacl] == NULL) {
                 fprintf(stderr, "kafka-admin: acl %s: %s\n", name, errstr);
                 return -1;
@@ -483,8 +482,7 @@ main(int argc, char **argv)
                                 " | partner ORG | wait SECONDS\n");
                 return 2;
         }
-        if ((rk = admin_connect(argv[1], strcmp(argv[2], "wait") == 0)) ==
-            NULL)
+        if ((rk = admin_connect(argv[1], strcmp(argv[2], "wait") == 0)) == NULL)
                 return 1;
         if (strcmp(argv[2], "wait") == 0 && argc == 4) {
                 for (int i = 0; i < atoi(argv[3]) * 4 && rc != 0; i++)

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The directory and intake on Apache Kafka (scripts/kafka.sh) rather than
+# the mock, each as its own broker user: the catalogue reaches intake,
+# submissions are stored and routed (intake making the partner's topic),
+# and what was submitted while the daemons and then the broker were down
+# is stored and routed exactly once after the restart. Prints TAP.
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib/tap.sh
+. tests/lib/stack.sh
+. tests/lib/intake.sh
+KD=$T/kafka-stack S=$T/kafka-stack/secrets
+mkdir -p "$S"
+PORT=$(( 32000 + (RANDOM % 400) * 2 ))
+K=127.0.0.1:$PORT
+trap 'stack_stop >/dev/null 2>&1; scripts/kafka.sh stop "$KD/kafka"' EXIT
+check "Apache Kafka starts" scripts/kafka.sh start "$KD/kafka" "$PORT" "$S" "$B"
+# tools run as the admin user; each daemon as its own
+export SIGNPOST_KAFKA_TLS_DIR=$S/kafka/admin
+on_kafka() { # NAME: stack_start NAME on this broker as its own user
+  stack_start "$1" SIGNPOST_KAFKA="$K" SIGNPOST_KAFKA_TLS_DIR="$S/kafka/$1"
+}
+check "directory starts on Apache Kafka" on_kafka directory
+check "intake starts on Apache Kafka" on_kafka intake
+ORG=$(uuid) SVC=$(uuid)
+"$B/signpost-partner" keygen "$KD/org" >"$KD/org.b64" 2>>"$T/intake-setup.err"
+catalogue "$ORG" "$SVC" "$(cat "$KD/org.b64")" active
+check "intake's replica has the service from directory.services" replica_has "$SVC" 60
+submit() { # N: submissions as the gateway user
+  SIGNPOST_KAFKA_TLS_DIR=$S/kafka/gateway "$B/intake-load" submit --brokers "$K" \
+    --pk "$SIGNPOST_TEST_SECRETS/intake.pk" --service "$SVC" --count "$1" \
+    --out "$KD/submitted.jsonl" 2>>"$T/intake-setup.err"
+}
+submit 3
+check "three referrals stored" wait_for 60 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 3
+routed() { "$B/topic-dump" "$K" "partner.$ORG.referrals" 2>/dev/null | grep -c .; }
+partner_has() { for _ in $(seq 120); do [ "$(routed)" = "$1" ] && return 0; sleep 0.5; done; echo "# routed: $(routed)"; return 1; }
+check "all three routed to the partner's topic, which intake made" partner_has 3
+
+# submitted while the daemons are down, then the broker restarts
+check "the daemons stop cleanly" stack_stop
+submit 2
+check "the broker stops" scripts/kafka.sh stop "$KD/kafka"
+check "the broker starts again with what it held" scripts/kafka.sh start "$KD/kafka" "$PORT" "$S" "$B"
+check "directory starts again" on_kafka directory
+check "intake starts again" on_kafka intake
+check "the two submitted while it was down are stored: five in all" wait_for 60 \
+  "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 5
+check "each exactly once" test "$(sql "SELECT count(DISTINCT id) FROM intake.referrals WHERE service_id = '$SVC'")" = 5
+check "and routed exactly once each: five on the partner's topic" partner_has 5
+sleep 2
+check "still five (no second routing)" test "$(routed)" = 5
+check "the daemons stop cleanly" stack_stop
+
+# a daemon whose certificate the broker does not accept: not ready, alive
+mkdir -p "$KD/rogue"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$KD/rogue/user.key" \
+  -out "$KD/rogue/user.crt" -days 1 -subj "/CN=intake" 2>/dev/null
+cp "$S/kafka/ca.crt" "$KD/rogue/ca.crt"
+(
+  while IFS= read -r kv; do export "${kv?}"; done \
+    < <(daemon_env intake "$SIGNPOST_TEST_SECRETS" "$K")
+  export SIGNPOST_KAFKA_TLS_DIR=$KD/rogue
+  exec "$B/signpost-intake"
+) </dev/null >"$T/intake-rogue.log" 2>&1 &
+ROGUE=$!
+sleep 15
+ready=$(curl -s -o /dev/null -w '%{http_code}' "$(stack_url intake)/readyz")
+check "with a certificate the broker refuses, intake is not ready (readyz $ready)" test "$ready" != 200
+check "and has not crashed" kill -0 "$ROGUE"
+check "its log says why (the TLS handshake)" grep -qiE "ssl|certificate|handshake" "$T/intake-rogue.log"
+check "and names the broker user it tried to be" grep -qF "does not answer this user: not ready\" user_tls_dir=$KD/rogue" "$T/intake-rogue.log"
+kill -TERM "$ROGUE" 2>/dev/null
+check "it still stops on SIGTERM" timeout 20 tail --pid="$ROGUE" -f /dev/null
