@@ -62,13 +62,13 @@ audit_json(const struct audit_rec *a,
         json_t *j, *part;
 
         event_now(at);
-        j = json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:s, s:s, s:s}", "sub",
+        j = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s, s:s}", "sub",
                       p == NULL   ? a->system_sub
                       : p->sub[0] ? p->sub
                                   : "public",
                       "role", p == NULL ? "system" : http_role_name(p->role),
                       "org", p != NULL && p->org[0] ? p->org : NULL, "what",
-                      a->what, "id", a->id, "why",
+                      a->what, "why",
                       a->why != NULL ? a->why
                       : p != NULL    ? audit_why_of(p->role)
                                      : "unknown",
@@ -78,8 +78,8 @@ audit_json(const struct audit_rec *a,
                 err_set(e, ERR_TRANSIENT, NULL, "out of memory");
                 return NULL;
         }
-        if (a->id == NULL)
-                json_object_del(j, "id");
+        if (a->id != NULL) /* absent, not null, when there is none */
+                json_object_set_new(j, "id", json_string(a->id));
         if (a->status)
                 json_object_set_new(j, "status", json_integer(a->status));
         if (reason == NULL && a->subject_id == NULL)

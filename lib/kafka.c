@@ -144,6 +144,59 @@ auth_apply(rd_kafka_conf_t *conf, struct err *e)
         return rc;
 }
 
+/* topic_name_ok: what Kafka accepts in a topic name, 1-240 of them. */
+static int
+topic_name_ok(const char *s)
+{
+        size_t n = strlen(s);
+
+        if (n == 0 || n > 240)
+                return 0;
+        for (; *s; s++)
+                if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
+                    *s != '-')
+                        return 0;
+        return 1;
+}
+
+int
+kafka_topics_each(const char *path, int dflt, kafka_topic_fn fn, void *arg,
+                  struct err *e)
+{
+        FILE *f = fopen(path, "r");
+        char line[512];
+        int lineno = 0, rc = 0;
+
+        if (f == NULL)
+                return err_set(e, ERR_NOT_FOUND, path,
+                               "cannot open topics file %s", path);
+        while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+                char *hash = strchr(line, '#'), *name, *num, *end = NULL;
+                char *save;
+                long parts = dflt;
+
+                lineno++;
+                if (hash != NULL)
+                        *hash = '\0';
+                name = strtok_r(line, " \t\r\n", &save);
+                if (name == NULL)
+                        continue;
+                num = strtok_r(NULL, " \t\r\n", &save);
+                if (num != NULL)
+                        parts = strtol(num, &end, 10);
+                if (!topic_name_ok(name) || parts < 1 || parts > 1000 ||
+                    (num != NULL && *end != '\0') ||
+                    strtok_r(NULL, " \t\r\n", &save) != NULL)
+                        rc = err_set(e, ERR_INVALID, path,
+                                     "%s line %d: want \"name [partitions]\"",
+                                     path, lineno);
+                else
+                        rc = fn(name, (int)parts, arg);
+        }
+        fclose(f);
+        return rc;
+}
+
 rd_kafka_conf_t *
 kafka_conf_new(const char *brokers, const char *const *defaults,
                const char *const *extra_conf, struct err *e)

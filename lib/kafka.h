@@ -136,6 +136,15 @@ int kafka_consumer_assigned(struct kafka_consumer *c);
 /* kafka_consumer_dlq_count: records dead-lettered by this consumer. */
 uint64_t kafka_consumer_dlq_count(struct kafka_consumer *c);
 
+/* kafka_topics_each: each topic of a topics file (proto/topics: one
+ * "name [partitions]" a line, '#' comments, dflt partitions when none
+ * given), in order, through fn(name, partitions, arg), which returns 0 to
+ * go on. -1 with e set when the file cannot be opened (ERR_NOT_FOUND), a
+ * line is malformed (ERR_INVALID naming it) or fn failed. */
+typedef int (*kafka_topic_fn)(const char *name, int partitions, void *arg);
+int kafka_topics_each(const char *path, int dflt, kafka_topic_fn fn, void *arg,
+                      struct err *e);
+
 /* kafka_conf_new: returns new librdkafka configuration with
  * bootstrap.servers, signpost's log and error callbacks, then defaults,
  * the broker user's TLS client certificate (SIGNPOST_KAFKA_TLS_DIR:

@@ -623,6 +623,7 @@ broker_check(struct kafka_consumer *c)
         static _Atomic int last = -1; /* shared by a daemon's consumers */
         static _Atomic int64_t next_ms;
         struct timespec ts;
+        const char *user;
         int64_t now;
         int up, was;
 
@@ -636,17 +637,11 @@ broker_check(struct kafka_consumer *c)
         was = atomic_exchange(&last, up);
         if (was == up)
                 return;
-        if (up)
-                log_info("kafka broker answers", "user_tls_dir=%s",
-                         getenv("SIGNPOST_KAFKA_TLS_DIR")
-                             ? getenv("SIGNPOST_KAFKA_TLS_DIR")
-                             : "(none)");
-        else
-                log_warnx("kafka broker does not answer this user: not ready",
-                          "user_tls_dir=%s",
-                          getenv("SIGNPOST_KAFKA_TLS_DIR")
-                              ? getenv("SIGNPOST_KAFKA_TLS_DIR")
-                              : "(none)");
+        user = getenv("SIGNPOST_KAFKA_TLS_DIR");
+        log_line(up ? LOG_INFO : LOG_WARN,
+                 up ? "kafka broker answers"
+                    : "kafka broker does not answer this user: not ready",
+                 "user_tls_dir=%s", user ? user : "(none)");
 }
 
 int

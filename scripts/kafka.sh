@@ -28,6 +28,7 @@
 # itself only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/proc.sh # stop_pid
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' tools/kafka/pom.xml)
 CACHE=${SIGNPOST_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/signpost}
 LIBS=$CACHE/kafka-$KAFKA_VERSION/libs
@@ -151,17 +152,7 @@ CONF
     { echo "kafka.sh: topics and ACLs not set; see $dir/logs/setup.log" >&2; return 1; }
 }
 
-cmd_stop() {
-  local dir=$1 pid
-  [ -f "$dir/kafka.pid" ] || return 0
-  pid=$(cat "$dir/kafka.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { echo "kafka did not stop in 30 s; killing" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  fi
-  rm -f "$dir/kafka.pid"
-}
+cmd_stop() { stop_pid "$1/kafka.pid" 30; }
 
 case "${1:-}" in
   fetch) cmd_fetch ;;

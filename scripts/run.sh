@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/env.sh
+. scripts/proc.sh # stop_pid
 BIN=${SIGNPOST_BIN:-build/bin}
 
 secrets() { scripts/secrets.sh "$RUN_DIR/secrets" "$BIN"; }
@@ -81,21 +82,9 @@ cmd_start() {
   echo "Stop with: make stop"
 }
 
-stop_pid() {
-  local f=$1 pid
-  [ -f "$f" ] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && { echo "$(basename "$f" .pid) did not stop in 15 s; killing" >&2; kill -KILL "$pid" 2>/dev/null || true; }
-  fi
-  rm -f "$f"
-}
-
 cmd_stop() {
-  for d in gateway $DAEMONS; do stop_pid "$RUN_DIR/pids/$d.pid"; done
-  stop_pid "$RUN_DIR/pids/kafka-mock.pid"
+  for d in gateway $DAEMONS; do stop_pid "$RUN_DIR/pids/$d.pid" 15; done
+  stop_pid "$RUN_DIR/pids/kafka-mock.pid" 15
   scripts/kafka.sh stop "$RUN_DIR/kafka"
   scripts/pg.sh stop "$RUN_DIR/pg"
   echo "signpost stopped"

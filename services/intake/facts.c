@@ -6,8 +6,8 @@
  * reference is what a person quotes, so it identifies them to anyone who
  * hears it), times only to the day, and the referral id that lets it join
  * a referral's facts. A service's category and a postcode district are
- * revealing in combination (docs/contracts.md), which is why reporting
- * publishes counts only above a threshold.
+ * revealing in combination (docs/contracts.md): reporting (not built
+ * yet) must publish counts of them only above a threshold.
  */
 #include <stdio.h>
 #include <string.h>

@@ -14,7 +14,7 @@ trap 'scripts/kafka.sh stop "$T/kafka"' EXIT
 check "Apache Kafka starts: formatted, topics and ACLs from proto/" \
   scripts/kafka.sh start "$T/kafka" "$PORT" "$S" "$B"
 check "every topic of proto/topics and its .dlq was created" \
-  grep -q "^topics: $(( 2 * $(grep -cvE '^(#|$)' proto/topics) )) listed" "$T/kafka/logs/setup.log"
+  grep -q "^topics: $(( 2 * $(grep -cvE '^(#|$)' proto/topics) )) listed, $(( 2 * $(grep -cvE '^(#|$)' proto/topics) )) created" "$T/kafka/logs/setup.log"
 
 as() { local u=$1; shift; SIGNPOST_KAFKA_TLS_DIR=$S/kafka/$u "$@"; }
 dump() { # USER GROUP TOPIC: topic-dump as USER with GROUP

@@ -76,60 +76,40 @@ wait_result(rd_kafka_queue_t *q, rd_kafka_event_type_t want)
 static json_t *broker_table;
 static const char *dlq_retention, *default_retention;
 
-/* config_of: the settings of topic name (borrowed object or NULL). */
-static const json_t *
-config_of(const char *name)
+/* config_of: the settings of topic name as name, value pairs into kv
+ * (room for max pairs); returns how many. A .dlq twin keeps its dead
+ * letters dlq_retention_ms; a topic broker.json lists (partner.<org>.*
+ * under "partner.*") gets its settings, and default_retention_ms unless
+ * it is compacted or says otherwise. */
+static int
+config_of(const char *name, const char **kv, int max)
 {
         const json_t *topics = json_object_get(broker_table, "topics");
-
-        if (strncmp(name, "partner.", 8) == 0)
-                return json_object_get(topics, "partner.*");
-        return json_object_get(topics, name);
-}
-
-/* set_configs: applies name's settings through set(obj, key, value). */
-static int
-each_config(const char *name,
-            int (*set)(void *obj, const char *k, const char *v), void *obj)
-{
-        size_t n = strlen(name);
         const json_t *cfg;
+        size_t len = strlen(name);
         const char *k;
         json_t *v;
-        int compact = 0;
+        int n = 0, compact = 0;
 
-        if (n > 4 && strcmp(name + n - 4, ".dlq") == 0)
-                return set(obj, "retention.ms", dlq_retention);
-        cfg = config_of(name);
+        if (len > 4 && strcmp(name + len - 4, ".dlq") == 0) {
+                kv[0] = "retention.ms", kv[1] = dlq_retention;
+                return 1;
+        }
+        cfg = json_object_get(
+            topics, strncmp(name, "partner.", 8) == 0 ? "partner.*" : name);
         json_object_foreach((json_t *)cfg, k, v)
         {
-                if (set(obj, k, json_string_value(v)) != 0)
-                        return -1;
-                if (strcmp(k, "cleanup.policy") == 0 &&
-                    strcmp(json_string_value(v), "compact") == 0)
-                        compact = 1;
+                if (n + 1 >= max)
+                        break;
+                kv[2 * n] = k, kv[2 * n + 1] = json_string_value(v);
+                compact |= strcmp(k, "cleanup.policy") == 0 &&
+                           strcmp(json_string_value(v), "compact") == 0;
+                n++;
         }
         if (!compact && json_object_get(cfg, "retention.ms") == NULL)
-                return set(obj, "retention.ms", default_retention);
-        return 0;
-}
-
-static int
-set_new(void *obj, const char *k, const char *v)
-{
-        return rd_kafka_NewTopic_set_config(obj, k, v) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR
-                   ? 0
-                   : -1;
-}
-
-static int
-set_alter(void *obj, const char *k, const char *v)
-{
-        return rd_kafka_ConfigResource_set_config(obj, k, v) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR
-                   ? 0
-                   : -1;
+                kv[2 * n] = "retention.ms", kv[2 * n + 1] = default_retention,
+                       n++;
+        return n;
 }
 
 struct topic {
@@ -137,33 +117,41 @@ struct topic {
         int partitions;
 };
 
+struct topics {
+        struct topic *t;
+        int n, max;
+};
+
+/* add_topic: a kafka_topic_fn listing the topic and its .dlq twin. */
+static int
+add_topic(const char *name, int parts, void *arg)
+{
+        struct topics *l = arg;
+
+        if (l->n + 2 > l->max)
+                return -1;
+        snprintf(l->t[l->n].name, sizeof(l->t[l->n].name), "%s", name);
+        l->t[l->n++].partitions = parts;
+        snprintf(l->t[l->n].name, sizeof(l->t[l->n].name), "%s.dlq", name);
+        l->t[l->n++].partitions = parts;
+        return 0;
+}
+
 /* read_topics: PROTO_DIR/topics, each with its .dlq twin. */
 static int
 read_topics(const char *dir, struct topic *t, int max)
 {
-        char path[1024], line[512];
-        FILE *f;
-        int n = 0;
+        char path[1024];
+        struct topics l = {.t = t, .max = max};
+        struct err e = {0};
 
         snprintf(path, sizeof(path), "%s/topics", dir);
-        if ((f = fopen(path, "r")) == NULL) {
-                perror(path);
+        if (kafka_topics_each(path, 8, add_topic, &l, &e) < 0) {
+                fprintf(stderr, "kafka-admin: %s\n",
+                        e.msg[0] ? e.msg : "too many topics");
                 return -1;
         }
-        while (fgets(line, sizeof(line), f) != NULL && n + 2 <= max) {
-                char name[200];
-                int parts = 8;
-
-                line[strcspn(line, "#")] = '\0';
-                if (sscanf(line, "%199s %d", name, &parts) < 1)
-                        continue;
-                snprintf(t[n].name, sizeof(t[n].name), "%s", name);
-                t[n++].partitions = parts;
-                snprintf(t[n].name, sizeof(t[n].name), "%s.dlq", name);
-                t[n++].partitions = parts;
-        }
-        fclose(f);
-        return n;
+        return l.n;
 }
 
 static int
@@ -182,16 +170,24 @@ create_topics(rd_kafka_t *rk, const struct topic *t, int n, int replicas)
         int rc = -1, created = 0;
 
         rd_kafka_AdminOptions_set_request_timeout(o, TIMEOUT_MS, NULL, 0);
+        memset(nt, 0, sizeof(nt));
+        memset(cr, 0, sizeof(cr));
         for (int i = 0; i < n; i++) {
+                const char *kv[32];
+                int nkv = config_of(t[i].name, kv, 16), bad = 0;
+
                 nt[i] = rd_kafka_NewTopic_new(t[i].name, t[i].partitions,
                                               replicas, errstr, sizeof(errstr));
                 cr[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC,
                                                     t[i].name);
-                if (nt[i] == NULL || each_config(t[i].name, set_new, nt[i]) ||
-                    each_config(t[i].name, set_alter, cr[i])) {
+                for (int j = 0; nt[i] != NULL && j < nkv; j++)
+                        bad |= rd_kafka_NewTopic_set_config(nt[i], kv[2 * j],
+                                                            kv[2 * j + 1]) ||
+                               rd_kafka_ConfigResource_set_config(
+                                   cr[i], kv[2 * j], kv[2 * j + 1]);
+                if (nt[i] == NULL || bad) {
                         fprintf(stderr, "kafka-admin: %s: bad settings\n",
                                 t[i].name);
-                        n = i + 1;
                         goto out;
                 }
         }
@@ -234,8 +230,10 @@ create_topics(rd_kafka_t *rk, const struct topic *t, int n, int replicas)
                 printf("topics: %d listed, %d created\n", n, created);
 out:
         for (int i = 0; i < n; i++) {
-                rd_kafka_NewTopic_destroy(nt[i]);
-                rd_kafka_ConfigResource_destroy(cr[i]);
+                if (nt[i] != NULL)
+                        rd_kafka_NewTopic_destroy(nt[i]);
+                if (cr[i] != NULL)
+                        rd_kafka_ConfigResource_destroy(cr[i]);
         }
         rd_kafka_AdminOptions_destroy(o);
         rd_kafka_queue_destroy(q);

@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "err.h"
+#include "kafka.h"
 #include "log.h"
 
 #define DEFAULT_TOPICS "proto/topics"
@@ -44,20 +46,6 @@ on_signal(int sig)
         stopping = 1;
 }
 
-static int
-topic_name_ok(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 240)
-                return 0;
-        for (; *s; s++)
-                if (!isalnum((unsigned char)*s) && *s != '.' && *s != '_' &&
-                    *s != '-')
-                        return 0;
-        return 1;
-}
-
 /* topic_create: creates name and name.dlq with parts partitions. */
 static int
 topic_create(rd_kafka_mock_cluster_t *mc, const char *name, int parts)
@@ -77,57 +65,40 @@ topic_create(rd_kafka_mock_cluster_t *mc, const char *name, int parts)
         return 0;
 }
 
-/* topic_line: parses one topics-file line ("name [partitions]", '#'
- * comments) and creates the topic. Returns 1 when created, 0 for a blank
- * line, -1 on error. */
-static int
-topic_line(rd_kafka_mock_cluster_t *mc, char *line, int lineno, int dflt)
-{
-        char *hash = strchr(line, '#'), *name, *num, *end = NULL, *save;
-        long parts = dflt;
+struct made {
+        rd_kafka_mock_cluster_t *mc;
+        int n;
+};
 
-        if (hash != NULL)
-                *hash = '\0';
-        name = strtok_r(line, " \t\r\n", &save);
-        if (name == NULL)
-                return 0;
-        num = strtok_r(NULL, " \t\r\n", &save);
-        if (num != NULL)
-                parts = strtol(num, &end, 10);
-        if (!topic_name_ok(name) || parts < 1 || parts > 1000 ||
-            (num != NULL && *end != '\0') ||
-            strtok_r(NULL, " \t\r\n", &save) != NULL) {
-                log_error("bad topics line", "line=%d", lineno);
+/* topic_made: a kafka_topic_fn creating the topic in the cluster. */
+static int
+topic_made(const char *name, int parts, void *arg)
+{
+        struct made *m = arg;
+
+        if (topic_create(m->mc, name, parts) < 0)
                 return -1;
-        }
-        return topic_create(mc, name, (int)parts) < 0 ? -1 : 1;
+        m->n++;
+        return 0;
 }
 
 static int
 topics_load(rd_kafka_mock_cluster_t *mc, const struct opts *o)
 {
-        FILE *f = fopen(o->topics, "r");
-        char line[512];
-        int lineno = 0, n = 0, rc = 0;
+        struct err e = {0};
+        struct made m = {.mc = mc};
 
-        if (f == NULL) {
-                if (!o->topics_given) {
+        if (kafka_topics_each(o->topics, o->partitions, topic_made, &m, &e) <
+            0) {
+                if (e.kind == ERR_NOT_FOUND && !o->topics_given) {
                         log_warnx("no topics file, topics made on first use",
                                   "file=%s", o->topics);
                         return 0;
                 }
-                log_error("cannot open topics file", "file=%s errno=%d",
-                          o->topics, errno);
+                log_error("topics not created", "why=\"%s\"", e.msg);
                 return -1;
         }
-        while (rc >= 0 && fgets(line, sizeof(line), f) != NULL) {
-                rc = topic_line(mc, line, ++lineno, o->partitions);
-                n += rc > 0;
-        }
-        fclose(f);
-        if (rc < 0)
-                return -1;
-        log_info("topics created", "file=%s topics=%d", o->topics, n);
+        log_info("topics created", "file=%s topics=%d", o->topics, m.n);
         return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "../consent.h"
 #include "svc_consumer.h"
+#include "testdb.h"
 #include "testenv.h"
 
 #define SUBJECT "0193a000-0000-7000-8000-0000000000a1"
@@ -81,14 +82,7 @@ purpose_state(json_t *st, const char *purpose)
 static long
 count(const char *sql, const char *arg)
 {
-        const char *p[1] = {arg};
-        PGresult *r = db_query(db, sql, arg ? 1 : 0, arg ? p : NULL, NULL);
-        long n;
-
-        assert_non_null(r);
-        n = atol(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return n;
+        return testdb_count(db, sql, arg);
 }
 
 static json_t *

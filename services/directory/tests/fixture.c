@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+#include "testdb.h"
 #include "testenv.h"
 
 #define EXAMPLES "standards/oruk-uk-profile/examples/"
@@ -157,14 +158,7 @@ services_page(const char *qs, char *out, size_t outsz)
 long
 count(const char *sql)
 {
-        struct err e = {0};
-        PGresult *r = db_query(db, sql, 0, NULL, &e);
-        long n;
-
-        assert_non_null(r);
-        n = atol(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return n;
+        return testdb_count(db, sql, NULL);
 }
 
 /* svc: a service command body with one location at lat/lng. */

@@ -20,6 +20,7 @@
 
 #include "fixture.h"
 #include "http.h"
+#include "testdb.h"
 #include "testenv.h"
 
 struct db *db;
@@ -144,14 +145,7 @@ submit(json_t *p, const char *sid, char id[UUID_STR_LEN])
 long
 count(const char *sql, const char *arg)
 {
-        const char *p[1] = {arg};
-        PGresult *r = db_query(db, sql, 1, p, NULL);
-        long n;
-
-        assert_non_null(r);
-        n = atol(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return n;
+        return testdb_count(db, sql, arg);
 }
 
 long

@@ -19,6 +19,7 @@
 
 #include "../notification.h"
 #include "log.h"
+#include "testdb.h"
 #include "testenv.h"
 
 #define SERVICE "0193b000-0000-7000-8000-0000000000c2"
@@ -108,14 +109,7 @@ batch_clear(void)
 static long
 count(const char *sql, const char *arg)
 {
-        const char *p[1] = {arg};
-        PGresult *r = db_query(db, sql, arg ? 1 : 0, arg ? p : NULL, NULL);
-        long n;
-
-        assert_non_null(r);
-        n = atol(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return n;
+        return testdb_count(db, sql, arg);
 }
 
 static char *

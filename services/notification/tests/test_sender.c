@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "../notification.h"
+#include "testdb.h"
 #include "testenv.h"
 
 #define SERVICE "0193b000-0000-7000-8000-0000000000c1"
@@ -219,14 +220,7 @@ assert_field(const char *id, const char *col, const char *want)
 static long
 count(const char *sql, const char *arg)
 {
-        const char *p[1] = {arg};
-        PGresult *r = db_query(db, sql, 1, p, NULL);
-        long n;
-
-        assert_non_null(r);
-        n = atol(PQgetvalue(r, 0, 0));
-        PQclear(r);
-        return n;
+        return testdb_count(db, sql, arg);
 }
 
 static void
