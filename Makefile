@@ -79,6 +79,8 @@ $(BUILD)/bin/$(1): $$($(1)_TOBJ) $(LIBA)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call tool_rules,$(t))))
+# signpost-admin issues partners' broker certificates (OpenSSL's libcrypto)
+$(BUILD)/bin/signpost-admin: LDLIBS += $(shell pkg-config --libs libcrypto)
 # intake-load posts through the load generators' lean HTTP client
 $(BUILD)/bin/intake-load: $(TESTSUP)
 

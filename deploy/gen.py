@@ -6,14 +6,23 @@
                             would be written (tests/scripts/deploy_manifests.sh)
 
 Inputs: proto/topics (every topic and its .dlq twin becomes a Strimzi
-KafkaTopic), services/<name>/main.c (a daemon's manifests are listed in
+KafkaTopic), proto/broker.json (who may do what on the broker, and each
+topic's compaction and retention: the one table the embedded broker's
+tools/kafka-admin and docker-compose.yml's kafka-init read too),
+tools/kafka/pom.xml (the Apache Kafka version, the same everywhere),
+services/<name>/main.c (a daemon's manifests are listed in
 deploy/base/kustomization.yaml only once it exists), and the DAEMONS table
-below: port, key files, settings, and the topics each daemon produces and
-consumes (docs/contracts.md, proto/asyncapi.yaml). A consumer may also
-write the .dlq twin of every topic it consumes (lib/kafka.h dead letters).
+below: port, key files, settings. A consumer may also write the .dlq twin
+of every topic it consumes (lib/kafka.h dead letters).
+
+Strimzi resources are kafka.strimzi.io/v1 (Strimzi 1.0 removed v1beta2):
+KRaft with a KafkaNodePool, TLS client authentication and simple
+authorization. tests/scripts/deploy_manifests.sh validates every document
+against the Kubernetes and Strimzi schemas (deploy/schema_check.mjs).
 """
 import json
 import os
+import re
 import sys
 
 import yaml
@@ -22,10 +31,16 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 NS = "signpost"
 CLUSTER = "signpost"  # Strimzi Kafka cluster name
 IMAGE = "signpost:latest"  # kustomize `images:` renames it
+STRIMZI = "kafka.strimzi.io/v1"
+# where the init container puts the daemon's Kafka client certificate
+# (user.crt, user.key: Secret signpost-<name>, which Strimzi's User Operator
+# writes for the KafkaUser) and the cluster CA that signed the brokers'
+# certificates (ca.crt: Secret <cluster>-cluster-ca-cert; the ca.crt in the
+# user's own Secret is the clients CA, which cannot check a broker)
+SECRETS_DIR = "/run/secrets"
+KAFKA_TLS_DIR = SECRETS_DIR + "/kafka"
 UID = 10001
 PARTNER_ORG = "0190f3c2-5e1a-7c00-9a3b-000000000e01"  # example organisation id
-# Keyed snapshots (a tombstone deletes): compacted, so a new replica reads
-# the whole catalogue / consent state (deploy/compose/kafka-topics.sh too).
 
 COMMON_SECRETS = ["principal.key"]
 # name: port, extra key files, extra settings, HPA max replicas. What each
@@ -72,10 +87,12 @@ DAEMONS = {
 
 with open(os.path.join(ROOT, "proto", "broker.json")) as _f:
     BROKER = json.load(_f)
+with open(os.path.join(ROOT, "tools", "kafka", "pom.xml")) as _f:
+    KAFKA_VERSION = re.search(r"<kafka.version>([^<]+)</kafka.version>", _f.read()).group(1)
 for _n, _d in DAEMONS.items():
     _p = BROKER["principals"][_n]
     _d.update(consumes=_p["consumes"], produces=_p["produces"],
-              prefixes=_p.get("produces_prefixes", []))
+              prefixes=_p.get("produces_prefixes", []), group=_p.get("group", _n))
 
 
 class Octal(int):
@@ -135,7 +152,7 @@ def kafka_topic(name, partitions, extra_labels=None):
     lab.update(extra_labels or {})
     cfg = {"min.insync.replicas": 2}
     cfg.update(topic_config(name))
-    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+    return {"apiVersion": STRIMZI, "kind": "KafkaTopic",
             "metadata": meta(name, lab),
             "spec": {"topicName": name, "partitions": partitions,
                      "replicas": 3, "config": cfg}}
@@ -148,7 +165,7 @@ def acl(kind, name, ops, pattern="literal"):
 
 def kafka_user(name, acls, lab):
     lab = dict(lab, **{"strimzi.io/cluster": CLUSTER})
-    return {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaUser",
+    return {"apiVersion": STRIMZI, "kind": "KafkaUser",
             "metadata": meta(name, lab),
             "spec": {"authentication": {"type": "tls"},
                      "authorization": {"type": "simple", "acls": acls}}}
@@ -165,7 +182,7 @@ def daemon_user(name, d):
     for p in d.get("prefixes", []):
         acls.append(acl("topic", p, ["Write", "Describe"], "prefix"))
     if d["consumes"]:
-        acls.append(acl("group", name, ["Read"]))
+        acls.append(acl("group", d["group"], ["Read"]))
     return kafka_user("signpost-" + name, acls, labels(name))
 
 
@@ -176,9 +193,10 @@ def config_map(name, d):
                         "user=signpost_%s passfile=/run/secrets/db-%s.pgpass "
                         "sslmode=require" % (name, name)),
         "SIGNPOST_KAFKA": "%s-kafka-bootstrap:9093" % CLUSTER,
+        "SIGNPOST_KAFKA_TLS_DIR": KAFKA_TLS_DIR,
         "SIGNPOST_%s_LISTEN" % up: "0.0.0.0:%d" % d["port"],
-        "SIGNPOST_PRINCIPAL_KEY_FILE": "/run/secrets/principal.key",
-        "SIGNPOST_SECRETS_DIR": "/run/secrets",
+        "SIGNPOST_PRINCIPAL_KEY_FILE": SECRETS_DIR + "/principal.key",
+        "SIGNPOST_SECRETS_DIR": SECRETS_DIR,
         "SIGNPOST_MIGRATIONS_DIR": "/opt/signpost/services/%s/migrations" % name,
         "SIGNPOST_LOG_LEVEL": "info",
     }
@@ -216,7 +234,7 @@ def container_security():
 
 
 def main_container(name, d):
-    mounts = [{"name": "secrets", "mountPath": "/run/secrets", "readOnly": True},
+    mounts = [{"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True},
               {"name": "tmp", "mountPath": "/tmp"}]
     env = []
     if name == "notification":
@@ -373,18 +391,20 @@ def ingress():
 
 
 def kafka_cluster():
+    """KRaft (Strimzi v1 has no ZooKeeper and needs node pools): three nodes
+    that are both controller and broker, the Kafka of tools/kafka/pom.xml
+    (its default metadata version), mTLS listeners and simple authorization."""
     return [
-        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaNodePool",
+        {"apiVersion": STRIMZI, "kind": "KafkaNodePool",
          "metadata": meta("dual-role", {"strimzi.io/cluster": CLUSTER}),
          "spec": {"replicas": 3, "roles": ["controller", "broker"],
                   "storage": {"type": "jbod", "volumes": [{
                       "id": 0, "type": "persistent-claim", "size": "100Gi",
                       "deleteClaim": False, "kraftMetadata": "shared"}]}}},
-        {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "Kafka",
-         "metadata": meta(CLUSTER, None, annotations={
-             "strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"}),
+        {"apiVersion": STRIMZI, "kind": "Kafka",
+         "metadata": meta(CLUSTER),
          "spec": {"kafka": {
-             "version": "3.8.0", "metadataVersion": "3.8-IV0",
+             "version": KAFKA_VERSION,
              "listeners": [
                  {"name": "tls", "port": 9093, "type": "internal", "tls": True,
                   "authentication": {"type": "tls"}},
@@ -407,17 +427,18 @@ def partner_docs():
     lab = {"app.kubernetes.io/name": "partner-" + org,
            "app.kubernetes.io/component": "partner",
            "app.kubernetes.io/part-of": "signpost"}
-    prefix = "partner.%s." % org
-    user = kafka_user("partner-" + org, [
+    pt = BROKER["partner"]
+    prefix = pt["reads_prefix"].format(org=org)
+    user = kafka_user(pt["user"].format(org=org), [
         acl("topic", prefix, ["Read", "Describe"], "prefix"),
-        acl("group", prefix, ["Read"], "prefix"),
-        acl("topic", "referral.updates", ["Write", "Describe"]),
-    ], lab)
+        acl("group", pt["groups_prefix"].format(org=org), ["Read"], "prefix"),
+    ] + [acl("topic", t, ["Write", "Describe"]) for t in pt["writes"]], lab)
     t = prefix + "referrals"
     return [kafka_topic(t, 8, lab), kafka_topic(t + ".dlq", 8, lab), user]
 
 
-HEAD = "# Generated by deploy/gen.py from proto/topics and its DAEMONS table; edit those, then run it.\n"
+HEAD = ("# Generated by deploy/gen.py from proto/topics, proto/broker.json and its DAEMONS table;\n"
+        "# edit those, then run it.\n")
 
 
 def dump(docs, comment=""):
@@ -434,8 +455,9 @@ def files():
             "app.kubernetes.io/part-of": "signpost",
             "pod-security.kubernetes.io/enforce": "restricted"})}])
     out["base/kafka-cluster.yaml"] = dump(kafka_cluster(), (
-        "# Strimzi Kafka in KRaft mode: mTLS for every client, ACLs (KafkaUser) for every\n"
-        "# topic, no automatic topic creation (KafkaTopic is the only source).\n"))
+        "# Strimzi (kafka.strimzi.io/v1) Apache Kafka %s in KRaft mode, one node pool of\n"
+        "# three controller+broker nodes: mTLS for every client, ACLs (KafkaUser) for every\n"
+        "# topic, no automatic topic creation (KafkaTopic is the only source).\n" % KAFKA_VERSION))
     tdocs = []
     for name, parts in topics():
         tdocs += [kafka_topic(name, parts), kafka_topic(name + ".dlq", parts)]
@@ -475,7 +497,11 @@ def files():
         "# organisation's key) and its mTLS identity. The partner may Read only topics\n"
         "# and consumer groups under partner.<org>. (run signpost-partner with\n"
         "# --group partner.<org>.receiver) and Write only referral.updates. Copy this\n"
-        "# directory per organisation and replace the id.\n"))
+        "# directory per organisation and replace the id. The partner's certificate is\n"
+        "# in Secret partner-<org> (user.crt, user.key: PKCS#8 PEM), written by Strimzi's\n"
+        "# User Operator; hand it over with the cluster CA (ca.crt of Secret\n"
+        "# signpost-cluster-ca-cert) in one directory, which SIGNPOST_KAFKA_TLS_DIR names,\n"
+        "# and the address of the \"partners\" listener (port 9094).\n"))
     out["partners/example/kustomization.yaml"] = dump([{
         "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
         "metadata": {"name": "partner-example"}, "namespace": NS,

@@ -224,6 +224,12 @@ out:
         return ret;
 }
 
+void
+kafka_partner_topic(const char *org, char *out, size_t n)
+{
+        snprintf(out, n, "partner.%s.referrals", org);
+}
+
 bool
 kafka_reachable(rd_kafka_t *rk, int timeout_ms)
 {

@@ -156,6 +156,12 @@ rd_kafka_conf_t *kafka_conf_new(const char *brokers,
                                 const char *const *defaults,
                                 const char *const *extra_conf, struct err *e);
 
+/* kafka_partner_topic: the topic a registered organisation reads its
+ * referrals from, "partner.<org>.referrals", into out (n bytes; at least
+ * KAFKA_PARTNER_TOPIC_LEN for a UUID org). */
+#define KAFKA_PARTNER_TOPIC_LEN 64
+void kafka_partner_topic(const char *org, char *out, size_t n);
+
 /* kafka_reachable: true if metadata can be fetched within timeout_ms. */
 bool kafka_reachable(rd_kafka_t *rk, int timeout_ms);
 

@@ -17,7 +17,7 @@ pkgs=(
   curl procps iproute2 psmisc    # scripts: readiness probes, process and port checks
   clang-format cppcheck          # format-check, lint
   chromium                       # headless browser for the web-page tests
-  openssl                        # the embedded broker's TLS client certificates
+  openssl libssl-dev             # the embedded broker's TLS client certificates; libcrypto for signpost-admin partner register
 )
 missing=()
 for p in "${pkgs[@]}"; do

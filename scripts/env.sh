@@ -47,7 +47,10 @@ daemon_env() {
   echo "SIGNPOST_MIGRATIONS_DIR=services/$d/migrations"
   # the embedded stack has no mail server: its notifications go to the
   # spool, a development-only channel ("auto" never picks it)
-  [ "$d" = notification ] && echo "SIGNPOST_NOTIFY_CHANNEL=${SIGNPOST_NOTIFY_CHANNEL:-spool}"
+  if [ "$d" = notification ]; then
+    echo "SIGNPOST_NOTIFY_CHANNEL=${SIGNPOST_NOTIFY_CHANNEL:-spool}"
+    echo "SIGNPOST_NOTIFY_SPOOL_DIR=${SIGNPOST_NOTIFY_SPOOL_DIR:-$RUN_DIR/notification-spool}"
+  fi
   if [ "$d" = gateway ]; then # where the gateway forwards queries
     for up in intake directory consent; do
       echo "SIGNPOST_$(echo "$up" | tr a-z A-Z)_URL=http://127.0.0.1:$(daemon_port "$up")"

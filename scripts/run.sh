@@ -64,7 +64,8 @@ cmd_start() {
     start_daemon "$d"; started+=("$d")
   done
   for d in "${started[@]}"; do wait_ready "$d"; done
-  [ -x scripts/demo.sh ] && scripts/demo.sh "$RUN_DIR" || true
+  # SIGNPOST_DEMO_SERVICES: how many synthetic services (tests use a few)
+  [ -x scripts/demo.sh ] && scripts/demo.sh "$RUN_DIR" "${SIGNPOST_DEMO_SERVICES:-1000}" || true
   echo
   echo "signpost is running (state in $RUN_DIR, logs in $RUN_DIR/logs):"
   echo "  PostgreSQL  127.0.0.1:$PG_PORT (database signpost)"

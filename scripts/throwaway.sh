@@ -1,9 +1,14 @@
 # Sourced by tests/run.sh and bench/run.sh: a throwaway PostgreSQL and
 # kafka-mock broker in a temp dir, removed on exit. Exports the
 # SIGNPOST_TEST_* variables tests/support/testenv.h documents.
+# throwaway_kafka then adds a throwaway Apache Kafka and points the
+# SIGNPOST_TEST_KAFKA the daemons and tools use at it.
 # Needs: BUILD (the build dir with bin/kafka-mock).
 
 throwaway_stop() {
+  if [ -n "${THROWAWAY_DIR:-}" ] && [ -f "$THROWAWAY_DIR/kafka/kafka.pid" ]; then
+    scripts/kafka.sh stop "$THROWAWAY_DIR/kafka" >/dev/null 2>&1
+  fi
   if [ -n "${THROWAWAY_KPID:-}" ]; then
     kill "$THROWAWAY_KPID" 2>/dev/null; wait "$THROWAWAY_KPID" 2>/dev/null
   fi
@@ -43,4 +48,18 @@ throwaway_start() {
     export SIGNPOST_TEST_KAFKA
     echo "== kafka-mock at $SIGNPOST_TEST_KAFKA"
   fi
+}
+
+# throwaway_kafka: one Apache Kafka node (scripts/kafka.sh) in the temp
+# dir, with the throwaway secrets' CA and users. From then on the daemons
+# tests start (tests/lib/stack.sh, scripts/env.sh) run on it as their own
+# broker users, and tools run as the admin user. kafka-mock stays up for
+# the in-process flow tests that already have its address.
+throwaway_kafka() {
+  local port=$(( 30000 + (RANDOM % 300) * 2 ))
+  echo "== starting throwaway Apache Kafka on 127.0.0.1:$port"
+  scripts/kafka.sh start "$THROWAWAY_DIR/kafka" "$port" "$SIGNPOST_TEST_SECRETS" "$BUILD/bin" || return 1
+  export SIGNPOST_BROKER=kafka SIGNPOST_TEST_KAFKA=127.0.0.1:$port
+  export SIGNPOST_TEST_KAFKA_DIR=$THROWAWAY_DIR/kafka
+  export SIGNPOST_KAFKA_TLS_DIR=$SIGNPOST_TEST_SECRETS/kafka/admin
 }

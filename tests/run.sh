@@ -60,6 +60,10 @@ for t in $(ls "$BUILD"/tests/*_test_* 2>/dev/null | sort -u); do
 done
 
 if [ "$MODE" != unit ]; then
+  # the integration and end-to-end tests run on Apache Kafka
+  if ! throwaway_kafka; then
+    echo "could not start the throwaway Apache Kafka"; failed=$((failed + 1)); failures+=(kafka)
+  fi
   echo "== integration tests"
   for t in "$BUILD"/tests/it_*; do
     [ -x "$t" ] && run_prog "$t"

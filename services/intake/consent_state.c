@@ -38,10 +38,10 @@ static int
 tell_partner(struct db *db, const char *id, const char *org, bool withdrawn,
              bool opted_out, struct err *e)
 {
-        char topic[UUID_STR_LEN + 32], at[40];
+        char topic[KAFKA_PARTNER_TOPIC_LEN], at[40];
 
         event_now(at);
-        snprintf(topic, sizeof(topic), "partner.%s.referrals", org);
+        kafka_partner_topic(org, topic, sizeof(topic));
         return intake_emit(
             db, topic, id, "signpost.referral.consent_changed.v1",
             json_pack("{ss ss ss ss ss}", "referral_id", id, "organisation_id",

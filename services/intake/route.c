@@ -203,7 +203,7 @@ intake_route_emit(struct intake *in, struct db *db,
                   const struct intake_service *svc, struct err *e)
 {
         unsigned char pk[SECRET_BOX_PK_BYTES];
-        char topic[UUID_STR_LEN + 32];
+        char topic[KAFKA_PARTNER_TOPIC_LEN];
         char *sealed = NULL;
         json_t *view = NULL;
         int rc = -1;
@@ -213,8 +213,7 @@ intake_route_emit(struct intake *in, struct db *db,
         view = partner_view(r, payload);
         if (view == NULL || intake_seal_json(pk, NULL, view, &sealed, e) < 0)
                 goto out;
-        snprintf(topic, sizeof(topic), "partner.%s.referrals",
-                 svc->organisation_id);
+        kafka_partner_topic(svc->organisation_id, topic, sizeof(topic));
         if (intake_emit(db, topic, r->id, "signpost.referral.routed.v1",
                         json_pack("{ss ss ss ss ss ss ss}", "referral_id",
                                   r->id, "reference", r->reference,

@@ -49,7 +49,37 @@ dlq_has() {
   return 1
 }
 
+# topic_settles TOPIC N [SECONDS]: waits (60 s) until TOPIC (on broker $K)
+# holds N records, then checks it still holds N two seconds later (a
+# second copy would show). An outbox relays after the commit, and Apache
+# Kafka makes a partner's topic on its first record, so a record can lag
+# its row.
+topic_settles() {
+  local i n
+  for i in $(seq "${3:-60}"); do
+    n=$("$B/topic-dump" "$K" "$1" 2>/dev/null | grep -c .); [ "$n" -ge "$2" ] && break
+    sleep 1
+  done
+  sleep 2; n=$("$B/topic-dump" "$K" "$1" 2>/dev/null | grep -c .)
+  [ "$n" = "$2" ] || { echo "# $1 holds $n records, not $2"; return 1; }
+}
+
 uuid() { cat /proc/sys/kernel/random/uuid; }
+
+# partner_register ORG DIR: on Apache Kafka, the organisation becomes a
+# partner on the broker (signpost-admin partner register: its topic, its
+# broker user and ACLs), with its credentials written into DIR; as_partner
+# DIR CMD… then runs CMD as that user. kafka-mock has no users: both just
+# go on.
+partner_register() {
+  [ "${SIGNPOST_BROKER:-}" = kafka ] || return 0
+  SIGNPOST_KAFKA=$K SIGNPOST_SECRETS_DIR=$SIGNPOST_TEST_SECRETS \
+    "$B/signpost-admin" partner register "$1" --out "$2" >/dev/null 2>>"$T/intake-setup.err"
+}
+as_partner() {
+  local d=$1; shift
+  if [ "${SIGNPOST_BROKER:-}" = kafka ]; then SIGNPOST_KAFKA_TLS_DIR=$d "$@"; else "$@"; fi
+}
 
 # principal ROLE SUB [ORG [REASON]]: a signed X-Signpost-Principal value.
 principal() { "$B/intake-load" principal "$SIGNPOST_TEST_SECRETS/principal.key" "$@"; }

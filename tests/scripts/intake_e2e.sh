@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # intake end to end, through its public faces only: sealed submissions on
 # referral.submissions (as the gateway produces them), the partner client
-# (signpost-partner) on partner.<org>.referrals and referral.updates, and
+# (signpost-partner, as the organisation's own broker user on Apache
+# Kafka) on partner.<org>.referrals and referral.updates, and
 # intake's internal HTTP API with a signed principal (as the gateway
 # forwards it). Plants canary values in every personal field and finally
 # scans schema intake, every topic and every log for them. Prints TAP.
@@ -20,6 +21,8 @@ ORG=$(uuid) SVC=$(uuid) ORG2=$(uuid) SVC2=$(uuid) ORG3=$(uuid) SVC3=$(uuid)
 "$B/signpost-partner" keygen "$D/orgA" >"$D/orgA.b64" 2>>"$T/intake-setup.err"
 "$B/signpost-partner" keygen "$D/orgB" >"$D/orgB.b64" 2>>"$T/intake-setup.err"
 catalogue "$ORG" "$SVC" "$(cat "$D/orgA.b64")" active
+check "signpost-admin registers organisation A as a partner on the broker" \
+  partner_register "$ORG" "$D/orgA-kafka"
 check "intake's replica has the service from directory.services" replica_has "$SVC"
 
 # ---- submissions routed sealed to the provider ----
@@ -27,7 +30,7 @@ check "intake's replica has the service from directory.services" replica_has "$S
   --service "$SVC" --count 6 --canary "$TAG" --out "$D/submitted.jsonl" 2>>"$T/intake-setup.err"
 check "six referrals stored" wait_for 30 \
   "SELECT count(*) FROM intake.referrals WHERE service_id = '$SVC'" 6
-"$B/signpost-partner" receive --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
+as_partner "$D/orgA-kafka" "$B/signpost-partner" receive --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
   --pk "$D/orgA.pk" --out "$D/partner.jsonl" --count 6 --timeout 60 --ack \
   --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" \
   2>>"$T/partner.log"
@@ -40,7 +43,7 @@ mapfile -t REFS < <(/usr/bin/python3 -c 'import json,sys; [print(json.loads(l)["
 
 # ---- every state via signpost-partner ----
 partner_status() {
-  "$B/signpost-partner" status --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
+  as_partner "$D/orgA-kafka" "$B/signpost-partner" status --brokers "$K" --org "$ORG" --sk "$D/orgA.sk" \
     --intake-pk "$SIGNPOST_TEST_SECRETS/intake.pk" --referral "$1" --status "$2" ${3:+--reason "$3"} 2>>"$T/partner.log"
 }
 status_is() { wait_for 20 "SELECT status FROM intake.referrals WHERE id = '$1'" "$2"; }
@@ -206,8 +209,7 @@ check "all four share it" test \
   "$(sql "SELECT count(DISTINCT subject_id) FROM intake.referrals WHERE service_id = '$SVC4'")" = 1
 check "one received history row each" test \
   "$(sql "SELECT count(*) FROM intake.status_history h JOIN intake.referrals r ON r.id = h.referral_id WHERE r.service_id = '$SVC4'")" = 4
-"$B/topic-dump" "$K" "partner.$ORG4.referrals" >"$D/partner4" 2>/dev/null
-check "each routed to the partner exactly once" test "$(grep -c . "$D/partner4")" = 4
+check "each routed to the partner exactly once" topic_settles "partner.$ORG4.referrals" 4
 
 # ---- canary scan: tables, topics, logs ----
 sleep 2

@@ -23,23 +23,50 @@ dump() { # USER GROUP TOPIC: topic-dump as USER with GROUP
 produce() { # USER TOPIC: one record
   printf 'k-%s\t{"n":%s}\n' "$RANDOM" "$RANDOM" | as "$1" "$B/topic-produce" "$K" "$2" signpost.test.v1 >/dev/null 2>>"$T/produce.err"
 }
-for org in orga orgb; do
-  scripts/kafka.sh user "$S" "partner-$org"
-  as admin "$B/kafka-admin" "$K" partner "$org" >/dev/null
-done
-check "a partner name that is not a safe topic name part is refused" \
-  bash -c "! SIGNPOST_KAFKA_TLS_DIR='$S/kafka/admin' '$B/kafka-admin' '$K' partner 'a.b/c' 2>/dev/null"
-
-check "intake writes (and so makes) partner A's topic" produce intake partner.orga.referrals
-check "and partner B's" produce intake partner.orgb.referrals
+# partners registered as an operator does (signpost-admin partner register)
+A=$(cat /proc/sys/kernel/random/uuid) BB=$(cat /proc/sys/kernel/random/uuid)
+register() { # ORG DIR
+  SIGNPOST_KAFKA=$K SIGNPOST_SECRETS_DIR=$S SIGNPOST_KAFKA_TLS_DIR=$S/kafka/admin \
+    "$B/signpost-admin" partner register "$1" --out "$2" >"$T/register.out" 2>"$T/register.err"
+}
+check "signpost-admin registers partner A: topic, user and ACLs" register "$A" "$T/partner-a"
+check "it names the broker user and the topic it reads" \
+  grep -qx "broker user: partner-$A" "$T/register.out"
+check "and writes the key, certificate and CA once, readable only by its owner" \
+  test "$(stat -c %a "$T/partner-a" "$T/partner-a/user.key" "$T/partner-a/user.crt" | tr '\n' ' ')" = "700 600 600 "
+check "the certificate is for user partner-<org>, from the platform's CA" \
+  bash -c "openssl verify -CAfile '$S/kafka/ca.crt' '$T/partner-a/user.crt' >/dev/null &&
+    openssl x509 -noout -subject -in '$T/partner-a/user.crt' | grep -q 'CN *= *partner-$A'"
+check "registering into a directory that exists is refused (nothing overwritten)" \
+  bash -c "! SIGNPOST_KAFKA=$K SIGNPOST_SECRETS_DIR=$S '$B/signpost-admin' partner register $A --out '$T/partner-a' 2>/dev/null"
+check "signpost-admin registers partner B" register "$BB" "$T/partner-b"
+check "the partner's topic exists before anything is routed to it" \
+  as admin "$B/topic-dump" "$K" "partner.$BB.referrals"
+bad_name() { # NAME: refused with exit 2 and a message saying why
+  SIGNPOST_KAFKA=$K SIGNPOST_SECRETS_DIR=$S "$B/signpost-admin" partner register "$1" --out "$T/bad" 2>"$T/bad.err"
+  [ $? = 2 ] && grep -q "not an organisation id" "$T/bad.err" && [ ! -e "$T/bad" ]
+}
+check "a partner name that is not a safe topic name part is refused with a message" bad_name 'a.b/c'
+check "so is one that would reach another partner's prefix" bad_name "$A.x"
+pa() { SIGNPOST_KAFKA_TLS_DIR=$T/partner-a "$@"; }
+pb() { SIGNPOST_KAFKA_TLS_DIR=$T/partner-b "$@"; }
+pdump() { # GROUP TOPIC as the partner the caller's prefix chose
+  SIGNPOST_TOPIC_DUMP_GROUP=$1 "$B/topic-dump" "$K" "$2" 2>>"$T/dump.err"
+}
+check "intake writes partner A's topic" produce intake "partner.$A.referrals"
+check "and partner B's" produce intake "partner.$BB.referrals"
 check "partner B reads its own topic with its own group" \
-  test "$(dump partner-orgb partner.orgb.receiver partner.orgb.referrals | grep -c .)" = 1
+  test "$(pb pdump "partner.$BB.receiver" "partner.$BB.referrals" | grep -c .)" = 1
+refused() { ! "$@" >/dev/null; }
+check "partner A cannot read partner B's topic" refused pa pdump "partner.$A.receiver" "partner.$BB.referrals"
+check "partner A cannot read through partner B's group" refused pa pdump "partner.$BB.receiver" "partner.$A.referrals"
+pproduce() { # TOPIC: one record as the partner the caller's prefix chose
+  printf 'k-%s\t{"n":%s}\n' "$RANDOM" "$RANDOM" | "$B/topic-produce" "$K" "$1" signpost.test.v1 >/dev/null 2>>"$T/produce.err"
+}
+check "partner A cannot write referral.submissions" refused pa pproduce referral.submissions
+check "the client sees an authorisation error" grep -qi "authoriz" "$T/produce.err"
+check "partner A may write referral.updates" pa pproduce referral.updates
 refused_read() { ! dump "$@" >/dev/null; }
-check "partner A cannot read partner B's topic" refused_read partner-orga partner.orga.receiver partner.orgb.referrals
-check "partner A cannot read through partner B's group" refused_read partner-orga partner.orgb.receiver partner.orga.referrals
-refused_write() { ! produce "$@"; }
-check "partner A cannot write referral.submissions" refused_write partner-orga referral.submissions
-check "partner A may write referral.updates" produce partner-orga referral.updates
 check "a daemon cannot read a topic that is not its own (intake, directory.commands)" \
   refused_read intake intake directory.commands
 check "the refusal names the topic" grep -q "directory.commands" "$T/dump.err"

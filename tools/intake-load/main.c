@@ -363,7 +363,7 @@ watch_run(void *arg)
         struct err e = {0};
         struct kafka_consumer *kc;
 
-        snprintf(topic, sizeof(topic), "partner.%s.referrals", w->o->org);
+        kafka_partner_topic(w->o->org, topic, sizeof(topic));
         snprintf(group, sizeof(group), "intake-bench-%d", (int)getpid());
         kc = kafka_consumer_new(w->o->brokers, group, topics, conf, &e);
         if (kc == NULL) {

@@ -7,9 +7,13 @@
  *   signpost-admin token issue --role support --expires 8h [--label TEXT]
  *   signpost-admin token list
  *   signpost-admin token revoke TOKEN_ID
+ *   signpost-admin partner register ORG_UUID --out DIR
  *
- * Environment: SIGNPOST_DB (the gateway's conninfo), and the token hash key
- * in SIGNPOST_TOKEN_KEY_FILE or SIGNPOST_SECRETS_DIR/token-hash.key.
+ * partner register: the organisation's broker topic, user and ACLs, and
+ * its TLS client certificate written once into DIR (partner.c says more).
+ *
+ * Environment (token): SIGNPOST_DB (the gateway's conninfo), and the token hash
+ * key in SIGNPOST_TOKEN_KEY_FILE or SIGNPOST_SECRETS_DIR/token-hash.key.
  * "issue" prints the id and the token; the token is shown this once and
  * only its keyed hash is stored. Support tokens always need a stated
  * reason on each request and an expiry (at most 7 days).
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "db.h"
 #include "http.h"
 #include "secret.h"
@@ -36,7 +41,8 @@ usage(void)
                 "usage: signpost-admin token issue --role provider|admin|"
                 "support [--org UUID] [--label TEXT] [--expires N[s|m|h|d]]\n"
                 "       signpost-admin token list\n"
-                "       signpost-admin token revoke TOKEN_ID\n");
+                "       signpost-admin token revoke TOKEN_ID\n"
+                "       signpost-admin partner register ORG_UUID --out DIR\n");
         return 2;
 }
 
@@ -228,6 +234,16 @@ main(int argc, char **argv)
         struct db *db = NULL;
         int rc = 1;
 
+        if (argc >= 3 && strcmp(argv[1], "partner") == 0) {
+                if (strcmp(argv[2], "register") != 0 || argc < 4 ||
+                    (argc != 4 && (argc != 6 || strcmp(argv[4], "--out") != 0)))
+                        return usage();
+                if (partner_register(argv[3], argc == 6 ? argv[5] : NULL, &e) ==
+                    0)
+                        return 0;
+                fprintf(stderr, "signpost-admin: %s\n", e.msg);
+                return e.kind == ERR_INVALID || e.kind == ERR_CONFLICT ? 2 : 1;
+        }
         if (argc < 3 || strcmp(argv[1], "token") != 0)
                 return usage();
         if (strcmp(argv[2], "issue") == 0 && parse(argc, argv, &o) < 0)

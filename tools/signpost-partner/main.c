@@ -476,9 +476,14 @@ receive(struct opts *o)
                 goto out;
         if (o->ack && updater_init(&r.up, o, &r.sk) < 0)
                 goto out;
-        snprintf(topic, sizeof(topic), "partner.%s.referrals", o->org);
-        snprintf(group, sizeof(group), "%s",
-                 o->group ? o->group : "signpost-partner");
+        kafka_partner_topic(o->org, topic, sizeof(topic));
+        /* a partner's broker user may use only groups named under its
+         * topic prefix (proto/broker.json partner.groups_prefix) */
+        if (o->group != NULL)
+                snprintf(group, sizeof(group), "%s", o->group);
+        else
+                snprintf(group, sizeof(group), "partner.%s.signpost-partner",
+                         o->org);
         kc = kafka_consumer_new(o->brokers, group, topics, conf, &e);
         if (kc == NULL)
                 goto out;

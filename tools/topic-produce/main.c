@@ -52,9 +52,12 @@ static void
 on_delivery(void *opaque, int ok, const char *reason)
 {
         (void)opaque;
-        (void)reason;
-        if (!ok)
-                failed++;
+        if (!ok) {
+                /* e.g. the broker's refusal: an ACL, an unknown topic */
+                if (failed++ == 0)
+                        fprintf(stderr, "topic-produce: not delivered: %s\n",
+                                reason ? reason : "(no reason)");
+        }
 }
 
 static int
