@@ -32,7 +32,11 @@ check "make run (scripts/run.sh start) brings the whole stack up" \
 echo "# $(grep -o 'broker (kafka) ready after [0-9]* s' "$SIGNPOST_TEST_TMP/make-run.out"); stack up after $((SECONDS - t0)) s"
 check "on Apache Kafka" grep -q "(Apache Kafka" "$SIGNPOST_TEST_TMP/make-run.out"
 
-SVC=$(psql_run "SELECT id FROM gateway.catalogue_services WHERE accepts_referrals ORDER BY id LIMIT 1")
+# the directory has applied the demo data; the gateway's replica follows
+for _ in $(seq 120); do
+  SVC=$(psql_run "SELECT id FROM gateway.catalogue_services WHERE accepts_referrals ORDER BY id LIMIT 1")
+  [ -n "$SVC" ] && break; sleep 0.5
+done
 check "the gateway's replica holds the demo catalogue" test -n "$SVC"
 body() {
   echo "{\"service_id\":\"$SVC\",\"kind\":\"self\",\"person\":{\"name\":\"Make Run $1\",\"email\":\"makerun$1@example.org\"},\"consents\":{\"share_with_provider\":true}}"

@@ -146,9 +146,9 @@ check "a wrong key is 404" test \
   "$(json POST "/v1/referrals/$A/consents?key=00000000000000000000000000000000" '{"purpose":"feedback_requests","action":"withdrawn"}')" = 404
 check "an unknown purpose is 422" test \
   "$(json POST "/v1/referrals/$A/consents?key=$AKEY" '{"purpose":"spam","action":"withdrawn"}')" = 422
-consent_is() { # PATH VALUE: admin's GET /v1/consents/SUBJ through the gateway (20 s)
+consent_is() { # PATH VALUE: admin's GET /v1/consents/SUBJ through the gateway (60 s: a loaded machine is slow)
   local i
-  for i in $(seq 40); do
+  for i in $(seq 120); do
     [ "$(req GET "/v1/consents/$SUBJ" -H "Authorization: Bearer $ATOK")" = 200 ] && [ "$(field "$1")" = "$2" ] && return 0
     sleep 0.5
   done
