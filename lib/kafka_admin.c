@@ -197,6 +197,43 @@ add_topic(const char *name, int parts, void *arg)
         return 0;
 }
 
+/* alter_configs: sets each resource's settings (the whole set: a setting
+ * not named goes back to the broker's default). */
+static int
+alter_configs(struct kafka_admin *ka, rd_kafka_ConfigResource_t **cr, int n,
+              struct err *e)
+{
+        rd_kafka_queue_t *q = rd_kafka_queue_new(ka->rk);
+        rd_kafka_AdminOptions_t *o =
+            rd_kafka_AdminOptions_new(ka->rk, RD_KAFKA_ADMIN_OP_ANY);
+        const rd_kafka_ConfigResource_t **res;
+        rd_kafka_event_t *ev;
+        size_t cnt;
+        int rc = 0;
+
+        rd_kafka_AdminOptions_set_request_timeout(o, TIMEOUT_MS, NULL, 0);
+        rd_kafka_AlterConfigs(ka->rk, cr, (size_t)n, o, q);
+        if ((ev = wait_result(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, e)) ==
+            NULL)
+                rc = -1;
+        else {
+                res = rd_kafka_AlterConfigs_result_resources(
+                    rd_kafka_event_AlterConfigs_result(ev), &cnt);
+                for (size_t i = 0; i < cnt; i++)
+                        if (rd_kafka_ConfigResource_error(res[i]))
+                                rc = err_set(
+                                    e, ERR_TRANSIENT, NULL,
+                                    "settings of %s: %s",
+                                    rd_kafka_ConfigResource_name(res[i]),
+                                    rd_kafka_ConfigResource_error_string(
+                                        res[i]));
+                rd_kafka_event_destroy(ev);
+        }
+        rd_kafka_AdminOptions_destroy(o);
+        rd_kafka_queue_destroy(q);
+        return rc;
+}
+
 /* create_topics: each topic with its settings; one that exists has its
  * settings set again. */
 static int
@@ -211,7 +248,6 @@ create_topics(struct kafka_admin *ka, const struct topic *t, int n,
             rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_ANY);
         rd_kafka_event_t *ev;
         const rd_kafka_topic_result_t **res;
-        const rd_kafka_ConfigResource_t **cres;
         size_t cnt;
         char errstr[256];
         int rc = -1, made = 0;
@@ -259,21 +295,10 @@ create_topics(struct kafka_admin *ka, const struct topic *t, int n,
         }
         rd_kafka_event_destroy(ev);
         /* the settings again, for topics that were there already */
-        rd_kafka_AlterConfigs(rk, cr, (size_t)n, o, q);
-        if ((ev = wait_result(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, e)) ==
-            NULL) {
+        if (alter_configs(ka, cr, n, e) < 0) {
                 rc = -1;
                 goto out;
         }
-        cres = rd_kafka_AlterConfigs_result_resources(
-            rd_kafka_event_AlterConfigs_result(ev), &cnt);
-        for (size_t i = 0; i < cnt; i++)
-                if (rd_kafka_ConfigResource_error(cres[i]))
-                        rc = err_set(
-                            e, ERR_TRANSIENT, NULL, "settings of %s: %s",
-                            rd_kafka_ConfigResource_name(cres[i]),
-                            rd_kafka_ConfigResource_error_string(cres[i]));
-        rd_kafka_event_destroy(ev);
         if (created != NULL)
                 *created = made;
 out:
@@ -489,59 +514,34 @@ int
 kafka_admin_tune(struct kafka_admin *ka, const char *topic, char *const *extra,
                  int n, struct err *e)
 {
-        const char *kv[64];
+        const char *kv[32];
         rd_kafka_ConfigResource_t *cr;
-        rd_kafka_queue_t *q;
-        rd_kafka_AdminOptions_t *o;
-        rd_kafka_event_t *ev;
-        const rd_kafka_ConfigResource_t **res;
-        size_t cnt;
         int nkv, rc = 0;
 
         if (need_table(ka, e) < 0)
                 return -1;
-        if (n > 16)
-                return err_set(e, ERR_INVALID, NULL, "at most 16 settings");
         nkv = config_of(ka, topic, kv, 16);
         cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
         for (int i = 0; i < nkv; i++)
                 rd_kafka_ConfigResource_set_config(cr, kv[2 * i],
                                                    kv[2 * i + 1]);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n && rc == 0; i++) {
                 char name[128];
                 const char *eq = strchr(extra[i], '=');
 
                 if (eq == NULL || eq == extra[i] ||
-                    (size_t)(eq - extra[i]) >= sizeof(name)) {
-                        rd_kafka_ConfigResource_destroy(cr);
-                        return err_set(e, ERR_INVALID, NULL,
-                                       "%s: want name=value", extra[i]);
+                    (size_t)(eq - extra[i]) >= sizeof(name))
+                        rc = err_set(e, ERR_INVALID, NULL,
+                                     "%s: want name=value", extra[i]);
+                else {
+                        snprintf(name, sizeof(name), "%.*s",
+                                 (int)(eq - extra[i]), extra[i]);
+                        rd_kafka_ConfigResource_set_config(cr, name, eq + 1);
                 }
-                snprintf(name, sizeof(name), "%.*s", (int)(eq - extra[i]),
-                         extra[i]);
-                rd_kafka_ConfigResource_set_config(cr, name, eq + 1);
         }
-        q = rd_kafka_queue_new(ka->rk);
-        o = rd_kafka_AdminOptions_new(ka->rk, RD_KAFKA_ADMIN_OP_ANY);
-        rd_kafka_AlterConfigs(ka->rk, &cr, 1, o, q);
-        if ((ev = wait_result(q, RD_KAFKA_EVENT_ALTERCONFIGS_RESULT, e)) ==
-            NULL)
-                rc = -1;
-        else {
-                res = rd_kafka_AlterConfigs_result_resources(
-                    rd_kafka_event_AlterConfigs_result(ev), &cnt);
-                for (size_t i = 0; i < cnt; i++)
-                        if (rd_kafka_ConfigResource_error(res[i]))
-                                rc = err_set(
-                                    e, ERR_INVALID, NULL, "settings of %s: %s",
-                                    topic,
-                                    rd_kafka_ConfigResource_error_string(
-                                        res[i]));
-                rd_kafka_event_destroy(ev);
-        }
+        if (rc == 0)
+                rc = alter_configs(ka, &cr, 1, e);
         rd_kafka_ConfigResource_destroy(cr);
-        rd_kafka_AdminOptions_destroy(o);
-        rd_kafka_queue_destroy(q);
         return rc;
 }
 

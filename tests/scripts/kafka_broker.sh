@@ -37,8 +37,11 @@ check "and writes the key, certificate and CA once, readable only by its owner" 
 check "the certificate is for user partner-<org>, from the platform's CA" \
   bash -c "openssl verify -CAfile '$S/kafka/ca.crt' '$T/partner-a/user.crt' >/dev/null &&
     openssl x509 -noout -subject -in '$T/partner-a/user.crt' | grep -q 'CN *= *partner-$A'"
-check "registering into a directory that exists is refused (nothing overwritten)" \
+sums() { sha256sum "$T/partner-a"/* | awk '{print $1}' | paste -sd,; }
+before=$(sums)
+check "registering into a directory that exists is refused" \
   bash -c "! SIGNPOST_KAFKA=$K SIGNPOST_SECRETS_DIR=$S '$B/signpost-admin' partner register $A --out '$T/partner-a' 2>/dev/null"
+check "and nothing in it is overwritten" test "$(sums)" = "$before"
 check "signpost-admin registers partner B" register "$BB" "$T/partner-b"
 check "the partner's topic exists before anything is routed to it" \
   as admin "$B/topic-dump" "$K" "partner.$BB.referrals"

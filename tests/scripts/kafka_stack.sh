@@ -70,6 +70,7 @@ check "intake's replica follows: the updated service active, the deleted one gon
   "$SVC2=active,$SVC3=deleted"
 svc_records() { "$B/topic-dump" "$K" directory.services 2>/dev/null | grep -cF "\"key\":\"$SVC2\""; }
 written=$(svc_records)
+check "the topic holds every snapshot of the service first ($written of 4)" test "$written" -ge 4
 sleep 1.5; svc_cmd update "$SVC2" active # the next record rolls the segment
 compacted() { for _ in $(seq 90); do [ "$(svc_records)" -le 2 ] && return 0; sleep 1; done; return 1; }
 check "the broker compacts the topic: $written snapshots of one service become at most 2" compacted

@@ -73,16 +73,14 @@ check "with no broker the gateway never answers 202" test ! -s "$R/down.ids"
 check "it answers 503" bash -c "[ '$(echo $codes | tr ' ' '\n' | sort -u)' = 503 ]"
 check "with Retry-After" grep -qi '^Retry-After: [0-9]' "$R/post.hdr"
 check "and says why in JSON (error.code unavailable)" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["error"]["code"] == "unavailable" and d["error"]["message"]' "$R/post.json"
-ready=$(curl -s -o /dev/null -w '%{http_code}' "$GW/readyz")
-check "its readiness says not ready (readyz $ready) once it has noticed" bash -c "
+check "its readiness says not ready once it has noticed" bash -c "
   for _ in \$(seq 40); do [ \"\$(curl -s -o /dev/null -w '%{http_code}' '$GW/readyz')\" != 200 ] && exit 0; sleep 0.5; done; exit 1"
 check "the gateway is still running" kill -0 "$(cat "$R/pids/gateway.pid")"
 check "the broker starts again" scripts/kafka.sh start "$R/kafka" "$KAFKA_PORT" "$R/secrets" "$B"
 ACCEPTED=$R/after.ids; : >"$ACCEPTED"
 back() { for _ in $(seq 60); do [ "$(post "a$RANDOM")" = 202 ] && return 0; sleep 1; done; return 1; }
 check "once it is back the gateway accepts again" back
-check "what it accepted before the stop is all stored, once each" \
-  test "$(psql_run "SELECT count(DISTINCT id) FROM intake.referrals WHERE id IN ($(sed "s/.*/'&'/" "$R/before.ids" | paste -sd,))")" = 5
+check "what it accepted before the stop is all stored, once each" test "$(stored "$R/before.ids")" = 5
 check "and what it accepted after, too" wait_stored "$R/after.ids" "$(grep -c . "$R/after.ids")"
 
 # ---- kept across make stop / make run ----

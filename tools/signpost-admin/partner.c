@@ -39,26 +39,26 @@
 
 #define CERT_DAYS 365
 
-static X509 *
-read_cert(const char *path)
+/* read_ca: the CA's certificate and key from ca_dir into *cert and *key
+ * (both NULL on entry; the caller frees what was read); -1 unless both
+ * were read. */
+static int
+read_ca(const char *ca_dir, X509 **cert, EVP_PKEY **key)
 {
-        FILE *f = fopen(path, "r");
-        X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+        char path[1200];
+        FILE *f;
 
-        if (f != NULL)
+        snprintf(path, sizeof(path), "%s/ca.crt", ca_dir);
+        if ((f = fopen(path, "r")) != NULL) {
+                *cert = PEM_read_X509(f, NULL, NULL, NULL);
                 fclose(f);
-        return x;
-}
-
-static EVP_PKEY *
-read_key(const char *path)
-{
-        FILE *f = fopen(path, "r");
-        EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-
-        if (f != NULL)
+        }
+        snprintf(path, sizeof(path), "%s/ca.key", ca_dir);
+        if ((f = fopen(path, "r")) != NULL) {
+                *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
                 fclose(f);
-        return k;
+        }
+        return *cert != NULL && *key != NULL ? 0 : -1;
 }
 
 /* write_pem: DIR/name, new, mode 0600: key (PKCS#8) if not NULL, else
@@ -89,7 +89,6 @@ write_pem(const char *dir, const char *name, EVP_PKEY *key, X509 *cert,
 static int
 issue(const char *ca_dir, const char *user, const char *out, struct err *e)
 {
-        char path[1200];
         X509 *ca = NULL, *x = NULL;
         EVP_PKEY *ca_key = NULL, *key = NULL;
         BIGNUM *serial = NULL;
@@ -97,11 +96,7 @@ issue(const char *ca_dir, const char *user, const char *out, struct err *e)
         X509V3_CTX ctx;
         int rc = -1;
 
-        snprintf(path, sizeof(path), "%s/ca.crt", ca_dir);
-        ca = read_cert(path);
-        snprintf(path, sizeof(path), "%s/ca.key", ca_dir);
-        ca_key = read_key(path);
-        if (ca == NULL || ca_key == NULL) {
+        if (read_ca(ca_dir, &ca, &ca_key) < 0) {
                 err_set(e, ERR_FATAL, NULL,
                         "no Kafka CA (ca.crt, ca.key) readable in %s", ca_dir);
                 goto out;
