@@ -32,9 +32,21 @@
 
 struct kafka_producer;
 
-/* kafka_dr_fn: called from kafka_producer_poll() on the caller's thread.
- * ok is 1 when the broker acknowledged; reason is borrowed. */
-typedef void (*kafka_dr_fn)(void *opaque, int ok, const char *reason);
+/* A delivery report's outcome. KAFKA_MAYBE: not acknowledged, but sent,
+ * so the broker may still commit it (librdkafka's "possibly persisted",
+ * e.g. a timeout while a leader failed over): a resend is only safe when
+ * its consumers dedupe it (the same key and id). Compare with
+ * KAFKA_DELIVERED; never test it as a boolean. */
+enum kafka_delivery {
+        KAFKA_FAILED = 0, /* not on the broker */
+        KAFKA_DELIVERED = 1,
+        KAFKA_MAYBE = 2,
+};
+
+/* kafka_dr_fn: called from kafka_producer_poll() on the caller's thread;
+ * reason is borrowed ("" when delivered). */
+typedef void (*kafka_dr_fn)(void *opaque, enum kafka_delivery d,
+                            const char *reason);
 
 struct kafka_out {
         const char *topic;

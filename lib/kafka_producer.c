@@ -30,7 +30,7 @@ struct dr_box {
 struct dr_wait {
         atomic_int refs;
         atomic_int done;
-        int ok;
+        enum kafka_delivery d;
         char reason[128];
 };
 
@@ -47,7 +47,11 @@ dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *conf_opaque)
         (void)conf_opaque;
         if (b == NULL)
                 return;
-        b->fn(b->opaque, m->err == RD_KAFKA_RESP_ERR_NO_ERROR,
+        b->fn(b->opaque,
+              m->err == RD_KAFKA_RESP_ERR_NO_ERROR ? KAFKA_DELIVERED
+              : rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_NOT_PERSISTED
+                  ? KAFKA_FAILED
+                  : KAFKA_MAYBE,
               m->err ? rd_kafka_err2str(m->err) : "");
         free(b);
 }
@@ -188,11 +192,11 @@ wait_release(struct dr_wait *w)
 }
 
 static void
-wait_report(void *opaque, int ok, const char *reason)
+wait_report(void *opaque, enum kafka_delivery d, const char *reason)
 {
         struct dr_wait *w = opaque;
 
-        w->ok = ok;
+        w->d = d;
         snprintf(w->reason, sizeof(w->reason), "%s", reason);
         atomic_store(&w->done, 1);
         wait_release(w);
@@ -213,7 +217,7 @@ wait_for(struct kafka_producer *p, const struct kafka_out *m, struct dr_wait *w,
                                "produce to %s: no acknowledgement within %d "
                                "ms",
                                m->topic, timeout_ms);
-        if (!w->ok)
+        if (w->d != KAFKA_DELIVERED)
                 return err_set(e, ERR_TRANSIENT, "topic", "produce to %s: %s",
                                m->topic, w->reason);
         return 0;

@@ -198,12 +198,14 @@ struct slot {
 };
 
 static void
-on_delivery(void *opaque, int ok, const char *reason)
+on_delivery(void *opaque, enum kafka_delivery d, const char *reason)
 {
         struct slot *s = opaque;
 
-        s->state = ok ? 1 : -1;
-        if (!ok)
+        /* not delivered (maybe or not): the row stays and is sent again,
+         * with its key and id, which consumers dedupe */
+        s->state = d == KAFKA_DELIVERED ? 1 : -1;
+        if (d != KAFKA_DELIVERED)
                 log_warnx("outbox delivery failed", "seq=%s why=\"%s\"", s->seq,
                           reason);
 }

@@ -3,13 +3,16 @@
 # produced to notification.requests (sealed, as intake sends them), consumed
 # into the delivery log, rendered, written to the spool and recorded with
 # their events. Target >= 2,000/s.
-echo "== notification: messages sent/s through the spool channel (target >= 2000)"
+echo "== notification: messages sent/s through the spool channel (target >= 2000) (broker=$bench_broker)"
 (
   set -u
   export SIGNPOST_PORT_OFFSET=2000
   . tests/lib/stack.sh
   trap 'stack_stop >/dev/null 2>&1' EXIT
   . tests/lib/notify.sh
+  # its consumer starts at the broker's end (on Apache Kafka the intake
+  # section left a request for every referral it routed)
+  bench_skip_backlog notification notification.requests
   N=${SIGNPOST_BENCH_NOTIFY_N:-20000}
   SPOOL=$T/bench-spool
   stack_start notification SIGNPOST_NOTIFY_SPOOL_DIR="$SPOOL" SIGNPOST_NOTIFY_BATCH=500 \
@@ -33,4 +36,6 @@ echo "== notification: messages sent/s through the spool channel (target >= 2000
   rate=$(sql "SELECT round(count(*) / greatest(extract(epoch FROM max(sent_at) - min(created_at)), 0.001)) FROM notification.message WHERE referral_id = '$REF' AND status = 'sent'")
   echo "notification_sent=$n spool_files=$files wall_seconds_incl_produce=$(echo "$t1 - $t0" | bc)"
   echo "notification_sent_per_s=$rate (target >= 2000)"
+  bench_figure notification_sent_per_s "$rate" - - ">= 2000"
+  bench_vs_kafka notification_sent_per_s "$rate"
 )

@@ -354,23 +354,25 @@ test_produce_wait_acknowledged(void **state)
 struct report {
         int calls;
         int ok;
+        enum kafka_delivery d;
 };
 
 static void
-on_report(void *opaque, int ok, const char *reason)
+on_report(void *opaque, enum kafka_delivery d, const char *reason)
 {
         struct report *rep = opaque;
 
         (void)reason;
         rep->calls++;
-        rep->ok = ok;
+        rep->ok = d == KAFKA_DELIVERED;
+        rep->d = d;
 }
 
 static void
 test_delivery_report_called(void **state)
 {
         struct kafka_producer *p = producer();
-        struct report rep = {0, 0};
+        struct report rep = {0};
         struct kafka_out out = {0};
         struct err e = {0};
         char topic[64];
@@ -390,6 +392,69 @@ test_delivery_report_called(void **state)
         assert_int_equal(rep.ok, 1);
         kafka_producer_free(p);
         assert_int_equal(rep.calls, 1);
+}
+
+/* report_of: a message to topic on p (500 ms message timeout), with rtt
+ * ms added to the broker's answers once it was sent; its report. */
+static struct report
+report_of(struct kafka_producer *p, const char *topic, int rtt)
+{
+        struct report rep = {0};
+        struct kafka_out out = {0};
+        struct err e = {0};
+
+        out.topic = topic;
+        out.value = "x";
+        out.value_len = 1;
+        out.on_delivery = on_report;
+        out.opaque = &rep;
+        assert_int_equal(rd_kafka_mock_broker_set_rtt(mock, 1, rtt), 0);
+        assert_int_equal(kafka_produce(p, &out, &e), 0);
+        for (int i = 0; i < 100 && rep.calls == 0; i++)
+                kafka_producer_poll(p, 100);
+        assert_int_equal(rd_kafka_mock_broker_set_rtt(mock, 1, 0), 0);
+        assert_int_equal(rep.calls, 1);
+        return rep;
+}
+
+/* A message that timed out while its request was at the broker may still
+ * be committed (a leader failing over): KAFKA_MAYBE, never KAFKA_FAILED,
+ * so the gateway does not promise it was not received. One that never
+ * left (the broker down) is KAFKA_FAILED. */
+static void
+test_delivery_report_says_maybe(void **state)
+{
+        const char *conf[] = {"message.timeout.ms", "500", NULL};
+        struct err e = {0};
+        struct kafka_producer *p = kafka_producer_new(boot, conf, &e);
+        struct report rep;
+        char topic[64];
+
+        (void)state;
+        if (p == NULL)
+                fail_msg("producer: %s", e.msg);
+        new_topic(topic, sizeof(topic), 1);
+        /* connected, the topic's leader known (a loaded machine may need
+         * more than one 500 ms try) */
+        for (int i = 0; i < 20; i++)
+                if ((rep = report_of(p, topic, 0)).d == KAFKA_DELIVERED)
+                        break;
+        assert_int_equal(rep.d, KAFKA_DELIVERED);
+        assert_int_equal(rep.ok, 1);
+
+        rep = report_of(p, topic, 3000); /* the answer comes too late */
+        assert_int_equal(rep.ok, 0);
+        assert_int_equal(rep.d, KAFKA_MAYBE);
+        kafka_producer_free(p);
+
+        p = kafka_producer_new(boot, conf, &e);
+        assert_non_null(p);
+        assert_int_equal(rd_kafka_mock_broker_set_down(mock, 1), 0);
+        rep = report_of(p, topic, 0);
+        assert_int_equal(rd_kafka_mock_broker_set_up(mock, 1), 0);
+        assert_int_equal(rep.ok, 0);
+        assert_int_equal(rep.d, KAFKA_FAILED);
+        kafka_producer_free(p);
 }
 
 /* A wait that gives up must not be written to by the late report (ASan
@@ -653,6 +718,7 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_produce_wait_acknowledged),
             cmocka_unit_test(test_delivery_report_called),
+            cmocka_unit_test(test_delivery_report_says_maybe),
             cmocka_unit_test(test_produce_wait_times_out_then_delivers),
             cmocka_unit_test(test_reachable_follows_broker),
             cmocka_unit_test(test_consumer_keeps_key_order),

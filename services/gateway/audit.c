@@ -67,7 +67,7 @@ emit(struct gw_call *call, const char *id, int status, struct err *e)
                                : "public");
         rc = gw_produce(call->g->prod, AUDIT_TOPIC,
                         p->sub[0] ? p->sub : "public", &ev, text,
-                        call->g->set.produce_timeout_ms, e);
+                        GW_SYNC_WAIT_MS, e);
         free(text);
         if (rc < 0)
                 log_warnx("audit event not written", "request_id=%s why=\"%s\"",

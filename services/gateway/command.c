@@ -68,8 +68,7 @@ gw_command_send(struct gw *g, const char *topic, const char *key,
         if (text == NULL)
                 return err_set(e, ERR_TRANSIENT, NULL, "out of memory");
         event_init(&ev, GW_SOURCE, type, key);
-        rc = gw_produce(g->prod, topic, key, &ev, text,
-                        g->set.produce_timeout_ms, e);
+        rc = gw_produce(g->prod, topic, key, &ev, text, GW_SYNC_WAIT_MS, e);
         free(text);
         return rc;
 }

@@ -185,20 +185,27 @@ struct gw_producer;
 struct gw_producer *gw_producer_new(const char *brokers, int timeout_ms,
                                     struct err *e);
 void gw_producer_free(struct gw_producer *p);
-/* gw_produce: produces and waits for the broker's acknowledgement (or
- * the failure report, which comes within the producer's timeout_ms); 0
- * only when acknowledged, else -1 ERR_TRANSIENT. */
+/* GW_SYNC_WAIT_MS: the longest gw_produce holds an HTTP thread (the web
+ * form, audit events, commands). The API's referrals wait off the
+ * threads, for the producer's whole timeout. */
+#define GW_SYNC_WAIT_MS 10000
+/* gw_produce: produces and waits up to wait_ms for the broker's
+ * acknowledgement; 0 only when acknowledged, else -1 ERR_TRANSIENT. Not
+ * acknowledged is not "not delivered": a message still unreported after
+ * wait_ms, or reported KAFKA_MAYBE, may be committed later (the error's
+ * message says so), so what it carries must be safe to send again. */
 int gw_produce(struct gw_producer *p, const char *topic, const char *key,
-               const struct event *ev, const char *value, int timeout_ms,
+               const struct event *ev, const char *value, int wait_ms,
                struct err *e);
-/* gw_acked_fn: a delivery report; ok is 1 when the broker acknowledged
- * the message; reason is borrowed. */
-typedef void (*gw_acked_fn)(void *arg, int ok, const char *reason);
+/* gw_acked_fn: a delivery report (lib/kafka.h's kafka_delivery: only
+ * KAFKA_DELIVERED is an acknowledgement; KAFKA_MAYBE may still be
+ * committed); reason is borrowed. */
+typedef kafka_dr_fn gw_acked_fn;
 /* gw_produce_async: enqueues without waiting. done(arg, ...) runs exactly
  * once on the producer's poller thread, when the broker acknowledged the
- * message or it failed (within the producer's timeout_ms, so the report
- * is final); it must not block. Returns 0 (done will be called), or -1
- * ERR_TRANSIENT (it will not). */
+ * message or it failed (within the producer's timeout_ms); it must not
+ * block. Returns 0 (done will be called), or -1 ERR_TRANSIENT (it will
+ * not). */
 int gw_produce_async(struct gw_producer *p, const char *topic, const char *key,
                      const struct event *ev, const char *value,
                      gw_acked_fn done, void *arg, struct err *e);

@@ -54,8 +54,12 @@ static const struct cfg_entry gateway_cfg[] = {
      "HTTP threads, 0 = one per core, at least 2 (forwarded reads, pages"
      " and referrals wait off them)"},
     {"SIGNPOST_GATEWAY_DB_POOL", CFG_INT, "8", false, "database connections"},
-    {"SIGNPOST_GATEWAY_PRODUCE_TIMEOUT", CFG_DURATION_MS, "5s", false,
-     "longest wait for Kafka to acknowledge a command"},
+    /* above a broker's failover (a lost leader is fenced after
+     * broker.session.timeout.ms, 9 s, then its partitions elect anew), so
+     * losing a node delays answers instead of failing them */
+    {"SIGNPOST_GATEWAY_PRODUCE_TIMEOUT", CFG_DURATION_MS, "30s", false,
+     "longest Kafka may take to acknowledge a referral (the web form, "
+     "audit events and commands wait 10 s at most)"},
     {"SIGNPOST_GATEWAY_RATE_IP", CFG_STR, "20", false,
      "requests per second per client address (0: no limit)"},
     {"SIGNPOST_GATEWAY_BURST_IP", CFG_STR, "60", false, "per-address burst"},

@@ -30,7 +30,7 @@ struct waiter {
         pthread_cond_t cv;
         atomic_int refs;
         bool done;
-        int ok;
+        enum kafka_delivery d;
         char reason[128];
 };
 
@@ -50,8 +50,12 @@ gw_producer_new(const char *brokers, int timeout_ms, struct err *e)
         struct gw_producer *p = calloc(1, sizeof(*p));
         char tmo[24];
         /* librdkafka itself fails a message it could not deliver in
-         * timeout_ms, so the report is final: a 503 is never followed by a
-         * late delivery of the same message */
+         * timeout_ms, so every message gets its report by then. The report
+         * is final only when it says the message never reached a broker
+         * (KAFKA_FAILED): one timed out while its request was at a leader
+         * that then failed over can still be committed (KAFKA_MAYBE).
+         * timeout_ms is set above the broker's failover (see main.c) so a
+         * lost node delays an answer rather than failing it. */
         const char *conf[] = {"linger.ms", "1", "message.timeout.ms", tmo,
                               NULL};
 
@@ -96,12 +100,12 @@ release(struct waiter *w)
 }
 
 static void
-on_report(void *opaque, int ok, const char *reason)
+on_report(void *opaque, enum kafka_delivery d, const char *reason)
 {
         struct waiter *w = opaque;
 
         pthread_mutex_lock(&w->mu);
-        w->ok = ok;
+        w->d = d;
         snprintf(w->reason, sizeof(w->reason), "%s", reason);
         w->done = true;
         pthread_cond_signal(&w->cv);
@@ -145,9 +149,14 @@ await(struct waiter *w, const char *topic, int timeout_ms, struct err *e)
                 rc = pthread_cond_timedwait(&w->cv, &w->mu, &dl);
         if (!w->done)
                 rc = err_set(e, ERR_TRANSIENT, "topic",
-                             "%s: no acknowledgement within %d ms", topic,
-                             timeout_ms);
-        else if (!w->ok)
+                             "%s: no acknowledgement within %d ms (the "
+                             "broker may still have it)",
+                             topic, timeout_ms);
+        else if (w->d == KAFKA_MAYBE)
+                rc = err_set(e, ERR_TRANSIENT, "topic",
+                             "%s: %s (the broker may still have it)", topic,
+                             w->reason);
+        else if (w->d != KAFKA_DELIVERED)
                 rc = err_set(e, ERR_TRANSIENT, "topic", "%s: %s", topic,
                              w->reason);
         else
@@ -158,7 +167,7 @@ await(struct waiter *w, const char *topic, int timeout_ms, struct err *e)
 
 int
 gw_produce(struct gw_producer *p, const char *topic, const char *key,
-           const struct event *ev, const char *value, int timeout_ms,
+           const struct event *ev, const char *value, int wait_ms,
            struct err *e)
 {
         struct waiter *w = waiter_new();
@@ -181,9 +190,7 @@ gw_produce(struct gw_producer *p, const char *topic, const char *key,
                 release(w);
                 return -1;
         }
-        /* the report comes within message.timeout.ms; the margin covers
-         * a slow poller */
-        rc = await(w, topic, timeout_ms + 2000, e);
+        rc = await(w, topic, wait_ms, e);
         release(w);
         return rc;
 }

@@ -21,7 +21,15 @@
 #include "log.h"
 #include "metrics.h"
 
-enum outcome { ACCEPTED, REPLAYED, REJECTED, UNAVAILABLE, NOUTCOMES };
+/* UNCONFIRMED: not acknowledged, but the broker may still commit it */
+enum outcome {
+        ACCEPTED,
+        REPLAYED,
+        REJECTED,
+        UNAVAILABLE,
+        UNCONFIRMED,
+        NOUTCOMES
+};
 
 static struct metrics_counter *outcomes[NOUTCOMES];
 static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
@@ -29,8 +37,8 @@ static pthread_once_t outcomes_once = PTHREAD_ONCE_INIT;
 static void
 outcomes_register(void)
 {
-        static const char *const names[NOUTCOMES] = {"accepted", "replayed",
-                                                     "rejected", "unavailable"};
+        static const char *const names[NOUTCOMES] = {
+            "accepted", "replayed", "rejected", "unavailable", "unconfirmed"};
 
         for (int i = 0; i < NOUTCOMES; i++)
                 outcomes[i] =
@@ -73,7 +81,7 @@ struct submission {
         char *msg;          /* sealed message, new; NULL unless send */
         /* the deferred API answer */
         struct http_defer *defer;
-        int ok;
+        enum kafka_delivery d;
         char why[256];
 };
 
@@ -173,11 +181,15 @@ fail:
         return NULL;
 }
 
-/* settle: after Kafka's report (ok) or without sending: the idempotency
- * record and the counters. */
+/* settle: after Kafka's report or without sending (d KAFKA_DELIVERED):
+ * the idempotency record and the counters. A record not acknowledged
+ * stays unacknowledged, so a retry with its key sends the same id again,
+ * which intake stores once. */
 static void
-settle(struct submission *s, bool ok)
+settle(struct submission *s, enum kafka_delivery d)
 {
+        bool ok = d == KAFKA_DELIVERED;
+
         struct err e = {0};
         struct db *db;
 
@@ -188,7 +200,10 @@ settle(struct submission *s, bool ok)
                                   err_kind_name(e.kind));
                 db_pool_put(&s->g->pool, db);
         }
-        count(!ok ? UNAVAILABLE : s->send ? ACCEPTED : REPLAYED);
+        count(d == KAFKA_MAYBE ? UNCONFIRMED
+              : !ok            ? UNAVAILABLE
+              : s->send        ? ACCEPTED
+                               : REPLAYED);
 }
 
 static int
@@ -201,7 +216,7 @@ produce(struct submission *s, gw_acked_fn done, struct err *e)
                 return gw_produce_async(s->g->prod, GW_TOPIC_SUBMISSIONS, s->id,
                                         &ev, s->msg, done, s, e);
         return gw_produce(s->g->prod, GW_TOPIC_SUBMISSIONS, s->id, &ev, s->msg,
-                          s->g->set.produce_timeout_ms, e);
+                          GW_SYNC_WAIT_MS, e);
 }
 
 int
@@ -219,7 +234,7 @@ gw_submit(struct gw *g, const json_t *body, const char *scope,
                 return status_of(e);
         }
         rc = s->send ? produce(s, NULL, e) : 0;
-        settle(s, rc == 0);
+        settle(s, rc == 0 ? KAFKA_DELIVERED : KAFKA_FAILED);
         if (rc == 0) {
                 memcpy(id, s->id, UUID_STR_LEN);
                 memcpy(reference, s->reference, GW_REFERENCE_LEN);
@@ -277,20 +292,41 @@ refuse(struct http_resp *resp, int status, const struct err *e)
                 http_resp_header(resp, "Retry-After", "5");
 }
 
+/* unconfirmed: the 503 for a submission the broker may still commit
+ * (a timeout while a leader failed over). It is not "nothing was
+ * accepted": the client is told how to retry without a second referral. */
+static void
+unconfirmed(struct http_resp *resp, const struct submission *s,
+            const struct err *e)
+{
+        http_resp_error(resp, 503, "unconfirmed", NULL,
+                        "%s. It may still have been received: %s", e->msg,
+                        s->idem_key[0] != '\0'
+                            ? "send it again with the same Idempotency-Key, "
+                              "which never makes a second referral"
+                            : "sent again without an Idempotency-Key it may "
+                              "make a second referral; send one to retry "
+                              "safely");
+        http_resp_header(resp, "Retry-After", "5");
+}
+
 /* respond: settles s and fills resp from Kafka's report. */
 static void
 respond(struct http_req *req, struct http_resp *resp, struct submission *s)
 {
         struct err e = {0};
 
-        settle(s, s->ok);
-        if (s->ok) {
+        settle(s, s->d);
+        if (s->d == KAFKA_DELIVERED) {
                 accepted(resp, s);
                 return;
         }
         err_set(&e, ERR_TRANSIENT, "topic", "%s: %s", GW_TOPIC_SUBMISSIONS,
                 s->why);
-        refuse(resp, 503, &e);
+        if (s->d == KAFKA_MAYBE)
+                unconfirmed(resp, s, &e);
+        else
+                refuse(resp, 503, &e);
         log_warnx("referral not accepted", "request_id=%s why=\"%s\"",
                   req->request_id, e.msg);
 }
@@ -303,7 +339,7 @@ answer(struct http_req *req, struct http_resp *resp, void *arg)
         struct submission *s = arg;
 
         if (req == NULL) {
-                settle(s, s->ok);
+                settle(s, s->d);
         } else {
                 respond(req, resp, s);
                 gw_route_headers(resp, 0, req->path);
@@ -314,12 +350,12 @@ answer(struct http_req *req, struct http_resp *resp, void *arg)
 /* acked: Kafka's report, on the producer's poller thread: wake the
  * request; the answer is made on an HTTP thread. */
 static void
-acked(void *arg, int ok, const char *reason)
+acked(void *arg, enum kafka_delivery d, const char *reason)
 {
         struct submission *s = arg;
 
-        s->ok = ok;
-        snprintf(s->why, sizeof(s->why), "%s", ok ? "" : reason);
+        s->d = d;
+        snprintf(s->why, sizeof(s->why), "%s", reason);
         http_defer_resume(s->defer, answer, s);
 }
 
@@ -332,14 +368,15 @@ send_deferred(struct gw_call *call, struct submission *s)
 
         s->defer = http_req_defer(call->req);
         if (s->defer == NULL) { /* out of memory: wait here instead */
-                s->ok = produce(s, NULL, &e) == 0;
+                s->d =
+                    produce(s, NULL, &e) == 0 ? KAFKA_DELIVERED : KAFKA_FAILED;
                 snprintf(s->why, sizeof(s->why), "%s", e.msg);
                 respond(call->req, call->resp, s);
                 submission_free(s);
                 return;
         }
         if (produce(s, acked, &e) < 0)
-                acked(s, 0, e.msg);
+                acked(s, KAFKA_FAILED, e.msg);
 }
 
 void
@@ -386,7 +423,7 @@ gw_submit_handler(struct gw_call *call)
                 send_deferred(call, s);
                 return;
         }
-        settle(s, true); /* a replay Kafka already has: answer now */
+        settle(s, KAFKA_DELIVERED); /* a replay Kafka has: answer now */
         accepted(call->resp, s);
         submission_free(s);
 }

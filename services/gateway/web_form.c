@@ -282,7 +282,10 @@ error_summary(struct gw_html *h, const struct form_errors *es)
 }
 
 /* render_form: the form for kind, filled from f (may be NULL), with the
- * errors in es (may be NULL) in the summary and beside their fields. */
+ * errors in es (may be NULL) in the summary and beside their fields.
+ * After a 503 the form keeps the token it was sent with: it is the
+ * referral's Idempotency-Key, and the broker may still commit that
+ * referral, so sending it again must not make a second one. */
 static void
 render_form(struct gw_call *call, int status, const struct gw_service *s,
             const char *kind, const struct gw_form *f,
@@ -292,7 +295,10 @@ render_form(struct gw_call *call, int status, const struct gw_service *s,
         char csrf[128] = "", *m;
         const char *k = kind_letter(kind);
 
-        gw_csrf_new(call->g->token_key, (int64_t)time(NULL), csrf);
+        if (status == 503 && f != NULL && gw_form_get(f, "csrf") != NULL)
+                snprintf(csrf, sizeof(csrf), "%s", gw_form_get(f, "csrf"));
+        else
+                gw_csrf_new(call->g->token_key, (int64_t)time(NULL), csrf);
         if (es != NULL && es->n > 0)
                 error_summary(&h, es);
         gw_html_f(&h,
@@ -503,9 +509,12 @@ submit_form(struct gw_call *call, const struct gw_service *s, const char *kind,
                 return;
         }
         if (st == 503)
+                /* not confirmed is not "not sent" (the broker may still
+                 * commit it); the form's key makes a resend safe */
                 errors_add(&es, "person_name",
-                           "Sorry, we could not send your referral just "
-                           "now. Please try again in a minute.");
+                           "Sorry, we could not confirm your referral just "
+                           "now. Please send it again in a minute: it will "
+                           "not be sent twice.");
         else if (es.n == 0)
                 errors_add(&es, error_field(e.field), error_text(&e));
         render_form(call, st == 400 ? 400 : st, s, kind, f, &es);

@@ -20,11 +20,11 @@
 static long acked, failed;
 
 static void
-on_delivery(void *opaque, int ok, const char *reason)
+on_delivery(void *opaque, enum kafka_delivery d, const char *reason)
 {
         (void)opaque;
         (void)reason;
-        if (ok)
+        if (d == KAFKA_DELIVERED)
                 acked++;
         else
                 failed++;

@@ -165,11 +165,11 @@ payload(const char *tag, long i, const char *kind, bool same_person)
 }
 
 static void
-on_delivery(void *opaque, int ok, const char *reason)
+on_delivery(void *opaque, enum kafka_delivery d, const char *reason)
 {
         (void)opaque;
         (void)reason;
-        if (ok)
+        if (d == KAFKA_DELIVERED)
                 atomic_fetch_add(&acked, 1);
         else
                 atomic_fetch_add(&failed, 1);

@@ -49,10 +49,10 @@ seal_member(json_t *obj, const unsigned char *pk)
 static long failed;
 
 static void
-on_delivery(void *opaque, int ok, const char *reason)
+on_delivery(void *opaque, enum kafka_delivery d, const char *reason)
 {
         (void)opaque;
-        if (!ok) {
+        if (d != KAFKA_DELIVERED) {
                 /* e.g. the broker's refusal: an ACL, an unknown topic */
                 if (failed++ == 0)
                         fprintf(stderr, "topic-produce: not delivered: %s\n",
