@@ -395,10 +395,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
         n = strlen(why);
         while (n > 0 && (why[n - 1] == '\n' || why[n - 1] == '\r'))
                 why[--n] = '\0';
-        for (char *p = why; *p; p++)
-                if (*p == '"')
-                        *p = '\'';
-        log_warnx("http server", "why=\"%s\"", why);
+        log_why(LOG_WARN, "http server", why, NULL);
 }
 
 /* parse_listen: "host:port", "[v6]:port" or ":port" into ss. */

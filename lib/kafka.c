@@ -14,23 +14,10 @@
 
 #include "log.h"
 
-/* clean: copies s into out with quotes and newlines replaced, so it can sit
- * inside a quoted logfmt value. */
-static void
-clean(char *out, size_t outsz, const char *s)
-{
-        size_t o = 0;
-
-        for (; s != NULL && *s && o + 1 < outsz; s++)
-                out[o++] = (*s == '"' || *s == '\n' || *s == '\\') ? '\'' : *s;
-        out[o] = '\0';
-}
-
 static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
         enum log_level lvl = LOG_DEBUG;
-        char why[400];
 
         (void)rk;
         if (level <= 3)
@@ -39,21 +26,17 @@ log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
                 lvl = LOG_WARN;
         else if (level <= 6)
                 lvl = LOG_INFO;
-        clean(why, sizeof(why), buf);
-        log_line(lvl, "librdkafka", "fac=%s why=\"%s\"", fac, why);
+        log_why(lvl, "librdkafka", buf, "fac=%s", fac);
 }
 
 static void
 error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-        char why[400];
-
         (void)rk;
         (void)opaque;
-        clean(why, sizeof(why), reason);
-        log_line(err == RD_KAFKA_RESP_ERR__FATAL ? LOG_ERROR : LOG_WARN,
-                 "kafka error", "err=%s why=\"%s\"",
-                 rd_kafka_err2name((rd_kafka_resp_err_t)err), why);
+        log_why(err == RD_KAFKA_RESP_ERR__FATAL ? LOG_ERROR : LOG_WARN,
+                "kafka error", reason, "err=%s",
+                rd_kafka_err2name((rd_kafka_resp_err_t)err));
 }
 
 /* conf_apply: sets each name, value pair of list (may be NULL). */

@@ -157,8 +157,8 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
         }
         if (error != NULL) {
-                log_warnx("kafka rebalance failed", "why=\"%s\"",
-                          rd_kafka_error_name(error));
+                log_why(LOG_WARN, "kafka rebalance failed",
+                        rd_kafka_error_name(error), NULL);
                 rd_kafka_error_destroy(error);
         }
 }
@@ -325,8 +325,8 @@ rewind_msgs(struct kafka_consumer *c, struct batch *b, size_t from, size_t to)
         if (l->cnt > 0)
                 error = rd_kafka_seek_partitions(c->rk, l, SEEK_MS);
         if (error != NULL) {
-                log_warnx("kafka seek failed", "why=\"%s\"",
-                          rd_kafka_error_name(error));
+                log_why(LOG_WARN, "kafka seek failed",
+                        rd_kafka_error_name(error), NULL);
                 rd_kafka_error_destroy(error);
         }
         rd_kafka_topic_partition_list_destroy(l);

@@ -7,12 +7,20 @@
  * The message is a fixed phrase; the key=value pairs carry ids only (topic,
  * partition, offset, request id, referral id). Payloads, names and addresses
  * never reach a log line: there is deliberately no helper that takes one.
+ *
+ * A failure is logged with log_err (a struct err) or log_why (another
+ * library's error string), which add kind= and why="..." with the reason
+ * escaped: \ " and control characters become \\ \" \n \r \t \u00XX, so
+ * a reason cannot end the line or start a key of its own. Never write
+ * why="%s" by hand.
  */
 #ifndef SIGNPOST_LOG_H
 #define SIGNPOST_LOG_H
 
 #include <stdint.h>
 #include <stdio.h>
+
+#include "err.h"
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
@@ -29,7 +37,20 @@ void log_set_stream(FILE *f);
 void log_line(enum log_level lvl, const char *msg, const char *kvfmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* log_kafka: a line about one Kafka record (topic/partition/offset). */
+/* log_err: a line about the failure e: kvfmt's pairs (as log_line's; may
+ * be NULL), then kind=<err_kind_name>, field="<e->field>" when it names
+ * one, and why="<e->msg>", the values escaped. e NULL: kind=none and an
+ * empty why. */
+void log_err(enum log_level lvl, const char *msg, const struct err *e,
+             const char *kvfmt, ...) __attribute__((format(printf, 4, 5)));
+/* log_why: the same for a reason that is not a struct err (a library's
+ * error string): kvfmt's pairs, then why="<why>" escaped (none when why
+ * is NULL). */
+void log_why(enum log_level lvl, const char *msg, const char *why,
+             const char *kvfmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* log_kafka: a line about one Kafka record (topic/partition/offset), with
+ * why escaped as log_why's (why may be NULL). */
 void log_kafka(enum log_level lvl, const char *msg, const char *topic,
                int32_t partition, int64_t offset, const char *why);
 

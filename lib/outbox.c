@@ -206,8 +206,8 @@ on_delivery(void *opaque, enum kafka_delivery d, const char *reason)
          * with its key and id, which consumers dedupe */
         s->state = d == KAFKA_DELIVERED ? 1 : -1;
         if (d != KAFKA_DELIVERED)
-                log_warnx("outbox delivery failed", "seq=%s why=\"%s\"", s->seq,
-                          reason);
+                log_why(LOG_WARN, "outbox delivery failed", reason, "seq=%s",
+                        s->seq);
 }
 
 /* produce_rows: sends every row of r; fills slots. Returns rows handed to
@@ -490,8 +490,8 @@ relay_session(struct outbox_relay *rl, struct db *db, struct kafka_producer *p)
                 }
                 kafka_producer_poll(p, 0);
                 if (n < 0 || finish_reported(rl, db, fl, &nf, &e) < 0) {
-                        log_warnx("outbox relay retrying",
-                                  "schema=%s why=\"%s\"", rl->schema, e.msg);
+                        log_err(LOG_WARN, "outbox relay retrying", &e,
+                                "schema=%s", rl->schema);
                         if (!db_connected(db))
                                 break;
                         clock_sleep_ms(500);

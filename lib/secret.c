@@ -158,7 +158,8 @@ secret_key_from_bytes(const unsigned char *bytes, size_t len, const char *id,
 /* keyfile_read: reads the whole of fd (a checked regular file) into buf.
  * Returns the byte count or -1. */
 static ssize_t
-keyfile_read(int fd, unsigned char *buf, size_t bufsz, struct err *e)
+keyfile_read(int fd, const char *path, unsigned char *buf, size_t bufsz,
+             struct err *e)
 {
         size_t n = 0;
 
@@ -168,25 +169,30 @@ keyfile_read(int fd, unsigned char *buf, size_t bufsz, struct err *e)
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
-                        return err_set(e, ERR_FATAL, NULL, "key file: read: %s",
-                                       strerror(errno));
+                        return err_set(e, ERR_FATAL, NULL, "key file %s: %s",
+                                       path, strerror(errno));
                 if (r == 0)
                         return (ssize_t)n;
                 n += (size_t)r;
                 if (n == bufsz)
                         return err_set(e, ERR_FATAL, NULL,
-                                       "key file: too large");
+                                       "key file %s: too large for a key",
+                                       path);
         }
 }
 
-/* keyfile_open: opens path and checks it is a regular file nobody but
- * its owner can read or write. Returns the fd or -1. */
+/* keyfile_open: opens path and checks it is a regular file; when secret,
+ * also that nobody but its owner can read or write it. Returns the fd or
+ * -1. */
 static int
-keyfile_open(const char *path, struct err *e)
+keyfile_open(const char *path, bool secret, struct err *e)
 {
         struct stat st;
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd;
 
+        if (path == NULL || path[0] == '\0')
+                return err_set(e, ERR_FATAL, NULL, "key file: no path given");
+        fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return err_set(e, ERR_FATAL, NULL, "key file %s: %s", path,
                                strerror(errno));
@@ -195,7 +201,7 @@ keyfile_open(const char *path, struct err *e)
                 return err_set(e, ERR_FATAL, NULL,
                                "key file %s: not a regular file", path);
         }
-        if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        if (secret && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
                 close(fd);
                 return err_set(e, ERR_FATAL, NULL,
                                "key file %s: mode %03o lets group/others in; "
@@ -205,10 +211,15 @@ keyfile_open(const char *path, struct err *e)
         return fd;
 }
 
-/* key_decode: fills k->bytes from n bytes of raw key or base64 text. */
+/* key_text_decode: the one rule for a key written as text (secret.h,
+ * "key text"): n bytes of text, white space either side ignored, must be
+ * base64 of exactly len bytes in one of the four variants (standard or
+ * URL-safe alphabet, padded or not; libsodium checks each strictly, so
+ * alphabets cannot mix and padding is whole or absent). Writes the key
+ * into out. path names the file in errors (NULL: text from elsewhere). */
 static int
-key_decode(struct secret_key *k, unsigned char *buf, size_t n, const char *path,
-           struct err *e)
+key_text_decode(const unsigned char *text, size_t n, unsigned char *out,
+                size_t len, const char *path, struct err *e)
 {
         static const int variants[] = {
             sodium_base64_VARIANT_URLSAFE_NO_PADDING,
@@ -216,27 +227,46 @@ key_decode(struct secret_key *k, unsigned char *buf, size_t n, const char *path,
             sodium_base64_VARIANT_ORIGINAL,
             sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
         };
+        unsigned char bin[KEYFILE_MAX];
+        const char *what = path != NULL ? "key file " : "key text";
+        const char *name = path != NULL ? path : "";
         size_t s = 0, got = 0;
+        int rc = -1;
 
-        if (n == k->len) {
-                memcpy(k->bytes, buf, n);
-                return 0;
-        }
-        while (s < n && isspace(buf[s]))
+        if (secret_init(e) < 0)
+                return -1;
+        while (s < n && isspace(text[s]))
                 s++;
-        while (n > s && isspace(buf[n - 1]))
+        while (n > s && isspace(text[n - 1]))
                 n--;
+        if (n == s)
+                return err_set(e, ERR_FATAL, NULL,
+                               "%s%s: empty, expected base64 of %zu bytes",
+                               what, name, len);
+        if (n - s > KEYFILE_MAX)
+                return err_set(e, ERR_FATAL, NULL, "%s%s: too large for a key",
+                               what, name);
         for (size_t i = 0; i < sizeof(variants) / sizeof(variants[0]); i++) {
-                if (sodium_base642bin(k->bytes, sizeof(k->bytes),
-                                      (const char *)buf + s, n - s, NULL, &got,
-                                      NULL, variants[i]) == 0 &&
-                    got == k->len)
-                        return 0;
+                if (sodium_base642bin(bin, sizeof(bin), (const char *)text + s,
+                                      n - s, NULL, &got, NULL,
+                                      variants[i]) == 0) {
+                        rc = 0;
+                        break;
+                }
         }
-        sodium_memzero(k->bytes, sizeof(k->bytes));
-        return err_set(e, ERR_FATAL, NULL,
-                       "key file %s: not %zu raw bytes or their base64", path,
-                       k->len);
+        if (rc < 0)
+                err_set(e, ERR_FATAL, NULL,
+                        "%s%s: not base64 (A-Z a-z 0-9 and + / or - _, "
+                        "= padding or none)",
+                        what, name);
+        else if (got != len)
+                rc = err_set(e, ERR_FATAL, NULL,
+                             "%s%s: base64 of %zu bytes, expected %zu", what,
+                             name, got, len);
+        else
+                memcpy(out, bin, len);
+        sodium_memzero(bin, sizeof(bin));
+        return rc;
 }
 
 int
@@ -256,11 +286,12 @@ secret_key_load(const char *path, size_t len, const char *id,
                 err_set(e, ERR_FATAL, NULL, "sodium_malloc failed");
                 goto out;
         }
-        fd = keyfile_open(path, e);
+        fd = keyfile_open(path, true, e);
         if (fd < 0)
                 goto out;
-        n = keyfile_read(fd, buf, KEYFILE_MAX, e);
-        if (n < 0 || key_decode(k, buf, (size_t)n, path, e) < 0)
+        n = keyfile_read(fd, path, buf, KEYFILE_MAX, e);
+        if (n < 0 ||
+            key_text_decode(buf, (size_t)n, k->bytes, len, path, e) < 0)
                 goto out;
         key_lock(k);
         *out = k;
@@ -370,50 +401,28 @@ secret_b64_decode(const char *text, unsigned char **out, size_t *outlen,
 int
 secret_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES])
 {
-        char norm[128];
-        unsigned char *bin = NULL;
-        size_t i, o = 0, len = 0;
-        int rc = -1;
-
-        for (i = 0; text != NULL && text[i] != '\0'; i++) {
-                char c = text[i];
-                if (c == '=' || c == ' ' || c == '\t' || c == '\n' || c == '\r')
-                        continue;
-                if (o + 1 >= sizeof(norm))
-                        return -1;
-                norm[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
-        }
-        norm[o] = '\0';
-        if (o == 0 || secret_b64_decode(norm, &bin, &len, NULL) < 0)
+        if (text == NULL)
                 return -1;
-        if (len == SECRET_BOX_PK_BYTES) {
-                memcpy(pk, bin, len);
-                rc = 0;
-        }
-        free(bin);
-        return rc;
+        return key_text_decode((const unsigned char *)text, strlen(text), pk,
+                               SECRET_BOX_PK_BYTES, NULL, NULL);
 }
 
 int
 secret_pk_load(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES],
                struct err *e)
 {
-        char text[256];
-        FILE *f = path != NULL ? fopen(path, "r") : NULL;
-        size_t n;
+        unsigned char text[KEYFILE_MAX];
+        ssize_t n;
+        int fd = keyfile_open(path, false, e);
 
-        if (f == NULL)
-                return err_set(e, ERR_FATAL, path, "cannot read public key %s",
-                               path ? path : "(none)");
-        n = fread(text, 1, sizeof(text) - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        text[strcspn(text, "\r\n")] = '\0';
-        if (secret_pk_decode(text, pk) < 0)
-                return err_set(e, ERR_FATAL, path,
-                               "%s is not a public key (base64 of 32 bytes)",
-                               path);
-        return 0;
+        if (fd < 0)
+                return -1;
+        n = keyfile_read(fd, path, text, sizeof(text), e);
+        close(fd);
+        if (n < 0)
+                return -1;
+        return key_text_decode(text, (size_t)n, pk, SECRET_BOX_PK_BYTES, path,
+                               e);
 }
 
 int

@@ -2,7 +2,8 @@
  * secret: every use of libsodium in signpost, behind one prefix.
  *
  *   keys       struct secret_key: key bytes in sodium_malloc memory, read
- *              from a 0600 file or made at random, wiped on free
+ *              from a 0600 file or made at random, wiped on free; every
+ *              key file (secret or public) is read by one rule, "key text"
  *   box        sealed boxes (anonymous sender -> key pair owner)
  *   b64        URL-safe base64 without padding, for bytes inside JSON
  *   envelope   a keyring of KEKs (key encryption keys) with ids; per-subject
@@ -56,11 +57,22 @@ int secret_init(struct err *e);
 
 /* --- keys ------------------------------------------------------------ */
 
-/* secret_key_load: reads a key of exactly len bytes from path, holding
- * either the raw bytes or base64 text (any variant, surrounding white
- * space ignored). Refuses (ERR_FATAL) a file that group or others may
- * read or write, one that is not a regular file, or a wrong length. id
- * may be NULL. Returns new key in *out, free with secret_key_free(). */
+/* Key text, the one rule for every key written down (key files, public
+ * keys in the catalogue): base64 of exactly the key's length, in the
+ * standard (+ /) or the URL-safe (- _) alphabet, with its = padding or
+ * without it, and white space before and after ignored (the newline a
+ * file ends with). Nothing else: no raw bytes, no white space inside, no
+ * mixed alphabets, no partial padding. signpost-keygen and
+ * secret_key_file_new write URL-safe unpadded text and a newline;
+ * signpost-partner keygen writes a partner's .pk padded standard (what
+ * the directory stores). A file breaking the rule is refused with
+ * ERR_FATAL and a message naming the file and what is wrong (empty, not
+ * base64, or base64 of the wrong number of bytes). */
+
+/* secret_key_load: reads a secret key of exactly len bytes from the key
+ * text file at path. Also refuses a file that group or others may read
+ * or write, or one that is not a regular file. id may be NULL. Returns
+ * new key in *out, free with secret_key_free(). */
 int secret_key_load(const char *path, size_t len, const char *id,
                     struct secret_key **out, struct err *e);
 /* secret_key_random: a new random key of len bytes (<= SECRET_KEY_MAX).
@@ -99,12 +111,12 @@ int secret_b64_decode(const char *text, unsigned char **out, size_t *outlen,
  * key in *sk, free with secret_key_free(). */
 int secret_box_keypair(unsigned char pk[SECRET_BOX_PK_BYTES],
                        struct secret_key **sk, struct err *e);
-/* secret_pk_decode: a box public key written as base64 of 32 bytes in any
- * variant (padded or not, standard or URL alphabet, surrounding white
- * space ignored). 0, or -1 when it is not one. */
+/* secret_pk_decode: a box public key (32 bytes) as key text (see
+ * "Key text" above). 0, or -1 when it is not one. */
 int secret_pk_decode(const char *text, unsigned char pk[SECRET_BOX_PK_BYTES]);
-/* secret_pk_load: reads a public key file (its first line,
- * secret_pk_decode). ERR_FATAL naming the file when unreadable or not a
+/* secret_pk_load: reads a box public key from the key text file at path
+ * (any mode: public keys are world-readable by design; it must be a
+ * regular file). ERR_FATAL naming the file when unreadable or not a
  * key. */
 int secret_pk_load(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES],
                    struct err *e);

@@ -113,8 +113,7 @@ svc_migrate_main(struct cfg *cfg, const char *schema)
         if (rc == 0)
                 log_info("migrated", "schema=%s", schema);
         else
-                log_error("migration failed", "kind=%s why=\"%s\"",
-                          err_kind_name(e.kind), e.msg);
+                log_err(LOG_ERROR, "migration failed", &e, "schema=%s", schema);
         cfg_free(cfg);
         return rc;
 }
@@ -141,8 +140,8 @@ consume(void *arg)
                 db_set_prepare(db, s->prepare);
         kc = kafka_consumer_new(s->brokers, s->group, s->topics, NULL, &e);
         if (db == NULL || kc == NULL) {
-                log_error("consumer start failed", "group=%s why=\"%s\"",
-                          s->group, e.msg);
+                log_err(LOG_ERROR, "consumer start failed", &e, "group=%s",
+                        s->group);
                 goto out;
         }
         if (atomic_fetch_add(&w->all->joined, 1) + 1 == w->all->n)
@@ -152,8 +151,8 @@ consume(void *arg)
         w->rc = kafka_consumer_run(kc, inbox_handle_batch, &in, s->batch,
                                    svc_stop_flag(), &e);
         if (w->rc < 0)
-                log_error("consumer stopped", "group=%s why=\"%s\"", s->group,
-                          e.msg);
+                log_err(LOG_ERROR, "consumer stopped", &e, "group=%s",
+                        s->group);
         if (s->thread_end != NULL)
                 s->thread_end(s->arg);
 out:

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "secret.h"
 #include "testenv.h"
 
@@ -207,48 +209,187 @@ test_key_file_new_then_load(void **state)
         unlink(path);
 }
 
+/* key_bytes: 32 bytes whose base64 uses all four of + / - _ (0xfb 0xef
+ * 0xff is "++//" in the standard alphabet, "--__" in the URL-safe one). */
 static void
-test_key_load_raw_and_padded_base64(void **state)
+key_bytes(unsigned char k[32])
 {
-        static const char b64[] =
-            "  AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n";
-        unsigned char raw[32];
-        char p1[512], p2[512];
-        struct secret_key *k1 = NULL, *k2 = NULL;
+        static const unsigned char pat[] = {0xfb, 0xef, 0xff};
 
-        (void)state;
         for (int i = 0; i < 32; i++)
-                raw[i] = (unsigned char)i;
-        tmp_path("raw", p1, sizeof(p1));
-        tmp_path("b64", p2, sizeof(p2));
-        write_file(p1, raw, sizeof(raw), 0600);
-        write_file(p2, b64, strlen(b64), 0400);
-        assert_int_equal(secret_key_load(p1, 32, NULL, &k1, NULL), 0);
-        assert_int_equal(secret_key_load(p2, 32, NULL, &k2, NULL), 0);
-        assert_memory_equal(k1->bytes, raw, 32);
-        assert_memory_equal(k2->bytes, raw, 32);
-        secret_key_free(k1);
-        secret_key_free(k2);
-        unlink(p1);
-        unlink(p2);
+                k[i] = i < 30 ? pat[i % 3] : (unsigned char)i;
 }
 
+/* key_b64: k as base64 in variant (sodium_base64_VARIANT_*). */
 static void
-test_key_load_rejects_wrong_length(void **state)
+key_b64(const unsigned char k[32], int variant, char *out, size_t outsz)
 {
-        unsigned char raw[31] = {0};
+        assert_non_null(sodium_bin2base64(out, outsz, k, 32, variant));
+}
+
+/* Every variant of key text, with white space around it, reads to the
+ * same 32 bytes as a public key file, a secret key file and as text. */
+static void
+test_key_text_any_alphabet_padded_or_not(void **state)
+{
+        static const int variants[] = {
+            sodium_base64_VARIANT_URLSAFE_NO_PADDING,
+            sodium_base64_VARIANT_URLSAFE,
+            sodium_base64_VARIANT_ORIGINAL,
+            sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+        };
+        static const char *const around[][2] = {
+            {"", ""},        {"", "\n"},     {"", "\r\n"},
+            {"  ", " \n\n"}, {"\t", "\t\n"}, {"\n", "\n"},
+        };
+        unsigned char want[32], pk[32];
+        char b64[64], text[128], path[512];
+
+        (void)state;
+        key_bytes(want);
+        tmp_path("variant", path, sizeof(path));
+        for (size_t v = 0; v < 4; v++) {
+                key_b64(want, variants[v], b64, sizeof(b64));
+                /* the standard alphabet has + and /, the URL-safe - and _ */
+                assert_non_null(strpbrk(b64, v < 2 ? "-" : "+"));
+                assert_non_null(strpbrk(b64, v < 2 ? "_" : "/"));
+                assert_int_equal(strchr(b64, '=') != NULL, v == 1 || v == 2);
+                for (size_t a = 0; a < sizeof(around) / sizeof(around[0]);
+                     a++) {
+                        struct secret_key *k = NULL;
+                        struct err e = {0};
+
+                        snprintf(text, sizeof(text), "%s%s%s", around[a][0],
+                                 b64, around[a][1]);
+                        memset(pk, 0, sizeof(pk));
+                        assert_int_equal(secret_pk_decode(text, pk), 0);
+                        assert_memory_equal(pk, want, 32);
+                        write_file(path, text, strlen(text), 0644);
+                        memset(pk, 0, sizeof(pk));
+                        assert_int_equal(secret_pk_load(path, pk, &e), 0);
+                        assert_memory_equal(pk, want, 32);
+                        assert_int_equal(chmod(path, 0600), 0);
+                        assert_int_equal(
+                            secret_key_load(path, 32, NULL, &k, &e), 0);
+                        assert_memory_equal(k->bytes, want, 32);
+                        secret_key_free(k);
+                }
+        }
+        unlink(path);
+}
+
+/* What the writers write, the readers read: secret_key_file_new's text
+ * as a secret key and as a public key (one rule for both). */
+static void
+test_key_text_writer_and_readers_agree(void **state)
+{
         char path[512];
+        unsigned char pk[32];
         struct secret_key *k = NULL;
         struct err e = {0};
 
         (void)state;
-        tmp_path("short", path, sizeof(path));
-        write_file(path, raw, sizeof(raw), 0600);
-        assert_int_equal(secret_key_load(path, 32, NULL, &k, &e), -1);
+        tmp_path("written", path, sizeof(path));
+        assert_int_equal(secret_key_file_new(path, 32, &e), 0);
+        assert_int_equal(secret_key_load(path, 32, NULL, &k, &e), 0);
+        assert_int_equal(secret_pk_load(path, pk, &e), 0);
+        assert_memory_equal(pk, k->bytes, 32);
+        secret_key_free(k);
+        unlink(path);
+}
+
+/* Anything else is refused by both loaders, with ERR_FATAL and a message
+ * that names the file and says what is wrong. */
+static void
+test_key_text_refused(void **state)
+{
+        unsigned char want[32], raw[32], pk[32];
+        char url[64], std[64], inner[80], mixed[64], wrong[128], path[512];
+        struct {
+                const char *text;
+                size_t len;
+                const char *why;
+        } cases[11];
+        size_t n = 0;
+
+        (void)state;
+        key_bytes(want);
+        memcpy(raw, want, 32);
+        key_b64(want, sodium_base64_VARIANT_URLSAFE_NO_PADDING, url,
+                sizeof(url));
+        key_b64(want, sodium_base64_VARIANT_ORIGINAL, std, sizeof(std));
+        /* white space inside */
+        snprintf(inner, sizeof(inner), "%.20s\n%s", url, url + 20);
+        /* one alphabet at a time: a '+' among - and _ */
+        snprintf(mixed, sizeof(mixed), "%s", url);
+        *strchr(mixed, '-') = '+';
+#define CASE(t, l, w)                                                          \
+        (cases[n].text = (t), cases[n].len = (l), cases[n++].why = (w))
+        CASE("", 0, "empty");
+        CASE(" \n\t\n", 4, "empty");
+        CASE("not a key at all!\n", 18, "not base64");
+        CASE(inner, strlen(inner), "not base64");
+        CASE(mixed, strlen(mixed), "not base64");
+        CASE((const char *)raw, 32, "not base64"); /* raw bytes */
+        /* padding is whole or absent: 32 bytes take one '=', not two */
+        snprintf(wrong, sizeof(wrong), "%s=", std);
+        CASE(wrong, strlen(wrong), "not base64");
+        CASE("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHg==\n", 45,
+             "base64 of 31 bytes, expected 32");
+        CASE("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8g\n", 45,
+             "base64 of 33 bytes, expected 32");
+        CASE("AAEC\n", 5, "base64 of 3 bytes, expected 32");
+#undef CASE
+        tmp_path("refused", path, sizeof(path));
+        for (size_t i = 0; i < n; i++) {
+                struct secret_key *k = NULL;
+                struct err e = {0};
+                char text[128];
+
+                print_message("case %zu: %s\n", i, cases[i].why);
+                write_file(path, cases[i].text, cases[i].len, 0600);
+                assert_int_equal(secret_pk_load(path, pk, &e), -1);
+                assert_int_equal(e.kind, ERR_FATAL);
+                assert_non_null(strstr(e.msg, path));
+                assert_non_null(strstr(e.msg, cases[i].why));
+                memset(&e, 0, sizeof(e));
+                assert_int_equal(secret_key_load(path, 32, NULL, &k, &e), -1);
+                assert_null(k);
+                assert_int_equal(e.kind, ERR_FATAL);
+                assert_non_null(strstr(e.msg, path));
+                assert_non_null(strstr(e.msg, cases[i].why));
+                if (memchr(cases[i].text, '\0', cases[i].len) == NULL) {
+                        snprintf(text, sizeof(text), "%.*s", (int)cases[i].len,
+                                 cases[i].text);
+                        assert_int_equal(secret_pk_decode(text, pk), -1);
+                }
+        }
+        assert_int_equal(secret_pk_decode(NULL, pk), -1);
+        unlink(path);
+}
+
+/* A public key file may be world-readable; it must still be a file. */
+static void
+test_pk_load_open_mode_fine_not_a_file_refused(void **state)
+{
+        char path[512], b64[64];
+        unsigned char want[32], pk[32];
+        struct err e = {0};
+
+        (void)state;
+        key_bytes(want);
+        key_b64(want, sodium_base64_VARIANT_URLSAFE_NO_PADDING, b64,
+                sizeof(b64));
+        tmp_path("pub", path, sizeof(path));
+        write_file(path, b64, strlen(b64), 0644);
+        assert_int_equal(secret_pk_load(path, pk, &e), 0);
+        assert_memory_equal(pk, want, 32);
+        assert_int_equal(secret_pk_load(testenv_tmp(), pk, &e), -1);
+        assert_non_null(strstr(e.msg, "not a regular file"));
+        assert_int_equal(secret_pk_load("/nonexistent/x.pk", pk, &e), -1);
         assert_int_equal(e.kind, ERR_FATAL);
-        assert_null(k);
-        write_file(path, "AAEC\n", 5, 0600);
-        assert_int_equal(secret_key_load(path, 32, NULL, &k, &e), -1);
+        assert_non_null(strstr(e.msg, "/nonexistent/x.pk"));
+        assert_int_equal(secret_pk_load(NULL, pk, &e), -1);
         unlink(path);
 }
 
@@ -256,7 +397,8 @@ static void
 test_key_load_refuses_open_mode(void **state)
 {
         static const mode_t modes[] = {0644, 0640, 0604, 0660, 0606};
-        unsigned char raw[32] = {1};
+        static const char b64[] =
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n";
         char path[512];
         struct secret_key *k = NULL;
 
@@ -265,7 +407,7 @@ test_key_load_refuses_open_mode(void **state)
         for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
                 struct err e = {0};
 
-                write_file(path, raw, sizeof(raw), modes[i]);
+                write_file(path, b64, strlen(b64), modes[i]);
                 assert_int_equal(secret_key_load(path, 32, NULL, &k, &e), -1);
                 assert_int_equal(e.kind, ERR_FATAL);
                 assert_non_null(strstr(e.msg, "chmod 600"));
@@ -566,8 +708,10 @@ main(void)
             cmocka_unit_test(test_box_binds_sender),
             cmocka_unit_test(test_seal_wrong_key_fails),
             cmocka_unit_test(test_key_file_new_then_load),
-            cmocka_unit_test(test_key_load_raw_and_padded_base64),
-            cmocka_unit_test(test_key_load_rejects_wrong_length),
+            cmocka_unit_test(test_key_text_any_alphabet_padded_or_not),
+            cmocka_unit_test(test_key_text_writer_and_readers_agree),
+            cmocka_unit_test(test_key_text_refused),
+            cmocka_unit_test(test_pk_load_open_mode_fine_not_a_file_refused),
             cmocka_unit_test(test_key_load_refuses_open_mode),
             cmocka_unit_test(test_key_load_missing_file),
             cmocka_unit_test(test_normalise_email),

@@ -50,8 +50,8 @@ backfill(void *arg, struct db *db)
 
         (void)arg;
         if (dir_docs_backfill(db, svc_stop_flag(), &n, &e) < 0)
-                log_warnx("service documents backfill failed", "why=\"%s\"",
-                          e.msg);
+                log_err(LOG_WARN, "service documents backfill failed", &e,
+                        NULL);
         else if (n > 0)
                 log_info("service documents stored", "services=%ld", n);
 }
@@ -148,8 +148,7 @@ main(int argc, char **argv)
         rc = 0;
 out:
         if (rc != 0)
-                log_error("stopping", "kind=%s why=\"%s\"",
-                          err_kind_name(e.kind), e.msg);
+                log_err(LOG_ERROR, "stopping", &e, NULL);
         svc_request_stop();
         http_server_stop(srv);
         if (svc_consumers_join(cons) < 0)

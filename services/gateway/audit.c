@@ -70,8 +70,8 @@ emit(struct gw_call *call, const char *id, int status, struct err *e)
                         GW_SYNC_WAIT_MS, e);
         free(text);
         if (rc < 0)
-                log_warnx("audit event not written", "request_id=%s why=\"%s\"",
-                          call->req->request_id, e ? e->msg : "");
+                log_err(LOG_WARN, "audit event not written", e, "request_id=%s",
+                        call->req->request_id);
         return rc;
 }
 

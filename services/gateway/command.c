@@ -76,8 +76,8 @@ gw_command_send(struct gw *g, const char *topic, const char *key,
 void
 gw_command_unavailable(struct gw_call *call, const struct err *e)
 {
-        log_warnx("command not accepted", "request_id=%s why=\"%s\"",
-                  call->req->request_id, e->msg);
+        log_err(LOG_WARN, "command not accepted", e, "request_id=%s",
+                call->req->request_id);
         http_resp_error(call->resp, 503, "unavailable", NULL,
                         "cannot accept this now; nothing was recorded; try "
                         "again");

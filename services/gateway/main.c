@@ -204,8 +204,7 @@ main(int argc, char **argv)
         rc = 0;
 out:
         if (rc != 0)
-                log_error("stopping", "kind=%s why=\"%s\"",
-                          err_kind_name(e.kind), e.msg);
+                log_err(LOG_ERROR, "stopping", &e, NULL);
         svc_request_stop();
         http_server_stop(srv);
         if (svc_consumers_join(cons) < 0)

@@ -327,8 +327,8 @@ respond(struct http_req *req, struct http_resp *resp, struct submission *s)
                 unconfirmed(resp, s, &e);
         else
                 refuse(resp, 503, &e);
-        log_warnx("referral not accepted", "request_id=%s why=\"%s\"",
-                  req->request_id, e.msg);
+        log_err(LOG_WARN, "referral not accepted", &e, "request_id=%s",
+                req->request_id);
 }
 
 /* answer: the deferred answer, on an HTTP thread once Kafka reported (or
@@ -414,9 +414,8 @@ gw_submit_handler(struct gw_call *call)
                 count(e.kind == ERR_TRANSIENT ? UNAVAILABLE : REJECTED);
                 refuse(call->resp, status_of(&e), &e);
                 if (e.kind == ERR_TRANSIENT)
-                        log_warnx("referral not accepted",
-                                  "request_id=%s why=\"%s\"", req->request_id,
-                                  e.msg);
+                        log_err(LOG_WARN, "referral not accepted", &e,
+                                "request_id=%s", req->request_id);
                 return;
         }
         if (s->send) {

@@ -207,10 +207,9 @@ intake_updates_apply(struct intake *in, struct db *db, const char *value,
         rc = intake_status_change(in, db, id, status, reason, &by, e);
         if (rc < 0 && e != NULL &&
             (e->kind == ERR_NOT_FOUND || e->kind == ERR_CONFLICT)) {
-                log_warnx("status update refused",
-                          "referral_id=%s to=%s role=%s why=\"%s\"", id,
-                          intake_status_valid(status) ? status : "-", by.role,
-                          e->msg);
+                log_err(LOG_WARN, "status update refused", e,
+                        "referral_id=%s to=%s role=%s", id,
+                        intake_status_valid(status) ? status : "-", by.role);
                 e->kind = ERR_INVALID; /* dead-letter with the reason */
         }
 out:

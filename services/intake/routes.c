@@ -55,8 +55,7 @@ answer_err(struct http_resp *resp, const struct err *e)
                                 e->field[0] ? e->field : NULL, "%s", e->msg);
                 break;
         default:
-                log_warnx("request failed", "kind=%s why=\"%s\"",
-                          err_kind_name(e->kind), e->msg);
+                log_err(LOG_WARN, "request failed", e, NULL);
                 http_resp_error(resp, 503, "unavailable", NULL,
                                 "try again later");
         }

@@ -139,8 +139,7 @@ sweep(void *arg)
                 }
                 waited = 0;
                 if (intake_stale_run(s->in, db, time(NULL), &sent, &e) < 0)
-                        log_warnx("stale sweep failed", "kind=%s why=\"%s\"",
-                                  err_kind_name(e.kind), e.msg);
+                        log_err(LOG_WARN, "stale sweep failed", &e, NULL);
                 else if (sent > 0)
                         log_info("stale sweep", "requests=%d", sent);
         }

@@ -92,8 +92,8 @@ outcome(struct smtp *s, CURLcode cc, struct upload *u, struct err *e)
         if (u->committed) {
                 /* past the point of no return with no answer: at most
                  * once means counting it as delivered */
-                log_warnx("smtp outcome unknown", "message_id=%s why=\"%s\"",
-                          u->message_id, curl_easy_strerror(cc));
+                log_why(LOG_WARN, "smtp outcome unknown",
+                        curl_easy_strerror(cc), "message_id=%s", u->message_id);
                 return 0;
         }
         return err_set(e, ERR_TRANSIENT, NULL, "smtp: %s",

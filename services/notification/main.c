@@ -116,33 +116,15 @@ load(struct cfg *cfg, const char *name, size_t len, struct secret_key **k,
         return secret_key_load(path, len, NULL, k, e);
 }
 
-/* load_pk: the public key file (base64 text, world-readable by design). */
+/* load_pk: the public key file (world-readable by design). */
 static int
 load_pk(struct cfg *cfg, unsigned char pk[SECRET_BOX_PK_BYTES], struct err *e)
 {
-        char path[1024], text[128] = "";
-        unsigned char *bin = NULL;
-        size_t len = 0;
-        FILE *f;
+        char path[1024];
 
         snprintf(path, sizeof(path), "%s/notification.pk",
                  cfg_str(cfg, "SIGNPOST_SECRETS_DIR"));
-        f = fopen(path, "r");
-        if (f == NULL)
-                return err_set(e, ERR_FATAL, NULL, "cannot read %s", path);
-        if (fgets(text, sizeof(text), f) == NULL)
-                text[0] = '\0';
-        fclose(f);
-        text[strcspn(text, "\r\n ")] = '\0';
-        if (secret_b64_decode(text, &bin, &len, e) < 0)
-                return -1;
-        if (len != SECRET_BOX_PK_BYTES) {
-                free(bin);
-                return err_set(e, ERR_FATAL, NULL, "%s: wrong length", path);
-        }
-        memcpy(pk, bin, len);
-        free(bin);
-        return 0;
+        return secret_pk_load(path, pk, e);
 }
 
 static int
@@ -308,8 +290,7 @@ main(int argc, char **argv)
         rc = 0;
 out:
         if (rc != 0)
-                log_error("stopping", "kind=%s why=\"%s\"",
-                          err_kind_name(e.kind), e.msg);
+                log_err(LOG_ERROR, "stopping", &e, NULL);
         svc_request_stop();
         http_server_stop(srv);
         if (svc_consumers_join(cons) < 0)

@@ -215,9 +215,9 @@ record_all(struct notify_ctx *ctx, struct db *db, struct notify_claim *c,
         for (i = 0; i < n; i++) {
                 count(ctx, &r[i]);
                 if (r[i].outcome == NOTIFY_OUT_FAILED)
-                        log_warnx("message failed",
-                                  "message_id=%s template=%s why=\"%s\"",
-                                  c[i].message_id, c[i].template, r[i].reason);
+                        log_why(LOG_WARN, "message failed", r[i].reason,
+                                "message_id=%s template=%s", c[i].message_id,
+                                c[i].template);
         }
         return 0;
 }
@@ -292,13 +292,13 @@ notify_sender_run(struct notify_ctx *ctx, struct db *db, atomic_bool *stop,
         while (!atomic_load(stop) &&
                (db_ensure(db, 1000, e) < 0 ||
                 notify_sender_reconcile(ctx, db, e) < 0)) {
-                log_warnx("sender waiting", "why=\"%s\"", e->msg);
+                log_err(LOG_WARN, "sender waiting", e, NULL);
                 sleep(1);
         }
         while (!atomic_load(stop)) {
                 n = notify_sender_once(ctx, db, e);
                 if (n < 0)
-                        log_warnx("sender round failed", "why=\"%s\"", e->msg);
+                        log_err(LOG_WARN, "sender round failed", e, NULL);
                 if (n > 0)
                         continue;
                 for (idle = 0; idle < 4 && !atomic_load(stop); idle++)

@@ -91,29 +91,17 @@ ref_index(const char *ref)
 }
 static atomic_long acked, failed;
 
+/* pk_read: intake's public key (secret_pk_load) and a sender to it. */
 static int
 pk_read(const char *path)
 {
-        char text[256];
-        unsigned char *bin = NULL;
-        size_t n, len = 0, i;
-        FILE *f = fopen(path, "r");
-        int rc = -1;
+        struct err e = {0};
 
-        if (f == NULL)
+        if (secret_pk_load(path, intake_pk, &e) < 0) {
+                fprintf(stderr, "intake-load: %s\n", e.msg);
                 return -1;
-        n = fread(text, 1, sizeof(text) - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        text[strcspn(text, "\r\n=")] = '\0';
-        for (i = 0; text[i]; i++)
-                text[i] = text[i] == '+' ? '-' : text[i] == '/' ? '_' : text[i];
-        if (secret_b64_decode(text, &bin, &len, NULL) == 0 && len == 32) {
-                memcpy(intake_pk, bin, 32);
-                rc = secret_sender_new(intake_pk, 0, &to_intake, NULL);
         }
-        free(bin);
-        return rc;
+        return secret_sender_new(intake_pk, 0, &to_intake, NULL);
 }
 
 /* payload: returns new personal payload for referral i. */

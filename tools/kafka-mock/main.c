@@ -58,8 +58,8 @@ topic_create(rd_kafka_mock_cluster_t *mc, const char *name, int parts)
         if (rc == RD_KAFKA_RESP_ERR_NO_ERROR)
                 rc = rd_kafka_mock_topic_create(mc, dlq, parts, 1);
         if (rc != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                log_error("topic not created", "topic=%s why=\"%s\"", name,
-                          rd_kafka_err2str(rc));
+                log_why(LOG_ERROR, "topic not created", rd_kafka_err2str(rc),
+                        "topic=%s", name);
                 return -1;
         }
         return 0;
@@ -95,7 +95,7 @@ topics_load(rd_kafka_mock_cluster_t *mc, const struct opts *o)
                                   "file=%s", o->topics);
                         return 0;
                 }
-                log_error("topics not created", "why=\"%s\"", e.msg);
+                log_err(LOG_ERROR, "topics not created", &e, NULL);
                 return -1;
         }
         log_info("topics created", "file=%s topics=%d", o->topics, m.n);
@@ -254,7 +254,7 @@ main(int argc, char **argv)
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
         if (rk == NULL) {
                 rd_kafka_conf_destroy(conf);
-                log_error("kafka handle not created", "why=\"%s\"", errstr);
+                log_why(LOG_ERROR, "kafka handle not created", errstr, NULL);
                 return 1;
         }
         rc = serve(rk, &o);

@@ -90,37 +90,6 @@ usage(void)
         return 2;
 }
 
-/* pk_read: base64 (any variant) public key from a file. */
-static int
-pk_read(const char *path, unsigned char pk[SECRET_BOX_PK_BYTES])
-{
-        char text[256], norm[256];
-        unsigned char *bin = NULL;
-        size_t n, i, o = 0, len = 0;
-        FILE *f = fopen(path, "r");
-        int rc = -1;
-
-        if (f == NULL)
-                return -1;
-        n = fread(text, 1, sizeof(text) - 1, f);
-        fclose(f);
-        text[n] = '\0';
-        for (i = 0; i < n && o + 1 < sizeof(norm); i++) {
-                char c = text[i];
-                if (c == '=' || c == '\n' || c == '\r' || c == ' ')
-                        continue;
-                norm[o++] = c == '+' ? '-' : c == '/' ? '_' : c;
-        }
-        norm[o] = '\0';
-        if (secret_b64_decode(norm, &bin, &len, NULL) == 0 &&
-            len == SECRET_BOX_PK_BYTES) {
-                memcpy(pk, bin, len);
-                rc = 0;
-        }
-        free(bin);
-        return rc;
-}
-
 /* std_b64: URL-safe unpadded base64 as standard padded base64 (what the
  * directory expects for partner_public_key), in place; buf must have room
  * for the padding. */
@@ -259,9 +228,13 @@ updater_init(struct updater *u, const struct opts *o, struct secret_key **sk)
 {
         struct err e = {0};
 
-        if (o->intake_pk == NULL || pk_read(o->intake_pk, u->intake_pk) < 0) {
+        if (o->intake_pk == NULL) {
                 fprintf(stderr, "status updates need --intake-pk: intake's "
                                 "public key file\n");
+                return -1;
+        }
+        if (secret_pk_load(o->intake_pk, u->intake_pk, &e) < 0) {
+                fprintf(stderr, "--intake-pk: %s\n", e.msg);
                 return -1;
         }
         if (*sk == NULL &&
@@ -462,7 +435,7 @@ receive(struct opts *o)
         pthread_t t;
         int rc = 1;
 
-        if (pk_read(o->pk, r.pk) < 0 ||
+        if (secret_pk_load(o->pk, r.pk, &e) < 0 ||
             secret_key_load(o->sk, SECRET_BOX_SK_BYTES, NULL, &r.sk, &e) < 0) {
                 fprintf(stderr, "cannot load the organisation's keys %s\n",
                         e.msg);

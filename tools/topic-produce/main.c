@@ -112,8 +112,8 @@ main(int argc, char **argv)
                 return 2;
         }
         log_init("topic-produce", LOG_WARN);
-        if (argc > 4 && secret_pk_load(argv[4], pk, NULL) != 0) {
-                fprintf(stderr, "cannot read public key %s\n", argv[4]);
+        if (argc > 4 && secret_pk_load(argv[4], pk, &e) != 0) {
+                fprintf(stderr, "%s\n", e.msg);
                 return 1;
         }
         p = kafka_producer_new(argv[1], NULL, &e);
