@@ -97,6 +97,13 @@ test_missing_key_held_then_routed_when_key_arrives(void **state)
                   id),
             1);
         assert_int_equal(outbox("partner.%.referrals", id), 1);
+        /* received_at as every message gives it: RFC 3339, UTC, ms */
+        json_t *msg = outbox_json("partner.%.referrals", id);
+        const char *at = json_string_value(json_object_get(msg, "received_at"));
+        assert_non_null(at);
+        assert_int_equal(strlen(at), 24);
+        assert_true(at[10] == 'T' && at[19] == '.' && at[23] == 'Z');
+        json_decref(msg);
         /* a second snapshot with the same key routes nothing again */
         assert_int_equal(apply("directory.organisations",
                                "signpost.organisation.updated.v1", oid, snap),
