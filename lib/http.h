@@ -174,6 +174,10 @@ typedef void (*http_resume_fn)(struct http_req *req, struct http_resp *resp,
  * a server thread (req->path, method, route, headers, params and body as
  * in the handler). Frees d. */
 void http_defer_resume(struct http_defer *d, http_resume_fn fn, void *arg);
+struct http_server;
+/* http_server_waiting: how many deferred requests of srv wait now for
+ * their answer with their connection suspended (holding no thread). */
+size_t http_server_waiting(struct http_server *srv);
 
 /* A route table is an array ending in {NULL}. Patterns are absolute
  * paths; a segment "{name}" matches any non-empty segment. HEAD requests

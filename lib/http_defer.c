@@ -5,7 +5,8 @@
  * and whoever holds the handle hands over the answer from any thread,
  * which resumes the connection; the answer is then queued on the
  * connection's own thread (the only place libmicrohttpd allows it). Owns
- * the handles and the server's list of them; never calls into
+ * the handles and the server's list of them (and counts those waiting:
+ * http_server_waiting); never calls into
  * libmicrohttpd while holding one of its own locks. Does not build
  * answers.
  */
@@ -191,6 +192,21 @@ http_defer_detach(struct http_req_ctx *ctx)
         drop(fn, arg, &resp);
         ctx->defer = NULL;
         release(d);
+}
+
+size_t
+http_server_waiting(struct http_server *srv)
+{
+        size_t n = 0;
+
+        pthread_mutex_lock(&srv->defer_mu);
+        for (struct http_defer *d = srv->deferred; d != NULL; d = d->next) {
+                pthread_mutex_lock(&d->mu);
+                n += d->state == HTTP_DEFER_SUSPENDED;
+                pthread_mutex_unlock(&d->mu);
+        }
+        pthread_mutex_unlock(&srv->defer_mu);
+        return n;
 }
 
 size_t

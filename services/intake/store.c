@@ -140,8 +140,13 @@ referral_fill(const PGresult *r, struct intake_referral *x)
         x->special_blob = dup_col(r, 0, "special_blob");
 }
 
+/* each column once by name (referral_fill reads them by name, and r.*
+ * would put the raw received_at, contacted_at and flags first) */
 #define REFERRAL_SELECT                                                        \
-        "SELECT r.*, ts_utc(r.received_at) AS received_at,"                    \
+        "SELECT r.id, r.reference, r.service_id, r.organisation_id,"           \
+        " r.subject_id, r.kind, r.status, r.postcode_district, r.consents,"    \
+        " r.personal_blob, r.referrer_blob, r.special_blob,"                   \
+        " ts_utc(r.received_at) AS received_at,"                               \
         " ts_utc(r.contacted_at) AS contacted_at,"                             \
         " r.routed_at IS NOT NULL AS routed,"                                  \
         " to_json(r.flags)::text AS flags, s.wrapped_dek FROM referrals r"     \

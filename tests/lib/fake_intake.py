@@ -3,18 +3,40 @@
 gateway's tests: answers GET /v1/referrals and /v1/referrals/<id> (intake's
 paths) and GET /v1/consents/<subject> (consent's) with made-up ids (no
 personal data) when the request carries X-Signpost-Principal, else 401.
-usage: fake_intake.py PORT"""
+With LOG, appends one JSON line per request it got: method, path and the
+principal's claims as the gateway signed them (not verified), so a test can
+tell a request the gateway forwarded from one it refused itself.
+usage: fake_intake.py PORT [LOG]"""
+import base64
 import http.server
 import json
 import sys
+
+LOG = sys.argv[2] if len(sys.argv) > 2 else None
 
 IDS = ["01a20b30-286b-718a-b023-b4f988210c62",
        "01a20b30-286b-718a-b023-b4f988210c63"]
 
 
 class H(http.server.BaseHTTPRequestHandler):
+    def record(self, path):
+        claims = None
+        h = self.headers.get("X-Signpost-Principal")
+        if h:
+            part = h.split(".")[0]
+            try:
+                claims = json.loads(base64.urlsafe_b64decode(
+                    part + "=" * (-len(part) % 4)))
+            except ValueError:
+                claims = "undecodable"
+        with open(LOG, "a") as f:
+            f.write(json.dumps({"method": self.command, "path": path,
+                                "principal": claims}) + "\n")
+
     def do_GET(self):
         path = self.path.split("?")[0]
+        if LOG:
+            self.record(path)
         if not self.headers.get("X-Signpost-Principal"):
             code, body = 401, {"error": {"code": "unauthorized"}}
         elif path == "/v1/referrals":

@@ -142,7 +142,7 @@ check "referral list without a token is 401 (got $st)" [ "$st" = 401 ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer sp_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
 check "a forged token is 401 (got $st)" [ "$st" = 401 ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer $ptok")
-check "provider's referral read is forwarded to intake (down here: 503, got $st)" [ "$st" = 503 ]
+check "provider's referral read with intake down is 503 (got $st)" [ "$st" = 503 ]
 check "503 carries Retry-After" [ -n "$(hdr Retry-After)" ]
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $ptok")
 check "provider may not read update requests: 403 (got $st)" [ "$st" = 403 ]
@@ -150,15 +150,20 @@ st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $atok")
 check "admin reads update requests from the directory (got $st)" [ "$st" = 200 ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer $stok")
 check "support without a stated reason is 400 (got $st)" [ "$st" = 400 -a "$(field "['error']['field']")" = X-Signpost-Reason ]
-st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
-check "support with a reason is forwarded (intake down here: 503, got $st)" [ "$st" = 503 ]
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
 check "support may not read update requests: 403 (got $st)" [ "$st" = 403 ]
 # Provider reads with a (fake) intake answering: each referral returned is
 # audited on audit.access before the answer leaves
-/usr/bin/python3 tests/lib/fake_intake.py "$(gw_intake_port)" & FAKE=$!
+# (the fake writes down each request it gets, so what the gateway
+# forwarded and what it refused itself can be told apart)
+FLOG=$SIGNPOST_TEST_TMP/gateway_api.intake-requests
+: >"$FLOG"
+/usr/bin/python3 tests/lib/fake_intake.py "$(gw_intake_port)" "$FLOG" & FAKE=$!
 trap 'kill $FAKE 2>/dev/null; stack_stop >/dev/null 2>&1' EXIT
-sleep 1
+# up: until the fake on port $1 answers (10 s)
+up() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
+check "a fake intake answers" up "$(gw_intake_port)"
+: >"$FLOG"
 a0=$(topic_count audit.access)
 st=$(req GET /v1/referrals/01a20b30-286b-718a-b023-b4f988210c62 -H "Authorization: Bearer $ptok")
 check "provider reads a referral through the gateway (got $st)" [ "$st" = 200 ]
@@ -168,8 +173,24 @@ a1=$(topic_count audit.access)
 check "one audit.access event per referral read (1 + 2: $a0 -> $a1)" [ "$a1" -eq $((a0 + 3)) ]
 audited() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -F "\"key\":\"$pid\"" | grep -F '"role\":\"provider' | grep -qF "$GW_ORG"; }
 check "the audit event names who (token id), role and organisation" audited
+# forwarded (what intake got), against refused by the gateway (nothing)
+# got_request ROLE REASON: the fake's newest request is the referral list,
+# signed for ROLE with REASON ("" none)
+got_request() { tail -1 "$FLOG" | /usr/bin/python3 -c 'import json,sys
+r = json.loads(sys.stdin.read()); p = r["principal"] or {}
+sys.exit(not (r["method"] == "GET" and r["path"] == "/v1/referrals" and
+              p.get("role") == sys.argv[1] and p.get("reason", "") == sys.argv[2]))' "$1" "$2"; }
+n0=$(wc -l <"$FLOG")
+st=$(req GET /v1/referrals -H "Authorization: Bearer $stok")
+n1=$(wc -l <"$FLOG")
+check "support without a reason is refused by the gateway: 400, intake gets nothing (got $st, $n0 -> $n1 requests)" \
+  [ "$st" = 400 -a "$n1" -eq "$n0" ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
-check "support with a reason reads referrals (got $st)" [ "$st" = 200 ]
+n2=$(wc -l <"$FLOG")
+check "support with a reason is forwarded: intake gets one request (got $st, $n1 -> $n2 requests)" \
+  [ "$st" = 200 -a "$n2" -eq $((n1 + 1)) ]
+check "what intake got is the list, signed for support with the stated reason" \
+  got_request support "ticket 1234 diagnosis"
 reasoned() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep support_diagnosis | grep -q sealed; }
 check "the support read is audited as support_diagnosis with its reason sealed to reporting" reasoned
 unsealed() { ! "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -qF 'ticket 1234 diagnosis'; }
@@ -190,7 +211,7 @@ anon() { audit_values | grep -F "$PROBE" | grep -F '"status":401' | grep -qF '"r
 check "and recorded as refused (401, public)" anon
 # an admin reading a person's consent state is audited like a referral read
 /usr/bin/python3 tests/lib/fake_intake.py "$(daemon_port consent)" & FAKEC=$!
-sleep 1
+check "a fake consent answers" up "$(daemon_port consent)"
 SUBJ=0193a000-0000-7000-8000-00000000c0de
 st=$(req GET "/v1/consents/$SUBJ" -H "Authorization: Bearer $atok")
 check "admin reads a consent state through the gateway (got $st)" [ "$st" = 200 ]

@@ -6,7 +6,8 @@
  *   SIGNPOST_TEST_TMP    a scratch directory removed after the run
  *
  * A test that needs one of these and does not find it fails (it does not
- * silently pass).
+ * silently pass). A test program given an argument runs only the tests
+ * that match it (testenv_only).
  */
 #ifndef SIGNPOST_TESTENV_H
 #define SIGNPOST_TESTENV_H
@@ -32,5 +33,10 @@ const char *testenv_tmp(void);
 /* testenv_unique: writes prefix + pid + counter into out (topic/group
  * names that do not collide between test programs). */
 void testenv_unique(const char *prefix, char *out, size_t outsz);
+/* testenv_only: a cmocka program's own test filter: with an argument
+ * (`build/tests/NAME test_x`, wildcards * and ? allowed) runs only the
+ * tests whose names match it, so each test can be shown to pass alone
+ * (tests/support/testonly.c; links with cmocka). */
+void testenv_only(int argc, char **argv);
 
 #endif

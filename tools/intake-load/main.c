@@ -9,7 +9,8 @@
  *       every personal field carries TAG (unique canaries); kinds rotate
  *       self, on_behalf, professional; FILE gets one JSON line per
  *       referral: {referral_id, reference, secret, kind, payload};
- *       --bad seals garbage (intake must dead-letter it);
+ *       --bad seals garbage (intake must dead-letter it) and marks it
+ *       planted bad input (ce_source /signpost/test/bad-input);
  *       --same-person gives every referral the first one's email and
  *       phone (one person referred several times); --twice produces each
  *       submission twice under new event ids, as a retried produce would
@@ -170,6 +171,11 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
         static const char *const kinds[] = {"self", "on_behalf",
                                             "professional"};
         const char *kind = kinds[i % 3];
+        /* as the gateway; bad input says it was planted on purpose, so
+         * the message-schema check (tests/scripts/zz_message_schemas.py)
+         * expects it dead-lettered instead of valid */
+        const char *source =
+            o->bad ? "/signpost/test/bad-input" : "/signpost/gateway";
         char id[UUID_STR_LEN], ref[32], secret[33], hash[65];
         unsigned char raw[16], h[32];
         json_t *p = payload(o->canary ? o->canary : "bench", i, kind,
@@ -205,8 +211,7 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
             "submitted_at", "2026-11-24T10:00:00.000Z", "sealed", sealed);
         b = json_dumps(env, JSON_COMPACT);
         json_decref(env);
-        event_init(&ev, "/signpost/gateway", "signpost.referral.submitted.v1",
-                   id);
+        event_init(&ev, source, "signpost.referral.submitted.v1", id);
         struct kafka_out m = {.topic = "referral.submissions",
                               .key = id,
                               .key_len = strlen(id),
@@ -216,7 +221,7 @@ submit_one(struct kafka_producer *prod, const struct opts *o, long i, FILE *out)
                               .on_delivery = on_delivery};
         for (int copy = 0; copy < (o->twice ? 2 : 1); copy++) {
                 if (copy > 0) /* the same submission, a new event id */
-                        event_init(&ev, "/signpost/gateway",
+                        event_init(&ev, source,
                                    "signpost.referral.submitted.v1", id);
                 while ((rc = kafka_produce(prod, &m, &e)) < 0 &&
                        e.kind == ERR_TRANSIENT)

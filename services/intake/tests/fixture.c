@@ -1,6 +1,7 @@
 /*
  * fixture: the shared set-up and helpers of intake's database tests
- * (test_store.c, test_lifecycle.c, test_updates.c, test_consent.c). Records
+ * (test_catalogue.c, test_submit.c, test_subjects.c, test_privileges.c,
+ * test_lifecycle.c, test_stale.c, test_updates.c, test_consent.c). Records
  * are applied as the consumer applies them (intake_consume_apply inside a
  * transaction); what a user would notice is read back from the tables and
  * the outbox rows the relay would publish, opened with the recipients'

@@ -1,6 +1,7 @@
 /*
  * fixture: the shared set-up and helpers of intake's database tests
- * (test_store.c, test_lifecycle.c, test_updates.c, test_consent.c). See
+ * (test_catalogue.c, test_submit.c, test_subjects.c, test_privileges.c,
+ * test_lifecycle.c, test_stale.c, test_updates.c, test_consent.c). See
  * fixture.c.
  */
 #ifndef SIGNPOST_INTAKE_TEST_FIXTURE_H

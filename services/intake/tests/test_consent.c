@@ -131,7 +131,7 @@ setup(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(
@@ -139,5 +139,6 @@ main(void)
             cmocka_unit_test(test_withdrawal_before_routing_stops_it),
         };
 
+        testenv_only(argc, argv);
         return cmocka_run_group_tests(tests, setup, fixture_teardown);
 }

@@ -1,7 +1,6 @@
 /*
- * test_lifecycle: a referral's states, the transitions allowed between
- * them, working days, and the reminder and escalation of a referral left
- * uncontacted.
+ * test_lifecycle: a referral's states, with their history and events, and
+ * the transitions allowed between them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -102,82 +101,6 @@ test_transition_table(void **state)
         assert_false(intake_transition_allowed("declined", "accepted"));
 }
 
-static void
-test_working_days_skip_weekends_and_bank_holidays(void **state)
-{
-        struct tm a = {.tm_year = 126, .tm_mon = 11, .tm_mday = 23};
-        struct tm b = {.tm_year = 127, .tm_mon = 0, .tm_mday = 4};
-
-        (void)state;
-        /* Wed 23 Dec 2026 -> Mon 4 Jan 2027: 24th, 29th, 30th, 31st, 4th
-         * (25th, 28th and 1st are bank holidays; weekends skipped) */
-        assert_int_equal(intake_workdays(&in.holidays,
-                                         intake_day_of(timegm(&a)),
-                                         intake_day_of(timegm(&b))),
-                         5);
-}
-
-static void
-test_stale_reminder_then_escalation_once_each(void **state)
-{
-        char id[UUID_STR_LEN];
-        struct tm mon = {.tm_year = 126,
-                         .tm_mon = 10,
-                         .tm_mday = 2,
-                         .tm_hour = 9}; /* Mon 2 Nov 2026 */
-        time_t t0 = timegm(&mon);
-        char at[32];
-        int sent = 0;
-
-        (void)state;
-        assert_int_equal(submit(personal("Stale"), svc_id, id), ERR_NONE);
-        snprintf(at, sizeof(at), "%lld", (long long)t0);
-        const char *p[2] = {id, at};
-        assert_int_equal(db_exec(db,
-                                 "UPDATE referrals SET received_at ="
-                                 " to_timestamp($2::bigint) WHERE id = $1",
-                                 2, p, NULL, NULL),
-                         0);
-        /* Mon 9 Nov: 5 working days */
-        assert_int_equal(intake_stale_run(&in, db, t0 + 7 * 86400, &sent, NULL),
-                         0);
-        assert_int_equal(count("SELECT count(*) FROM referrals WHERE id = $1"
-                               " AND reminded_at IS NULL",
-                               id),
-                         1);
-        /* Tue 10 Nov: 6 working days -> reminder, once */
-        assert_int_equal(intake_stale_run(&in, db, t0 + 8 * 86400, &sent, NULL),
-                         0);
-        assert_int_equal(intake_stale_run(&in, db, t0 + 8 * 86400, &sent, NULL),
-                         0);
-        assert_int_equal(count("SELECT count(*) FROM outbox WHERE position($1"
-                               " in convert_from(value, 'UTF8')) > 0 AND"
-                               " position('referral_reminder_provider' in"
-                               " convert_from(value, 'UTF8')) > 0",
-                               id),
-                         1);
-        /* Fri 13 Nov: 9 working days -> escalation, once */
-        assert_int_equal(
-            intake_stale_run(&in, db, t0 + 11 * 86400, &sent, NULL), 0);
-        assert_int_equal(
-            intake_stale_run(&in, db, t0 + 12 * 86400, &sent, NULL), 0);
-        assert_int_equal(count("SELECT count(*) FROM outbox WHERE position($1"
-                               " in convert_from(value, 'UTF8')) > 0 AND"
-                               " (position('referral_reminder_provider' in"
-                               " convert_from(value, 'UTF8')) > 0 OR"
-                               " position('referral_escalation_admin' in"
-                               " convert_from(value, 'UTF8')) > 0)",
-                               id),
-                         2);
-        /* contacted referrals are never reminded */
-        assert_int_equal(change(id, "accepted", NULL, "admin", NULL), ERR_NONE);
-        assert_int_equal(change(id, "contacted", NULL, "admin", NULL),
-                         ERR_NONE);
-        assert_int_equal(count("SELECT count(*) FROM referrals WHERE id = $1"
-                               " AND contacted_at IS NOT NULL",
-                               id),
-                         1);
-}
 static int
 setup(void **state)
 {
@@ -186,15 +109,14 @@ setup(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_lifecycle_every_state_with_history),
             cmocka_unit_test(test_illegal_transitions_refused),
             cmocka_unit_test(test_transition_table),
-            cmocka_unit_test(test_working_days_skip_weekends_and_bank_holidays),
-            cmocka_unit_test(test_stale_reminder_then_escalation_once_each),
         };
 
+        testenv_only(argc, argv);
         return cmocka_run_group_tests(tests, setup, fixture_teardown);
 }

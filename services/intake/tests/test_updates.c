@@ -270,7 +270,7 @@ setup(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_update_record_illegal_is_dead_lettered),
@@ -278,5 +278,6 @@ main(void)
             cmocka_unit_test(test_reason_canary_nowhere_in_plaintext),
         };
 
+        testenv_only(argc, argv);
         return cmocka_run_group_tests(tests, setup, fixture_teardown);
 }
