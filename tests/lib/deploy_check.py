@@ -478,7 +478,10 @@ SECURITY_KEYS = ("process.roles", "listener.security.protocol.map", "controller.
 
 def heredoc_props(path):
     """The key=value lines of the first server.properties heredoc in a
-    shell script (`cat > ".../server.properties" <<CONF`), with \\$ as $."""
+    shell script (`cat > ".../server.properties" <<CONF`), with \\$ as $.
+    A line `$(NAME ...)` in it stands for the heredoc the script's shell
+    function NAME() prints (scripts/kafka.sh's tls_props, which its single
+    node and its cluster share)."""
     with open(path) as f:
         text = f.read()
     m = re.search(r'server\.properties"? <<CONF\n(.*?)\nCONF\n', text, re.S)
@@ -486,6 +489,14 @@ def heredoc_props(path):
         return None
     out = {}
     for line in m.group(1).splitlines():
+        call = re.match(r'\$\((\w+)\b[^)]*\)$', line.strip())
+        if call:
+            f = re.search(r'^%s\(\) \{\n.*?<<CONF\n(.*?)\nCONF\n' % call.group(1), text, re.S | re.M)
+            for sub in (f.group(1).splitlines() if f else []):
+                if sub.strip() and not sub.startswith("#") and "=" in sub:
+                    k, v = sub.split("=", 1)
+                    out[k] = v.replace("\\$", "$")
+            continue
         if line.strip() and not line.startswith("#") and "=" in line:
             k, v = line.split("=", 1)
             out[k] = v.replace("\\$", "$")
