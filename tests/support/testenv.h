@@ -32,5 +32,10 @@ const char *testenv_tmp(void);
 /* testenv_unique: writes prefix + pid + counter into out (topic/group
  * names that do not collide between test programs). */
 void testenv_unique(const char *prefix, char *out, size_t outsz);
+/* testenv_capture: runs fn(arg) with stdout and stderr sent to files and
+ * returns what fn returned; out and errtext (sz bytes each) receive what
+ * was printed (a command line's "config OK", its usage). */
+int testenv_capture(int (*fn)(void *arg), void *arg, char *out, char *errtext,
+                    size_t sz);
 
 #endif
