@@ -16,6 +16,7 @@ struct cfg_value {
         char *text; /* NULL when unset without default */
         int64_t num;
         bool flag;
+        char **list; /* CFG_PREFIX: name, value pairs, NULL-terminated */
 };
 
 struct cfg {
@@ -23,8 +24,8 @@ struct cfg {
         struct cfg_value *v;
 };
 
-static const char *const type_names[] = {"str", "int", "bool", "path",
-                                         "duration"};
+static const char *const type_names[] = {"str",  "int",      "bool",
+                                         "path", "duration", "prefix"};
 
 static int
 parse_int(const char *s, int64_t *out)
@@ -95,6 +96,7 @@ check_value(struct cfg_value *v, const char *text, struct err *e)
 
         switch (v->ent->type) {
         case CFG_STR:
+        case CFG_PREFIX:
                 break;
         case CFG_PATH:
                 if (strchr(text, '\n') != NULL)
@@ -132,12 +134,57 @@ check_value(struct cfg_value *v, const char *text, struct err *e)
         return 0;
 }
 
+/* load_prefix: every set variable that starts with ent->name, as pairs
+ * in v->list. A bare prefix names no setting: an error, not a skip, so a
+ * typo is seen. */
+static int
+load_prefix(struct cfg_value *v, const struct cfg_entry *ent, struct err *e)
+{
+        extern char **environ;
+        size_t plen = strlen(ent->name), n = 0, cap = 0;
+
+        for (char **ev = environ; ev != NULL && *ev != NULL; ev++) {
+                const char *eq = strchr(*ev, '=');
+                size_t len = eq != NULL ? (size_t)(eq - *ev) : 0;
+
+                if (eq == NULL || eq[1] == '\0' ||
+                    strncmp(*ev, ent->name, plen) != 0)
+                        continue;
+                if (len == plen)
+                        return err_set(e, ERR_INVALID, ent->name,
+                                       "%s: names no setting after the "
+                                       "prefix",
+                                       ent->name);
+                if (n + 3 > cap) {
+                        char **l = realloc(v->list, (cap + 8) * sizeof(*l));
+
+                        if (l == NULL)
+                                goto oom;
+                        v->list = l;
+                        cap += 8;
+                }
+                v->list[n] = strndup(*ev, len);
+                v->list[n + 1] = strdup(eq + 1);
+                v->list[n + 2] = NULL;
+                if (v->list[n] == NULL || v->list[n + 1] == NULL)
+                        goto oom;
+                n += 2;
+        }
+        if (v->list == NULL && (v->list = calloc(1, sizeof(*v->list))) == NULL)
+                goto oom;
+        return 0;
+oom:
+        return err_set(e, ERR_FATAL, ent->name, "%s: out of memory", ent->name);
+}
+
 static int
 load_one(struct cfg_value *v, const struct cfg_entry *ent, struct err *e)
 {
         const char *text = getenv(ent->name);
 
         v->ent = ent;
+        if (ent->type == CFG_PREFIX)
+                return load_prefix(v, ent, e);
         if (text == NULL || text[0] == '\0')
                 text = ent->def;
         if (text == NULL) {
@@ -185,8 +232,12 @@ cfg_free(struct cfg *cfg)
 {
         if (cfg == NULL)
                 return;
-        for (size_t i = 0; cfg->v != NULL && i < cfg->n; i++)
+        for (size_t i = 0; cfg->v != NULL && i < cfg->n; i++) {
                 free(cfg->v[i].text);
+                for (char **l = cfg->v[i].list; l != NULL && *l != NULL; l++)
+                        free(*l);
+                free(cfg->v[i].list);
+        }
         free(cfg->v);
         free(cfg);
 }
@@ -244,6 +295,24 @@ cfg_isset(const struct cfg *cfg, const char *name)
         return find(cfg, name, -1)->text != NULL;
 }
 
+/* name_shown: a prefix entry is shown as "PREFIX*". */
+static const char *
+name_shown(const struct cfg_entry *t)
+{
+        static char buf[128];
+
+        if (t->type != CFG_PREFIX)
+                return t->name;
+        snprintf(buf, sizeof(buf), "%s*", t->name);
+        return buf;
+}
+
+const char *const *
+cfg_list(const struct cfg *cfg, const char *name)
+{
+        return (const char *const *)find(cfg, name, CFG_PREFIX)->list;
+}
+
 void
 cfg_print_help(FILE *f, const char *prog, const struct cfg_entry *table)
 {
@@ -255,14 +324,14 @@ cfg_print_help(FILE *f, const char *prog, const struct cfg_entry *table)
                 "%-32s %-8s %-16s %-8s %s\n",
                 prog, "NAME", "TYPE", "DEFAULT", "REQUIRED", "HELP");
         for (const struct cfg_entry *t = table; t->name != NULL; t++)
-                fprintf(f, "%-32s %-8s %-16s %-8s %s\n", t->name,
+                fprintf(f, "%-32s %-8s %-16s %-8s %s\n", name_shown(t),
                         type_names[t->type], t->def ? t->def : "-",
                         t->required ? "yes" : "no", t->help ? t->help : "");
 }
 
 int
 cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
-               struct cfg **out)
+               cfg_check_fn check, struct cfg **out)
 {
         const char *prog = argc > 0 ? argv[0] : "signpost";
         bool check_only = false, migrate = false;
@@ -285,6 +354,10 @@ cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
                 }
         }
         *out = cfg_load(table, &e);
+        if (*out != NULL && check != NULL && check(*out, &e) < 0) {
+                cfg_free(*out);
+                *out = NULL;
+        }
         if (*out == NULL) {
                 fprintf(stderr, "config error: %s\n", e.msg);
                 return 1;

@@ -12,7 +12,7 @@
  * and main() starts with
  *
  *   struct cfg *cfg = NULL;
- *   int rc = cfg_main_check(argc, argv, intake_cfg, &cfg);
+ *   int rc = cfg_main_check(argc, argv, intake_cfg, NULL, &cfg);
  *   if (rc != CFG_MAIN_RUN)
  *           return rc;
  *
@@ -23,6 +23,10 @@
  *   CFG_BOOL         true/false, yes/no, on/off, 1/0 (any case)
  *   CFG_DURATION_MS  integer >= 0 with optional unit ms, s, m or h
  *                    (no unit = milliseconds); read as milliseconds
+ *   CFG_PREFIX       the entry's name is a prefix ("SIGNPOST_RDKAFKA_"):
+ *                    every variable that starts with it and names
+ *                    something after it, any text; read with cfg_list
+ *                    (default and required do not apply)
  */
 #ifndef SIGNPOST_CFG_H
 #define SIGNPOST_CFG_H
@@ -33,7 +37,14 @@
 
 #include "err.h"
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_PATH, CFG_DURATION_MS };
+enum cfg_type {
+        CFG_STR,
+        CFG_INT,
+        CFG_BOOL,
+        CFG_PATH,
+        CFG_DURATION_MS,
+        CFG_PREFIX
+};
 
 struct cfg_entry {
         const char *name; /* environment variable, e.g. "SIGNPOST_DB" */
@@ -67,12 +78,21 @@ int64_t cfg_int(const struct cfg *cfg, const char *name);
 bool cfg_bool(const struct cfg *cfg, const char *name);
 /* cfg_isset: true when the entry has a value (given or default). */
 bool cfg_isset(const struct cfg *cfg, const char *name);
+/* cfg_list: a CFG_PREFIX entry's variables: returns borrowed
+ * NULL-terminated list of full variable name, value pairs (in the
+ * environment's order; empty when none), valid until cfg_free(). */
+const char *const *cfg_list(const struct cfg *cfg, const char *name);
 
 /* cfg_print_help: writes the table (name, type, default, required, help)
  * to f. */
 void cfg_print_help(FILE *f, const char *prog, const struct cfg_entry *table);
 
-/* cfg_main_check: the command line every daemon shares.
+/* cfg_check_fn: a check of what the table's types cannot say (a value
+ * another library must accept); 0, or -1 with e->msg "NAME: why". */
+typedef int (*cfg_check_fn)(const struct cfg *cfg, struct err *e);
+
+/* cfg_main_check: the command line every daemon shares (svc_run). check,
+ * if not NULL, runs on the loaded config in every mode but -h.
  *   (none)  load the config; on success return CFG_MAIN_RUN with *out set
  *           to a new cfg (free with cfg_free()): the daemon goes on.
  *   -n      load and check; print "config OK" to stdout; return 0.
@@ -87,6 +107,6 @@ void cfg_print_help(FILE *f, const char *prog, const struct cfg_entry *table);
 #define CFG_MAIN_RUN (-1)
 #define CFG_MAIN_MIGRATE (-2)
 int cfg_main_check(int argc, char **argv, const struct cfg_entry *table,
-                   struct cfg **out);
+                   cfg_check_fn check, struct cfg **out);
 
 #endif

@@ -58,37 +58,86 @@ conf_apply(rd_kafka_conf_t *conf, const char *const *list, struct err *e)
         return 0;
 }
 
-/* env_apply: librdkafka properties from the environment, for what differs
- * between deployments (TLS, SASL): SIGNPOST_RDKAFKA_SECURITY_PROTOCOL=ssl
- * sets security.protocol, SIGNPOST_RDKAFKA_SSL_CA_LOCATION sets
- * ssl.ca.location, and so on (lower-cased, '_' -> '.'). Applied before the
- * caller's extra_conf, so code can still override. */
-static int
-env_apply(rd_kafka_conf_t *conf, struct err *e)
+/* The deployment's settings: the daemon's config (kafka_env_set), or, in
+ * a tool that has no config table, the environment itself. */
+static const struct kafka_env *installed;
+
+void
+kafka_env_set(const struct kafka_env *env)
 {
-        static const char prefix[] = "SIGNPOST_RDKAFKA_";
-        extern char **environ;
+        installed = env;
+}
+
+const char *
+kafka_env_tls_dir(void)
+{
+        const char *dir = installed != NULL ? installed->tls_dir
+                                            : getenv("SIGNPOST_KAFKA_TLS_DIR");
+
+        return dir != NULL && dir[0] != '\0' ? dir : NULL;
+}
+
+const char *
+kafka_env_fetch_wait(void)
+{
+        const char *ms = installed != NULL
+                             ? installed->fetch_wait_ms
+                             : getenv("SIGNPOST_KAFKA_FETCH_WAIT_MS");
+
+        return ms != NULL && ms[0] != '\0' ? ms : NULL;
+}
+
+/* prop_apply: one SIGNPOST_RDKAFKA_ variable as the librdkafka property
+ * it names: SIGNPOST_RDKAFKA_SECURITY_PROTOCOL=ssl sets security.protocol,
+ * SIGNPOST_RDKAFKA_SSL_CA_LOCATION sets ssl.ca.location, and so on
+ * (lower-cased, '_' -> '.'). var is the variable's name, len bytes. */
+static int
+prop_apply(rd_kafka_conf_t *conf, const char *var, size_t len,
+           const char *value, struct err *e)
+{
+        size_t plen = strlen(KAFKA_ENV_PREFIX), n, i;
         char name[128], errstr[256];
 
+        if (len <= plen || strncmp(var, KAFKA_ENV_PREFIX, plen) != 0)
+                return 0;
+        n = len - plen;
+        if (n >= sizeof(name))
+                return err_set(e, ERR_FATAL, NULL, "%.*s: name too long",
+                               (int)len, var);
+        for (i = 0; i < n; i++) {
+                char c = var[plen + i];
+
+                name[i] = c == '_' ? '.' : (char)tolower((unsigned char)c);
+        }
+        name[n] = '\0';
+        if (rd_kafka_conf_set(conf, name, value, errstr, sizeof(errstr)) !=
+            RD_KAFKA_CONF_OK)
+                return err_set(e, ERR_FATAL, name, "%.*s: %.*s", (int)len, var,
+                               (int)strcspn(errstr, "\n"), errstr);
+        return 0;
+}
+
+/* props_apply: the SIGNPOST_RDKAFKA_* pass-through, for what differs
+ * between deployments (TLS, SASL). Applied before the caller's
+ * extra_conf, so code can still override. */
+static int
+props_apply(rd_kafka_conf_t *conf, struct err *e)
+{
+        extern char **environ;
+
+        if (installed != NULL) {
+                for (const char *const *p = installed->props;
+                     p != NULL && p[0] != NULL; p += 2)
+                        if (prop_apply(conf, p[0], strlen(p[0]), p[1], e) < 0)
+                                return -1;
+                return 0;
+        }
         for (char **ev = environ; ev != NULL && *ev != NULL; ev++) {
                 const char *eq = strchr(*ev, '=');
-                size_t n, i;
 
-                if (strncmp(*ev, prefix, sizeof(prefix) - 1) != 0 || eq == NULL)
-                        continue;
-                n = (size_t)(eq - *ev) - (sizeof(prefix) - 1);
-                if (n == 0 || n >= sizeof(name))
-                        continue;
-                for (i = 0; i < n; i++) {
-                        char c = (*ev)[sizeof(prefix) - 1 + i];
-
-                        name[i] =
-                            c == '_' ? '.' : (char)tolower((unsigned char)c);
-                }
-                name[n] = '\0';
-                if (rd_kafka_conf_set(conf, name, eq + 1, errstr,
-                                      sizeof(errstr)) != RD_KAFKA_CONF_OK)
-                        return err_set(e, ERR_FATAL, name, "%s", errstr);
+                if (eq != NULL &&
+                    prop_apply(conf, *ev, (size_t)(eq - *ev), eq + 1, e) < 0)
+                        return -1;
         }
         return 0;
 }
@@ -101,11 +150,11 @@ env_apply(rd_kafka_conf_t *conf, struct err *e)
 static int
 auth_apply(rd_kafka_conf_t *conf, struct err *e)
 {
-        const char *dir = getenv("SIGNPOST_KAFKA_TLS_DIR");
+        const char *dir = kafka_env_tls_dir();
         char ca[1024], crt[1024], key[1024], errstr[256];
         int rc = 0;
 
-        if (dir == NULL || dir[0] == '\0')
+        if (dir == NULL)
                 return 0;
         snprintf(ca, sizeof(ca), "%s/ca.crt", dir);
         snprintf(crt, sizeof(crt), "%s/user.crt", dir);
@@ -123,7 +172,8 @@ auth_apply(rd_kafka_conf_t *conf, struct err *e)
                 if (rd_kafka_conf_set(conf, tls[i], tls[i + 1], errstr,
                                       sizeof(errstr)) != RD_KAFKA_CONF_OK)
                         rc = err_set(e, ERR_FATAL, "SIGNPOST_KAFKA_TLS_DIR",
-                                     "%s: %s", tls[i], errstr);
+                                     "SIGNPOST_KAFKA_TLS_DIR: %s: %s", tls[i],
+                                     errstr);
         return rc;
 }
 
@@ -197,7 +247,7 @@ kafka_conf_new(const char *brokers, const char *const *defaults,
         }
         if (conf_apply(conf, base, e) < 0 ||
             conf_apply(conf, defaults, e) < 0 || auth_apply(conf, e) < 0 ||
-            env_apply(conf, e) < 0 || conf_apply(conf, extra_conf, e) < 0)
+            props_apply(conf, e) < 0 || conf_apply(conf, extra_conf, e) < 0)
                 goto out;
         ret = conf;
         conf = NULL;
@@ -205,6 +255,31 @@ out:
         if (conf != NULL)
                 rd_kafka_conf_destroy(conf);
         return ret;
+}
+
+int
+kafka_env_check(const struct kafka_env *env, struct err *e)
+{
+        const struct kafka_env *was = installed;
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        const char *ms = env->fetch_wait_ms;
+        char errstr[256];
+        int rc = 0;
+
+        installed = env;
+        if (ms != NULL && ms[0] != '\0' &&
+            rd_kafka_conf_set(conf, "fetch.wait.max.ms", ms, errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK)
+                rc = err_set(e, ERR_FATAL, "SIGNPOST_KAFKA_FETCH_WAIT_MS",
+                             "SIGNPOST_KAFKA_FETCH_WAIT_MS: %.*s",
+                             (int)strcspn(errstr, "\n"), errstr);
+        if (rc == 0 && auth_apply(conf, e) < 0)
+                rc = -1; /* e names SIGNPOST_KAFKA_TLS_DIR */
+        if (rc == 0)
+                rc = props_apply(conf, e);
+        installed = was;
+        rd_kafka_conf_destroy(conf);
+        return rc;
 }
 
 void

@@ -157,11 +157,37 @@ typedef int (*kafka_topic_fn)(const char *name, int partitions, void *arg);
 int kafka_topics_each(const char *path, int dflt, kafka_topic_fn fn, void *arg,
                       struct err *e);
 
+/* The deployment's Kafka settings, from a daemon's config table
+ * (svc_run): SIGNPOST_KAFKA_TLS_DIR, SIGNPOST_KAFKA_FETCH_WAIT_MS (how
+ * long an empty fetch waits at the broker) and the SIGNPOST_RDKAFKA_*
+ * pass-through (SIGNPOST_RDKAFKA_SSL_CA_LOCATION sets ssl.ca.location:
+ * lower-cased, '_' -> '.'). */
+#define KAFKA_ENV_PREFIX "SIGNPOST_RDKAFKA_"
+struct kafka_env {
+        const char *tls_dir;       /* NULL: none */
+        const char *fetch_wait_ms; /* NULL: librdkafka's default */
+        /* NULL-terminated variable name, value pairs; NULL: none */
+        const char *const *props;
+};
+/* kafka_env_set: every client made after it takes these settings
+ * (borrowed: env must outlive them; NULL goes back to the default). Call
+ * before any thread makes a client. Without it (tools, which have no
+ * config table) the same variables are read from the environment. */
+void kafka_env_set(const struct kafka_env *env);
+/* kafka_env_check: whether librdkafka accepts env's settings (as
+ * kafka_conf_new would apply them); 0, or -1 with e->msg naming the
+ * variable. */
+int kafka_env_check(const struct kafka_env *env, struct err *e);
+/* kafka_env_tls_dir, kafka_env_fetch_wait: the settings in effect;
+ * returns borrowed text, NULL when unset. */
+const char *kafka_env_tls_dir(void);
+const char *kafka_env_fetch_wait(void);
+
 /* kafka_conf_new: returns new librdkafka configuration with
  * bootstrap.servers, signpost's log and error callbacks, then defaults,
  * the broker user's TLS client certificate (SIGNPOST_KAFKA_TLS_DIR:
- * user.crt, user.key, ca.crt), SIGNPOST_RDKAFKA_*
- * from the environment, and extra_conf (both lists NULL-terminated name,
+ * user.crt, user.key, ca.crt), SIGNPOST_RDKAFKA_* (both as kafka_env
+ * says), and extra_conf (both lists NULL-terminated name,
  * value pairs, may be NULL) applied in that order. Hand it to rd_kafka_new()
  * (which takes ownership on success) or free with rd_kafka_conf_destroy(). */
 rd_kafka_conf_t *kafka_conf_new(const char *brokers,

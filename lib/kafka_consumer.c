@@ -189,7 +189,7 @@ kafka_consumer_new(const char *brokers, const char *group,
                    const char *const *topics, const char *const *extra_conf,
                    struct err *e)
 {
-        const char *fetch_wait = getenv("SIGNPOST_KAFKA_FETCH_WAIT_MS");
+        const char *fetch_wait = kafka_env_fetch_wait();
         const char *defaults[] = {
             "group.id",
             group,
@@ -210,8 +210,7 @@ kafka_consumer_new(const char *brokers, const char *group,
              * arrives, so librdkafka's 500 ms costs nothing there; the
              * development broker (kafka-mock) always waits it out, so
              * the embedded stack sets it low (scripts/env.sh). */
-            fetch_wait != NULL && fetch_wait[0] != '\0' ? "fetch.wait.max.ms"
-                                                        : NULL,
+            fetch_wait != NULL ? "fetch.wait.max.ms" : NULL,
             fetch_wait,
             NULL,
         };
@@ -637,7 +636,7 @@ broker_check(struct kafka_consumer *c)
         was = atomic_exchange(&last, up);
         if (was == up)
                 return;
-        user = getenv("SIGNPOST_KAFKA_TLS_DIR");
+        user = kafka_env_tls_dir();
         log_line(up ? LOG_INFO : LOG_WARN,
                  up ? "kafka broker answers"
                     : "kafka broker does not answer this user: not ready",

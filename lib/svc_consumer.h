@@ -24,17 +24,6 @@
 
 struct cfg;
 
-/* The config entry every daemon with a schema has beside SIGNPOST_DB. */
-#define SVC_CFG_DB_MIGRATE                                                     \
-        {                                                                      \
-                "SIGNPOST_DB_MIGRATE", CFG_STR, NULL, false,                   \
-                    "conninfo of the schema's owner role: applies the "        \
-                    "migrations and "                                          \
-                    "grants SIGNPOST_DB's role its rights (unset: they must "  \
-                    "already be "                                              \
-                    "applied, e.g. by -m)"                                     \
-        }
-
 /* svc_migrate: brings schema up to date before the daemon starts. With
  * owner (the schema owner's conninfo) it connects as the owner (waiting
  * up to 30 s for the database), applies dir's migrations and grants the

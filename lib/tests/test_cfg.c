@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "testenv.h"
 
 static const struct cfg_entry table[] = {
     {"SIGNPOST_T_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
@@ -194,36 +195,31 @@ test_unknown_name_aborts(void **state)
         cfg_free(c);
 }
 
-/* capture: runs cfg_main_check with stdout and stderr sent to files and
- * returns its status; out/errtext receive what was printed. */
+static cfg_check_fn check_fn; /* what capture hands cfg_main_check */
+
+struct main_args {
+        char **argv;
+        int argc;
+        struct cfg **cfg;
+};
+
+static int
+main_check(void *arg)
+{
+        struct main_args *m = arg;
+
+        return cfg_main_check(m->argc, m->argv, table, check_fn, m->cfg);
+}
+
+/* capture: runs cfg_main_check with what it prints captured into
+ * out/errtext. */
 static int
 capture(char **argv, int argc, struct cfg **cfg, char *out, char *errtext,
         size_t sz)
 {
-        FILE *fo = tmpfile(), *fe = tmpfile();
-        int so = dup(1), se = dup(2), rc;
-        size_t n;
+        struct main_args m = {argv, argc, cfg};
 
-        fflush(stdout);
-        fflush(stderr);
-        dup2(fileno(fo), 1);
-        dup2(fileno(fe), 2);
-        rc = cfg_main_check(argc, argv, table, cfg);
-        fflush(stdout);
-        fflush(stderr);
-        dup2(so, 1);
-        dup2(se, 2);
-        close(so);
-        close(se);
-        rewind(fo);
-        n = fread(out, 1, sz - 1, fo);
-        out[n] = '\0';
-        rewind(fe);
-        n = fread(errtext, 1, sz - 1, fe);
-        errtext[n] = '\0';
-        fclose(fo);
-        fclose(fe);
-        return rc;
+        return testenv_capture(main_check, &m, out, errtext, sz);
 }
 
 static void
@@ -316,6 +312,88 @@ test_main_check_unknown_argument(void **state)
         assert_non_null(strstr(errtext, "--frobnicate"));
 }
 
+static const struct cfg_entry prefixed[] = {
+    {"SIGNPOST_T_DB", CFG_STR, NULL, true, "PostgreSQL conninfo"},
+    {"SIGNPOST_T_LIB_", CFG_PREFIX, NULL, false, "passed to a library"},
+    {NULL},
+};
+
+static void
+test_prefix_entry_lists_its_variables(void **state)
+{
+        struct err e = {0};
+        struct cfg *c;
+        const char *const *l;
+        int a = 0, b = 0, n = 0;
+
+        (void)state;
+        setenv("SIGNPOST_T_LIB_A", "1", 1);
+        setenv("SIGNPOST_T_LIB_B_C", "two", 1);
+        setenv("SIGNPOST_T_LIB_EMPTY", "", 1); /* empty counts as unset */
+        c = cfg_load(prefixed, &e);
+        assert_non_null(c);
+        for (l = cfg_list(c, "SIGNPOST_T_LIB_"); *l != NULL; l += 2, n++) {
+                a += strcmp(l[0], "SIGNPOST_T_LIB_A") == 0 &&
+                     strcmp(l[1], "1") == 0;
+                b += strcmp(l[0], "SIGNPOST_T_LIB_B_C") == 0 &&
+                     strcmp(l[1], "two") == 0;
+        }
+        assert_int_equal(n, 2);
+        assert_int_equal(a + b, 2);
+        cfg_free(c);
+        unsetenv("SIGNPOST_T_LIB_A");
+        unsetenv("SIGNPOST_T_LIB_B_C");
+        unsetenv("SIGNPOST_T_LIB_EMPTY");
+        c = cfg_load(prefixed, &e);
+        assert_non_null(c);
+        assert_null(cfg_list(c, "SIGNPOST_T_LIB_")[0]);
+        cfg_free(c);
+}
+
+static void
+test_bare_prefix_is_an_error(void **state)
+{
+        struct err e = {0};
+
+        (void)state;
+        setenv("SIGNPOST_T_LIB_", "1", 1);
+        assert_null(cfg_load(prefixed, &e));
+        unsetenv("SIGNPOST_T_LIB_");
+        assert_string_equal(e.field, "SIGNPOST_T_LIB_");
+        assert_non_null(strstr(e.msg, "names no setting"));
+}
+
+static int
+refuse_threads_5(const struct cfg *c, struct err *e)
+{
+        if (cfg_int(c, "SIGNPOST_T_THREADS") == 5)
+                return err_set(e, ERR_INVALID, "SIGNPOST_T_THREADS",
+                               "SIGNPOST_T_THREADS: 5 is refused");
+        return 0;
+}
+
+static void
+test_main_check_runs_the_check(void **state)
+{
+        char *argv[] = {"signpost-test", "-n", NULL};
+        char out[4096], errtext[4096];
+        struct cfg *c = NULL;
+
+        (void)state;
+        check_fn = refuse_threads_5;
+        assert_int_equal(capture(argv, 2, &c, out, errtext, sizeof(out)), 0);
+        assert_string_equal(out, "config OK\n");
+        setenv("SIGNPOST_T_THREADS", "5", 1);
+        assert_int_equal(capture(argv, 2, &c, out, errtext, sizeof(out)), 1);
+        assert_null(c);
+        assert_string_equal(errtext,
+                            "config error: SIGNPOST_T_THREADS: 5 is refused\n");
+        argv[1] = NULL; /* the run is refused too, not only -n */
+        assert_int_equal(capture(argv, 1, &c, out, errtext, sizeof(out)), 1);
+        assert_null(c);
+        check_fn = NULL;
+}
+
 int
 main(void)
 {
@@ -333,6 +411,10 @@ main(void)
                                    setup),
             cmocka_unit_test_setup(test_main_check_h_prints_table, setup),
             cmocka_unit_test_setup(test_main_check_unknown_argument, setup),
+            cmocka_unit_test_setup(test_prefix_entry_lists_its_variables,
+                                   setup),
+            cmocka_unit_test_setup(test_bare_prefix_is_an_error, setup),
+            cmocka_unit_test_setup(test_main_check_runs_the_check, setup),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,7 @@
  * full state of a subject on consent.state (key = subject id) through the
  * outbox whenever it changes.
  *
- * Data flow: commands.c (referral.events, consent.commands) and routes.c
+ * Data flow: consume.c (referral.events, consent.commands) and routes.c
  * (HTTP) -> record.c (append, recompute, publish) -> store.c (SQL) and
  * ledger.c (hashes, state; no I/O).
  */
@@ -138,11 +138,19 @@ json_t *consent_receipt(const struct consent_entry *entry, const json_t *state);
 int consent_entry_from_json(const json_t *obj, const char *action,
                             struct consent_entry *entry, struct err *e);
 
-/* ---- commands.c ---- */
+/* ---- consume.c ---- */
 /* consent_commands_apply: an inbox_apply_fn for referral.events and
  * consent.commands; arg is a struct consent_ctx *. */
 int consent_commands_apply(void *arg, struct db *db,
                            const struct kafka_record *rec, struct err *e);
+
+/* ---- setup.c ---- */
+struct svc_run;
+/* consent_setup_init, consent_setup_fini: svc_run's init and fini hooks
+ * (arg: the struct consent_ctx): load the chain key
+ * (SIGNPOST_CONSENT_LEDGER_KEY_FILE) into ctx->chain_key, and free it. */
+int consent_setup_init(void *arg, struct svc_run *r, struct err *e);
+void consent_setup_fini(void *arg);
 
 /* ---- routes.c ---- */
 struct http_route;

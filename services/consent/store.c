@@ -3,7 +3,7 @@
  * (serialised per subject with a transaction-scoped advisory lock so the
  * chain never forks), reads histories, keeps the state table and the
  * privacy-notice versions, and erases a subject. Does not decide what a
- * command means (commands.c, record.c) nor compute hashes (ledger.c).
+ * command means (consume.c, record.c) nor compute hashes (ledger.c).
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * directory.organisations through the outbox.
  *
  * Data flow: routes.c (HTTP) -> oruk.c (answers; oruk_params.c checks
- * the parameters) -> store.c (SQL) -> render.c (JSON). commands.c (Kafka) ->
+ * the parameters) -> store.c (SQL) -> render.c (JSON). consume.c (Kafka) ->
  * store.c -> emit.c (outbox events).
  */
 #ifndef SIGNPOST_DIRECTORY_H
@@ -322,7 +322,7 @@ int dir_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
  * records may be modified. */
 int dir_import_bulk(struct db *db, json_t *recs, struct err *e);
 
-/* ---- commands.c ---- */
+/* ---- consume.c ---- */
 /* What the directory.commands consumer is configured with (the inbox's
  * arg; NULL means no wait). */
 struct dir_commands {
@@ -338,5 +338,19 @@ int dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
 int dir_import_hsds(struct db *db, const json_t *doc, struct err *e);
 int dir_import_postcodes(struct db *db, const char *csv, long *n,
                          struct err *e);
+
+/* ---- setup.c ---- */
+struct svc_run;
+/* svc_run's hooks (lib/svc_run.h): dir_setup_init reads the consumer's
+ * settings into its struct dir_commands (r->consumer.arg); the others'
+ * arg is the struct dir_pools: dir_setup_start opens the search pool
+ * beside the reads pool svc_run opened and sets both to prepared
+ * statements, dir_setup_fini closes the search pool. */
+int dir_setup_init(void *arg, struct svc_run *r, struct err *e);
+int dir_setup_start(void *arg, struct svc_run *r, struct err *e);
+void dir_setup_fini(void *arg);
+/* dir_setup_backfill: the consumer thread's start (struct
+ * svc_consumer_spec .thread_start): stores missing service documents. */
+void dir_setup_backfill(void *arg, struct db *db);
 
 #endif

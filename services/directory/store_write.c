@@ -1,6 +1,6 @@
 /*
  * store_write: every write of the directory, always inside the caller's
- * transaction (commands.c opens it through the inbox). HSDS objects are
+ * transaction (consume.c opens it through the inbox). HSDS objects are
  * handed to PostgreSQL as jsonb and mapped onto rows by column name with
  * jsonb_populate_record, so an unknown key is ignored, a missing one keeps
  * the row's value (or NULL on create) and a malformed value is a data

@@ -55,7 +55,7 @@
 #define GW_F_HTML 0x4u  /* HTML page: CSP for pages */
 #define GW_F_CORS 0x8u  /* Access-Control-Allow-Origin: * */
 
-/* ---- settings, from the config table (main.c) or a test ---- */
+/* ---- settings, from the config table (main.c, setup.c) or a test ---- */
 struct gw_settings {
         const char *db;            /* conninfo */
         const char *kafka;         /* bootstrap */
@@ -238,6 +238,16 @@ struct gw {
         char *openapi; /* the document, served as is */
         size_t openapi_len;
 };
+/* ---- setup.c: the gateway's hooks for svc_run (lib/svc_run.h) ---- */
+struct svc_run;
+/* arg is the struct gw. gw_setup_init reads the settings (into a
+ * struct gw_settings the gw borrows) and sets the HTTP server's threads,
+ * body limit and headers (no principal: the edge signs them, it takes
+ * none); gw_setup_start runs gw_init; gw_setup_fini runs gw_fini. */
+int gw_setup_init(void *arg, struct svc_run *r, struct err *e);
+int gw_setup_start(void *arg, struct svc_run *r, struct err *e);
+void gw_setup_fini(void *arg);
+
 /* gw_init: loads keys and the document, opens the pool, the producer and
  * the catalogue (loaded from the replica). set's strings must outlive gw.
  * gw_fini: frees what gw_init made; safe on a partly made gw. */

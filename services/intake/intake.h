@@ -4,7 +4,7 @@
  * keys belong to (found again through blind indexes), status history, and
  * a replica of the directory's catalogue.
  *
- * Data flow: consumer.c (Kafka) dispatches referral.submissions to
+ * Data flow: consume.c (Kafka) dispatches referral.submissions to
  * submit.c, referral.updates to lifecycle.c, directory.* to catalogue.c;
  * each works through store.c (the only SQL) and leaves its events in the
  * outbox through emit.c, route.c seals the provider's copy. routes.c
@@ -153,7 +153,7 @@ int intake_validate_personal(const json_t *p, const char *kind, struct err *e);
 bool intake_postcode_district(const char *postcode, char out[16]);
 bool intake_status_valid(const char *s);
 
-/* ---- consumer.c ---- */
+/* ---- consume.c ---- */
 /* intake_consume_apply: an inbox_apply_fn for every topic intake reads;
  * arg is a struct intake *. */
 int intake_consume_apply(void *arg, struct db *db,
@@ -319,6 +319,22 @@ struct intake_stale;
 struct intake_stale *intake_stale_start(struct intake *in, const char *conninfo,
                                         int64_t interval_ms, struct err *e);
 void intake_stale_stop(struct intake_stale *s);
+
+/* ---- setup.c ---- */
+struct cfg;
+struct svc_run;
+/* svc_run's hooks (lib/svc_run.h; arg: the struct intake):
+ * intake_setup_init loads the keys and holidays, reads the reminder
+ * settings and the consumer's batch and threads; intake_setup_fini frees
+ * what it loaded. The consumer threads' start and end (struct
+ * svc_consumer_spec) open and close their write queues; the stale timer
+ * is a worker (returns new struct intake_stale *). */
+int intake_setup_init(void *arg, struct svc_run *r, struct err *e);
+void intake_setup_fini(void *arg);
+void intake_setup_thread_start(void *arg, struct db *db);
+void intake_setup_thread_end(void *arg);
+void *intake_setup_stale_start(void *arg, const struct cfg *cfg, struct err *e);
+void intake_setup_stale_stop(void *stale);
 
 /* ---- routes.c ---- */
 struct http_route;

@@ -5,7 +5,7 @@
  * sealed request only until a final outcome), one-time codes, and replicas
  * of consent.state and the service catalogue.
  *
- * Data flow: batch.c and requests.c (Kafka, inbox transaction) record
+ * Data flow: consume.c and requests.c (Kafka, inbox transaction) record
  * intent as a pending message -> sender.c claims due messages, decides
  * with policy.c (consent, backoff), renders with render.c, delivers
  * through a channel (spool.c, channel_smtp.c, channel_api.c) and records
@@ -346,7 +346,7 @@ json_t *notify_open(const struct notify_ctx *ctx, const char *sealed,
                     const char **channel, char index[SECRET_HEX_LEN],
                     struct err *e);
 
-/* ---- batch.c ---- */
+/* ---- consume.c ---- */
 
 /* The consumer's inbox apply and flush pair (struct inbox .apply, .flush,
  * .arg = a struct notify_batch with ctx set): requests that will be
@@ -390,6 +390,22 @@ int notify_code_issue(struct notify_ctx *ctx, struct db *db,
 int notify_code_verify(struct notify_ctx *ctx, struct db *db, const char *id,
                        const char *code, char subject[UUID_STR_LEN],
                        struct err *e);
+
+/* ---- setup.c ---- */
+struct cfg;
+struct svc_run;
+/* svc_run's hooks (lib/svc_run.h; arg: the struct notify_ctx):
+ * notify_setup_init reads the settings, loads the keys from
+ * SIGNPOST_SECRETS_DIR and opens the delivery channel; notify_setup_fini
+ * frees them. notify_setup_batch_end is the consumer thread's end (arg:
+ * its struct notify_batch). The sender loop is a worker: start returns
+ * new thread handle, stop joins and frees it. */
+int notify_setup_init(void *arg, struct svc_run *r, struct err *e);
+void notify_setup_fini(void *arg);
+void notify_setup_batch_end(void *arg);
+void *notify_setup_sender_start(void *arg, const struct cfg *cfg,
+                                struct err *e);
+void notify_setup_sender_stop(void *arg);
 
 /* ---- routes.c ---- */
 struct http_route;

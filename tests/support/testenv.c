@@ -139,3 +139,38 @@ testenv_sqlstate(void *conn, const char *sql, char buf[6])
         PQclear(r);
         return buf;
 }
+
+/* slurp: what f holds, up to sz - 1 bytes, into buf. */
+static void
+slurp(FILE *f, char *buf, size_t sz)
+{
+        size_t n;
+
+        rewind(f);
+        n = fread(buf, 1, sz - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+}
+
+int
+testenv_capture(int (*fn)(void *arg), void *arg, char *out, char *errtext,
+                size_t sz)
+{
+        FILE *fo = tmpfile(), *fe = tmpfile();
+        int so = dup(1), se = dup(2), rc;
+
+        fflush(stdout);
+        fflush(stderr);
+        dup2(fileno(fo), 1);
+        dup2(fileno(fe), 2);
+        rc = fn(arg);
+        fflush(stdout);
+        fflush(stderr);
+        dup2(so, 1);
+        dup2(se, 2);
+        close(so);
+        close(se);
+        slurp(fo, out, sz);
+        slurp(fe, errtext, sz);
+        return rc;
+}

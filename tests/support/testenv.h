@@ -38,5 +38,10 @@ void testenv_unique(const char *prefix, char *out, size_t outsz);
  * tests whose names match it, so each test can be shown to pass alone
  * (tests/support/testonly.c; links with cmocka). */
 void testenv_only(int argc, char **argv);
+/* testenv_capture: runs fn(arg) with stdout and stderr sent to files and
+ * returns what fn returned; out and errtext (sz bytes each) receive what
+ * was printed (a command line's "config OK", its usage). */
+int testenv_capture(int (*fn)(void *arg), void *arg, char *out, char *errtext,
+                    size_t sz);
 
 #endif

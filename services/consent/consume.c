@@ -1,5 +1,5 @@
 /*
- * commands: the consumer's effect, applied inside the inbox transaction.
+ * consume: the consumer's effect, applied inside the inbox transaction.
  *
  *   referral.events  signpost.referral.received.v1: each consent ticked
  *                    on the form is granted; one not ticked is withdrawn

@@ -1,5 +1,5 @@
 /*
- * consumer: the one Kafka consumer group intake runs ("intake"), over
+ * consume: the one Kafka consumer group intake runs ("intake"), over
  * referral.submissions, referral.updates, consent.state and the
  * directory's catalogue topics. Each record is applied inside the inbox
  * transaction (so a redelivered ce_id has no second effect); this file only

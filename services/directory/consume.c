@@ -1,5 +1,5 @@
 /*
- * commands: the directory.commands consumer's effect. Each record is one
+ * consume: the directory.commands consumer's effect. Each record is one
  * command (ce_type signpost.directory.<verb>.v1, JSON value) applied inside
  * the inbox transaction, so a redelivered ce_id has no second effect. A
  * command that fails validation returns ERR_INVALID: the inbox undoes it

@@ -1,5 +1,5 @@
 /*
- * batch: the consumer's effect with its requests written in bulk. Owns
+ * consume: the consumer's effect with its requests written in bulk. Owns
  * the buffer of pending-message rows between an inbox pass's apply calls
  * and its flush: a notification.requests record that would be recorded as
  * pending is parsed, checked and opened (blind index, channel) as it is
