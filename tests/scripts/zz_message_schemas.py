@@ -72,6 +72,14 @@ def main():
             continue
         if rec["value"] is None:
             continue  # tombstone
+        if v.schema.get("type") == "null":
+            # a tombstone type (signpost.<entity>.deleted.v1): a deletion
+            # is a null value, never an empty one or a body
+            failures.setdefault(t, "%s[%d]@%d: a tombstone type with a "
+                                "value (a deletion has a null value)" % (
+                                    rec["topic"], rec["partition"],
+                                    rec["offset"]))
+            continue
         if v.schema.get("contentMediaType") == "application/octet-stream":
             continue  # a raw-bytes type: any value is its own
         try:
