@@ -100,8 +100,6 @@ snapshot(const struct kafka_record *rec, struct catalogue_entry *c,
             jsonx_get_string(c->snapshot, "partner_public_key", false,
                              &c->partner_public_key, e) < 0)
                 return -1;
-        if (c->name[0] == '\0')
-                return err_set(e, ERR_INVALID, "name", "empty");
         return c->kind == CATALOGUE_SERVICE ? service(c->snapshot, c, e) : 0;
 }
 

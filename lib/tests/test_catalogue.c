@@ -291,7 +291,7 @@ test_missing_or_mistyped_field(void **state)
             {CATALOGUE_TOPIC_ORGS, CATALOGUE_TYPE_ORG, ORG,
              "{\"id\":\"" ORG "\"}", "name"},
             {CATALOGUE_TOPIC_ORGS, CATALOGUE_TYPE_ORG, ORG,
-             "{\"id\":\"" ORG "\",\"name\":\"\"}", "name"},
+             "{\"id\":\"" ORG "\",\"name\":1}", "name"},
             {CATALOGUE_TOPIC_ORGS, CATALOGUE_TYPE_ORG, ORG,
              "{\"id\":\"" ORG "\",\"name\":\"a\",\"partner_public_key\":1}",
              "partner_public_key"},

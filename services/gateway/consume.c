@@ -1,9 +1,9 @@
 /*
  * consume: the replicas the gateway keeps from events, applied through
  * the inbox (exactly-once effect): the service catalogue from
- * directory.services and directory.organisations (lib/catalogue.c reads
- * them: snapshots keyed by id, a null value deletes), each referral's public
- * status from referral.submissions (the status-link hash) and referral.events
+ * directory.services and directory.organisations (snapshots keyed by id,
+ * tombstones delete), each referral's public status from
+ * referral.submissions (the status-link hash) and referral.events
  * (status_changed, mapped to the four words a person sees), and each
  * referral's owner from received events (provider.c reads them). Status
  * and owner rows are kept until the batch's flush and written with one
