@@ -18,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "db_pool.h"
 #include "err.h"
@@ -26,8 +27,8 @@
 
 #define DIR_SCHEMA "directory"
 #define DIR_TOPIC_COMMANDS "directory.commands"
-#define DIR_TOPIC_SERVICES "directory.services"
-#define DIR_TOPIC_ORGS "directory.organisations"
+#define DIR_TOPIC_SERVICES CATALOGUE_TOPIC_SERVICES
+#define DIR_TOPIC_ORGS CATALOGUE_TOPIC_ORGS
 #define DIR_PER_PAGE_DEFAULT 50
 #define DIR_PER_PAGE_MAX 100
 #define DIR_SEARCH_MAX 200

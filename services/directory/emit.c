@@ -4,7 +4,10 @@
  * carry a full snapshot per entity keyed by its id (what other daemons
  * keep as a replica: names, status, accepts_referrals, the notice address,
  * the organisation's partner public key, taxonomy terms); a delete is a
- * tombstone (NULL value). Does not decide which entities changed.
+ * tombstone: a null value (never an empty one) keyed by the entity's id.
+ * The readers (lib/catalogue.c) go by the null value alone; the ce_type
+ * signpost.<entity>.deleted.v1 only names it. Does not decide which
+ * entities changed.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +41,7 @@ add(struct db *db, const char *topic, const char *type, const char *id,
 int
 dir_emit_service_tombstone(struct db *db, const char *id, struct err *e)
 {
-        return add(db, DIR_TOPIC_SERVICES, "signpost.service.deleted.v1", id,
+        return add(db, DIR_TOPIC_SERVICES, CATALOGUE_TYPE_SERVICE_DELETED, id,
                    NULL, e);
 }
 
@@ -57,8 +60,7 @@ emit_service(struct db *db, const char *id, struct err *e)
         }
         snap = dir_render_row(r, 0);
         PQclear(r);
-        rc = add(db, DIR_TOPIC_SERVICES, "signpost.service.updated.v1", id,
-                 snap, e);
+        rc = add(db, DIR_TOPIC_SERVICES, CATALOGUE_TYPE_SERVICE, id, snap, e);
         json_decref(snap);
         return rc;
 }
@@ -90,20 +92,19 @@ dir_emit_organization(struct db *db, const char *id, bool deleted,
         int rc;
 
         if (deleted)
-                return add(db, DIR_TOPIC_ORGS,
-                           "signpost.organisation.deleted.v1", id, NULL, e);
+                return add(db, DIR_TOPIC_ORGS, CATALOGUE_TYPE_ORG_DELETED, id,
+                           NULL, e);
         r = dir_store_org_snapshot(db, id, e);
         if (r == NULL)
                 return -1;
         if (PQntuples(r) == 0) {
                 PQclear(r);
-                return add(db, DIR_TOPIC_ORGS,
-                           "signpost.organisation.deleted.v1", id, NULL, e);
+                return add(db, DIR_TOPIC_ORGS, CATALOGUE_TYPE_ORG_DELETED, id,
+                           NULL, e);
         }
         snap = dir_render_row(r, 0);
         PQclear(r);
-        rc = add(db, DIR_TOPIC_ORGS, "signpost.organisation.updated.v1", id,
-                 snap, e);
+        rc = add(db, DIR_TOPIC_ORGS, CATALOGUE_TYPE_ORG, id, snap, e);
         json_decref(snap);
         return rc;
 }

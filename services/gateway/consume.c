@@ -27,77 +27,38 @@ value_of(const struct kafka_record *rec, struct err *e)
         return j;
 }
 
-static void
-key_of(const struct kafka_record *rec, char id[UUID_STR_LEN])
-{
-        snprintf(id, UUID_STR_LEN, "%.*s",
-                 (int)(rec->key_len < UUID_STR_LEN - 1 ? rec->key_len
-                                                       : UUID_STR_LEN - 1),
-                 rec->key ? (const char *)rec->key : "");
-}
-
+/* catalogue: a directory.services or directory.organisations record
+ * (lib/catalogue.c reads it) into the replica and, for a service, the
+ * memory catalogue. */
 static int
-service(struct gw *g, struct db *db, const struct kafka_record *rec,
-        struct err *e)
+catalogue(struct gw *g, struct db *db, const struct kafka_record *rec,
+          struct err *e)
 {
+        struct catalogue_entry c;
         struct gw_service s = {0};
-        json_t *j = value_of(rec, e);
-        const char *v;
         int rc;
 
-        key_of(rec, s.id);
-        if (j == NULL && e->kind != ERR_NONE)
+        if (catalogue_read(rec, &c, e) < 0) {
+                catalogue_entry_fini(&c);
                 return -1;
-        if (j == NULL || strstr(rec->ev.type, ".deleted.") != NULL) {
-                json_decref(j);
-                if (!uuid_valid(s.id))
-                        return err_set(e, ERR_INVALID, "key", "not an id");
-                gw_catalogue_remove(g->cat, s.id);
-                return gw_store_service_delete(db, s.id, e);
         }
-        v = json_string_value(json_object_get(j, "id"));
-        snprintf(s.id, sizeof(s.id), "%s", v ? v : "");
-        v = json_string_value(json_object_get(j, "organization_id"));
-        snprintf(s.org, sizeof(s.org), "%s", v ? v : "");
-        v = json_string_value(json_object_get(j, "name"));
-        snprintf(s.name, sizeof(s.name), "%s", v ? v : "");
-        v = json_string_value(json_object_get(j, "status"));
-        snprintf(s.status, sizeof(s.status), "%s", v ? v : "");
-        s.accepts_referrals =
-            json_is_true(json_object_get(j, "accepts_referrals"));
-        json_decref(j);
-        if (!uuid_valid(s.id) || s.name[0] == '\0' || s.status[0] == '\0')
-                return err_set(e, ERR_INVALID, NULL,
-                               "service snapshot lacks id, name or status");
-        rc = gw_store_service_put(db, &s, e);
-        if (rc == 0 && gw_catalogue_put(g->cat, &s) < 0)
-                rc = err_set(e, ERR_FATAL, NULL, "out of memory");
-        return rc;
-}
-
-static int
-organisation(struct db *db, const struct kafka_record *rec, struct err *e)
-{
-        char id[UUID_STR_LEN];
-        json_t *j = value_of(rec, e);
-        const char *name;
-        int rc;
-
-        key_of(rec, id);
-        if (j == NULL && e->kind != ERR_NONE)
-                return -1;
-        if (!uuid_valid(id)) {
-                json_decref(j);
-                return err_set(e, ERR_INVALID, "key", "not an id");
+        if (c.kind == CATALOGUE_ORG)
+                rc = c.deleted ? gw_store_org_delete(db, c.id, e)
+                               : gw_store_org_put(db, c.id, c.name, e);
+        else if (c.deleted) {
+                gw_catalogue_remove(g->cat, c.id);
+                rc = gw_store_service_delete(db, c.id, e);
+        } else {
+                snprintf(s.id, sizeof(s.id), "%s", c.id);
+                snprintf(s.org, sizeof(s.org), "%s", c.org_id ? c.org_id : "");
+                snprintf(s.name, sizeof(s.name), "%s", c.name);
+                snprintf(s.status, sizeof(s.status), "%s", c.status);
+                s.accepts_referrals = c.accepts_referrals;
+                rc = gw_store_service_put(db, &s, e);
+                if (rc == 0 && gw_catalogue_put(g->cat, &s) < 0)
+                        rc = err_set(e, ERR_FATAL, NULL, "out of memory");
         }
-        if (j == NULL || strstr(rec->ev.type, ".deleted.") != NULL) {
-                json_decref(j);
-                return gw_store_org_delete(db, id, e);
-        }
-        name = json_string_value(json_object_get(j, "name"));
-        rc = name ? gw_store_org_put(db, id, name, e)
-                  : err_set(e, ERR_INVALID, "name", "organisation lacks name");
-        json_decref(j);
+        catalogue_entry_fini(&c);
         return rc;
 }
 
@@ -218,10 +179,8 @@ gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
         }
         if (gw_consume_flush(arg, db, true, e) < 0)
                 return -1;
-        if (strcmp(rec->topic, GW_TOPIC_SERVICES) == 0)
-                return service(g, db, rec, e);
-        if (strcmp(rec->topic, GW_TOPIC_ORGS) == 0)
-                return organisation(db, rec, e);
+        if (catalogue_topic(rec->topic))
+                return catalogue(g, db, rec, e);
         if (strcmp(rec->ev.type, "signpost.referral.status_changed.v1") == 0)
                 return status_changed(db, rec, e);
         return 0;

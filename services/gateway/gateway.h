@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "db_pool.h"
 #include "err.h"
@@ -34,8 +35,8 @@
 #define GW_SOURCE "/signpost/gateway"
 #define GW_TOPIC_SUBMISSIONS "referral.submissions"
 #define GW_TOPIC_EVENTS "referral.events"
-#define GW_TOPIC_SERVICES "directory.services"
-#define GW_TOPIC_ORGS "directory.organisations"
+#define GW_TOPIC_SERVICES CATALOGUE_TOPIC_SERVICES
+#define GW_TOPIC_ORGS CATALOGUE_TOPIC_ORGS
 #define GW_TYPE_SUBMITTED "signpost.referral.submitted.v1"
 #define GW_REFERENCE_LEN 13     /* "SP-XXXX-XXXX" and the NUL */
 #define GW_STATUS_SECRET_LEN 33 /* 32 hex characters and the NUL */

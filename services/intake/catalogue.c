@@ -3,8 +3,9 @@
  * directory.services and directory.organisations snapshots (see
  * services/directory/emit.c): whether a service takes referrals, its
  * notice address and taxonomy terms, and the organisation's partner public
- * key. When an organisation's key first arrives, referrals held for the
- * want of it are routed. Does not own SQL.
+ * key. lib/catalogue.c reads the records (a null value deletes). When an
+ * organisation's key first arrives, referrals held for the want of it are
+ * routed. Does not own SQL.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,6 @@
 #include "intake.h"
 #include "json.h"
 #include "log.h"
-
-/* str: a snapshot's string field, NULL when absent or not a string. */
-static const char *
-str(const json_t *o, const char *k)
-{
-        return json_string_value(json_object_get(o, k));
-}
 
 /* usable_key: k when it decodes to a public key, else NULL. */
 static const char *
@@ -29,7 +23,8 @@ usable_key(const char *k)
         return k != NULL && secret_pk_decode(k, pk) == 0 ? k : NULL;
 }
 
-/* term_ids: returns new JSON text of the ids of the snapshot's terms. */
+/* term_ids: returns new JSON text of the ids of the snapshot's terms
+ * (each an object with a UUID id, lib/catalogue.c checked). */
 static char *
 term_ids(const json_t *terms)
 {
@@ -38,26 +33,22 @@ term_ids(const json_t *terms)
         size_t i;
 
         json_array_foreach(terms, i, t)
-        {
-                const char *id =
-                    json_is_string(t) ? json_string_value(t) : str(t, "id");
-                if (id != NULL && uuid_valid(id))
-                        json_array_append_new(ids, json_string(id));
-        }
+            json_array_append(ids, json_object_get(t, "id"));
         text = jsonx_dump(ids);
         json_decref(ids);
         return text;
 }
 
+/* org_apply: the organisation's name and key (NULL name: keep the one
+ * known), or its deletion. */
 static int
-org_apply(struct intake *in, struct db *db, const char *id, const json_t *o,
-          struct err *e)
+org_apply(struct intake *in, struct db *db, const char *id, const char *name,
+          const char *key, bool deleted, struct err *e)
 {
         bool added = false;
-        const char *key = o ? usable_key(str(o, "partner_public_key")) : NULL;
 
-        if (intake_store_org_put(db, id, o ? str(o, "name") : NULL, key,
-                                 o == NULL, &added, e) < 0)
+        if (intake_store_org_put(db, id, name, usable_key(key), deleted, &added,
+                                 e) < 0)
                 return -1;
         if (!added)
                 return 0;
@@ -66,61 +57,41 @@ org_apply(struct intake *in, struct db *db, const char *id, const json_t *o,
 }
 
 static int
-service_apply(struct intake *in, struct db *db, const char *id, const json_t *s,
+service_apply(struct intake *in, struct db *db, const struct catalogue_entry *c,
               struct err *e)
 {
-        const char *org = s ? str(s, "organization_id") : NULL;
-        char *terms = NULL;
+        char *terms;
         int rc;
 
-        if (s == NULL)
-                return intake_store_service_put(db, id, NULL, NULL, NULL, false,
-                                                NULL, NULL, true, e);
-        if (org != NULL && !uuid_valid(org))
-                return err_set(e, ERR_INVALID, "organization_id", "not a UUID");
-        terms = term_ids(json_object_get(s, "taxonomy_terms"));
-        rc = intake_store_service_put(
-            db, id, org, str(s, "name"), str(s, "status"),
-            json_is_true(json_object_get(s, "accepts_referrals")),
-            str(s, "referral_notice_email"), terms, false, e);
+        if (c->deleted)
+                return intake_store_service_put(db, c->id, NULL, NULL, NULL,
+                                                false, NULL, NULL, true, e);
+        terms = term_ids(c->taxonomy_terms);
+        if (terms == NULL)
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        rc = intake_store_service_put(db, c->id, c->org_id, c->name, c->status,
+                                      c->accepts_referrals, c->notice_email,
+                                      terms, false, e);
         free(terms);
-        if (rc < 0 || org == NULL)
+        if (rc < 0 || c->org_id == NULL)
                 return rc;
         /* the snapshot carries the organisation's name and key too */
-        json_t *o = json_pack(
-            "{sO* sO*}", "name", json_object_get(s, "organization_name"),
-            "partner_public_key", json_object_get(s, "partner_public_key"));
-        rc = org_apply(in, db, org, o, e);
-        json_decref(o);
-        return rc;
+        return org_apply(in, db, c->org_id, c->org_name, c->partner_public_key,
+                         false, e);
 }
 
 int
 intake_catalogue_apply(struct intake *in, struct db *db,
                        const struct kafka_record *rec, struct err *e)
 {
-        char id[UUID_STR_LEN];
-        json_t *snap = NULL;
-        int rc;
+        struct catalogue_entry c;
+        int rc = catalogue_read(rec, &c, e);
 
-        if (rec->key == NULL || rec->key_len != UUID_STR_LEN - 1)
-                return err_set(e, ERR_INVALID, "key", "not an entity id");
-        memcpy(id, rec->key, UUID_STR_LEN - 1);
-        id[UUID_STR_LEN - 1] = '\0';
-        if (!uuid_valid(id))
-                return err_set(e, ERR_INVALID, "key", "not a UUID");
-        if (rec->value != NULL && rec->value_len > 0) {
-                snap = json_loadb(rec->value, rec->value_len, 0, NULL);
-                if (!json_is_object(snap)) {
-                        json_decref(snap);
-                        return err_set(e, ERR_INVALID, NULL,
-                                       "snapshot is not a JSON object");
-                }
-        }
-        if (strcmp(rec->topic, INTAKE_TOPIC_ORGS) == 0)
-                rc = org_apply(in, db, id, snap, e);
-        else
-                rc = service_apply(in, db, id, snap, e);
-        json_decref(snap);
+        if (rc == 0)
+                rc = c.kind == CATALOGUE_ORG
+                         ? org_apply(in, db, c.id, c.name, c.partner_public_key,
+                                     c.deleted, e)
+                         : service_apply(in, db, &c, e);
+        catalogue_entry_fini(&c);
         return rc;
 }

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "db_pool.h"
 #include "err.h"
@@ -37,8 +38,8 @@
 #define INTAKE_TOPIC_FACTS "referral.facts"
 #define INTAKE_TOPIC_CONSENT_STATE "consent.state"
 #define INTAKE_TOPIC_NOTIFY "notification.requests"
-#define INTAKE_TOPIC_SERVICES "directory.services"
-#define INTAKE_TOPIC_ORGS "directory.organisations"
+#define INTAKE_TOPIC_SERVICES CATALOGUE_TOPIC_SERVICES
+#define INTAKE_TOPIC_ORGS CATALOGUE_TOPIC_ORGS
 #define INTAKE_KEK_ID "k1"
 #define INTAKE_PER_PAGE_MAX 100
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "catalogue.h"
 #include "db.h"
 #include "db_pool.h"
 #include "err.h"
@@ -35,8 +36,8 @@
 #define NOTIFY_TOPIC_REQUESTS "notification.requests"
 #define NOTIFY_TOPIC_EVENTS "notification.events"
 #define NOTIFY_TOPIC_CONSENT "consent.state"
-#define NOTIFY_TOPIC_SERVICES "directory.services"
-#define NOTIFY_TOPIC_ORGS "directory.organisations"
+#define NOTIFY_TOPIC_SERVICES CATALOGUE_TOPIC_SERVICES
+#define NOTIFY_TOPIC_ORGS CATALOGUE_TOPIC_ORGS
 #define NOTIFY_TYPE_REQUESTED "signpost.notification.requested.v1"
 #define NOTIFY_CODE_TEMPLATE "one_time_code"
 #define NOTIFY_CODE_TTL_S 600

@@ -11,7 +11,8 @@
  *   consent.state           the replica the sender checks (newest seq
  *                           wins; a tombstone forgets the subject).
  *   directory.services,
- *   directory.organisations the names templates use.
+ *   directory.organisations the names templates use (lib/catalogue.c
+ *                           reads them; a null value deletes).
  *
  * Does not send anything (sender.c) and owns no SQL.
  */
@@ -196,40 +197,44 @@ consent_state(struct db *db, const struct kafka_record *rec, const json_t *d,
         return notify_store_consent_put(db, subject, d, e);
 }
 
+/* consent_forget: a consent.state tombstone (a null value): the subject
+ * was erased. */
 static int
-catalogue(struct db *db, bool org, const json_t *d, struct err *e)
-{
-        const char *id = NULL, *name = NULL, *org_id = NULL, *org_name = NULL;
-
-        if (jsonx_get_string(d, "id", true, &id, e) < 0 ||
-            jsonx_get_string(d, "name", true, &name, e) < 0)
-                return -1;
-        if (!uuid_valid(id))
-                return err_set(e, ERR_INVALID, "id", "not a UUID");
-        if (org)
-                return notify_store_org_put(db, id, name, e);
-        if (jsonx_get_string(d, "organization_id", false, &org_id, e) < 0 ||
-            jsonx_get_string(d, "organization_name", false, &org_name, e) < 0)
-                return -1;
-        if (org_id != NULL && !uuid_valid(org_id))
-                return err_set(e, ERR_INVALID, "organization_id", "not a UUID");
-        return notify_store_service_put(db, id, name, org_id, org_name, e);
-}
-
-/* tombstone: a deletion on a replica topic (no value, or a .deleted type). */
-static int
-tombstone(struct db *db, const struct kafka_record *rec, struct err *e)
+consent_forget(struct db *db, const struct kafka_record *rec, struct err *e)
 {
         char key[UUID_STR_LEN];
 
-        snprintf(key, sizeof(key), "%.*s", (int)rec->key_len,
-                 (const char *)rec->key);
+        if (rec->key == NULL || rec->key_len != UUID_STR_LEN - 1)
+                return err_set(e, ERR_INVALID, "key", "not a UUID");
+        memcpy(key, rec->key, UUID_STR_LEN - 1);
+        key[UUID_STR_LEN - 1] = '\0';
         if (!uuid_valid(key))
                 return err_set(e, ERR_INVALID, "key", "not a UUID");
-        if (strcmp(rec->topic, NOTIFY_TOPIC_CONSENT) == 0)
-                return notify_store_consent_delete(db, key, e);
-        return notify_store_catalogue_delete(
-            db, strcmp(rec->topic, NOTIFY_TOPIC_ORGS) == 0, key, e);
+        return notify_store_consent_delete(db, key, e);
+}
+
+/* catalogue: a directory.services or directory.organisations record
+ * (lib/catalogue.c reads it: a null value deletes). */
+static int
+catalogue(struct db *db, const struct kafka_record *rec, struct err *e)
+{
+        struct catalogue_entry c;
+        int rc;
+
+        if (catalogue_read(rec, &c, e) < 0) {
+                catalogue_entry_fini(&c);
+                return -1;
+        }
+        if (c.deleted)
+                rc = notify_store_catalogue_delete(db, c.kind == CATALOGUE_ORG,
+                                                   c.id, e);
+        else if (c.kind == CATALOGUE_ORG)
+                rc = notify_store_org_put(db, c.id, c.name, e);
+        else
+                rc = notify_store_service_put(db, c.id, c.name, c.org_id,
+                                              c.org_name, e);
+        catalogue_entry_fini(&c);
+        return rc;
 }
 
 int
@@ -237,27 +242,27 @@ notify_requests_apply(void *arg, struct db *db, const struct kafka_record *rec,
                       struct err *e)
 {
         const char *topic = rec->topic ? rec->topic : "";
-        const char *t = rec->ev.type;
-        size_t tl = strlen(t);
         json_t *d;
         int rc;
 
-        if (rec->value == NULL || rec->value_len == 0 ||
-            (tl > 11 && strcmp(t + tl - 11, ".deleted.v1") == 0))
-                return strcmp(topic, NOTIFY_TOPIC_REQUESTS) == 0
-                           ? err_set(e, ERR_INVALID, NULL, "empty request")
-                           : tombstone(db, rec, e);
+        if (catalogue_topic(topic))
+                return catalogue(db, rec, e);
+        if (strcmp(topic, NOTIFY_TOPIC_CONSENT) == 0 && rec->value == NULL)
+                return consent_forget(db, rec, e);
+        if (rec->value == NULL || rec->value_len == 0)
+                return err_set(e, ERR_INVALID, NULL, "empty value");
         d = jsonx_parse_object(rec->value, rec->value_len, e);
         if (d == NULL)
                 return -1;
         if (strcmp(topic, NOTIFY_TOPIC_REQUESTS) == 0)
-                rc = strcmp(t, NOTIFY_TYPE_REQUESTED) == 0
+                rc = strcmp(rec->ev.type, NOTIFY_TYPE_REQUESTED) == 0
                          ? request(arg, db, d, e)
                          : err_set(e, ERR_INVALID, NULL, "unknown type");
         else if (strcmp(topic, NOTIFY_TOPIC_CONSENT) == 0)
                 rc = consent_state(db, rec, d, e);
         else
-                rc = catalogue(db, strcmp(topic, NOTIFY_TOPIC_ORGS) == 0, d, e);
+                rc = err_set(e, ERR_INVALID, "topic",
+                             "not a topic notification reads");
         json_decref(d);
         return rc;
 }

@@ -4,8 +4,8 @@
  * notify_batch_apply / notify_batch_flush. Requests are recorded once
  * each (also when redelivered, or when the batch is retried record by
  * record), an invalid one is dead-lettered alone, the first request for a
- * message id wins, and tombstones on the replica topics delete the
- * replica rows.
+ * message id wins, and tombstones (null values) on the replica topics
+ * delete the replica rows while nothing else does.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,8 +289,9 @@ test_catalogue_tombstones_delete_rows(void **state)
         add(NOTIFY_TOPIC_ORGS, "signpost.organisation.updated.v1", org,
             json_pack("{s:s, s:s}", "id", org, "name", "Age Well"));
         add(NOTIFY_TOPIC_SERVICES, "signpost.service.updated.v1", SERVICE,
-            json_pack("{s:s, s:s, s:s}", "id", SERVICE, "name",
-                      "Befriending Kingston", "organization_id", org));
+            json_pack("{s:s, s:s, s:s, s:s, s:b, s:[]}", "id", SERVICE, "name",
+                      "Befriending Kingston", "organization_id", org, "status",
+                      "active", "accepts_referrals", 1, "taxonomy_terms"));
         handle();
         batch_clear();
         assert_int_equal(
@@ -309,6 +310,39 @@ test_catalogue_tombstones_delete_rows(void **state)
             0);
         assert_int_equal(
             count("SELECT count(*) FROM catalogue_org WHERE id = $1", org), 0);
+        batch_clear();
+}
+
+static void
+test_catalogue_non_tombstones_dead_lettered(void **state)
+{
+        const char *org = "0193b000-0000-7000-8000-0000000000d3";
+        struct kafka_record *r;
+
+        (void)state;
+        add(NOTIFY_TOPIC_ORGS, CATALOGUE_TYPE_ORG, org,
+            json_pack("{s:s, s:s}", "id", org, "name", "Age Well"));
+        handle();
+        batch_clear();
+        /* a deleted type with a body, an empty value, a key that is not
+         * an id: none deletes, each is dead-lettered alone */
+        add(NOTIFY_TOPIC_ORGS, CATALOGUE_TYPE_ORG_DELETED, org,
+            json_pack("{s:s, s:s}", "id", org, "name", "Age Well"));
+        r = add(NOTIFY_TOPIC_ORGS, CATALOGUE_TYPE_ORG_DELETED, org, NULL);
+        texts[nrecs - 1] = strdup("");
+        r->value = texts[nrecs - 1];
+        add(NOTIFY_TOPIC_ORGS, CATALOGUE_TYPE_ORG_DELETED, "not-an-id", NULL);
+        add(NOTIFY_TOPIC_ORGS, CATALOGUE_TYPE_ORG, org,
+            json_pack("{s:s, s:s}", "id", org, "name", "Age Well Kingston"));
+        handle();
+        assert_int_equal(recs[0].result, ERR_INVALID);
+        assert_int_equal(recs[1].result, ERR_INVALID);
+        assert_int_equal(recs[2].result, ERR_INVALID);
+        assert_int_equal(recs[3].result, ERR_NONE);
+        assert_int_equal(count("SELECT count(*) FROM catalogue_org WHERE"
+                               " id = $1 AND name = 'Age Well Kingston'",
+                               org),
+                         1);
         batch_clear();
 }
 
@@ -394,6 +428,7 @@ main(void)
             cmocka_unit_test(test_first_request_for_an_id_wins),
             cmocka_unit_test(test_consent_tombstone_forgets_subject),
             cmocka_unit_test(test_catalogue_tombstones_delete_rows),
+            cmocka_unit_test(test_catalogue_non_tombstones_dead_lettered),
             cmocka_unit_test(test_request_tombstone_dead_lettered),
         };
 

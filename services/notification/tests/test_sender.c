@@ -700,12 +700,14 @@ setup(void **state)
         sink_start();
         return ctx.channel == NULL
                    ? -1
-                   : (int)apply(NOTIFY_TOPIC_SERVICES,
-                                "signpost.service.updated.v1", SERVICE,
-                                json_pack("{s:s, s:s, s:s, s:s}", "id", SERVICE,
-                                          "name", "Befriending Kingston",
-                                          "organization_id", ORG,
-                                          "organization_name", "Age Well"));
+                   : (int)apply(
+                         NOTIFY_TOPIC_SERVICES, "signpost.service.updated.v1",
+                         SERVICE,
+                         json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:[]}", "id",
+                                   SERVICE, "name", "Befriending Kingston",
+                                   "organization_id", ORG, "organization_name",
+                                   "Age Well", "status", "active",
+                                   "accepts_referrals", 1, "taxonomy_terms"));
 }
 
 static int
