@@ -177,7 +177,7 @@ int intake_submit_flush(void *arg, struct db *db, bool keep, struct err *e);
 /* intake_submit_end: drops the calling thread's prepared batch. */
 void intake_submit_end(void);
 
-/* ---- route.c ---- */
+/* ---- deliver.c: delivery to partners ---- */
 /* intake_route: seals what the provider needs (payload: the opened
  * personal payload) to the organisation's key, queues it on
  * partner.<org>.referrals with the provider's new-referral notice, and

@@ -4,7 +4,7 @@
  * service in the catalogue replica, finds or makes the person's subject
  * (blind index, data key), stores the personal fields as AEAD blobs, and
  * queues in the same transaction: referral.received, the consents given,
- * the confirmations, and the provider's sealed copy (route.c). A referral
+ * the confirmations, and the provider's sealed copy (deliver.c). A referral
  * id already stored has no second effect. Each record can be taken alone;
  * submit_batch.c does the opening and the look-ups of a whole batch
  * first, with one statement each, and hands each record its part.

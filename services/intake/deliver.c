@@ -1,5 +1,5 @@
 /*
- * route: hands a referral to its provider. The copy on
+ * deliver: hands a referral to its provider. The copy on
  * partner.<organisation>.referrals is sealed to the organisation's partner
  * key and carries the person, the referrer, the notes and only the
  * special-category fields the person chose to share; without a key the
