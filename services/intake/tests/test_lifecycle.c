@@ -45,6 +45,25 @@ test_lifecycle_every_state_with_history(void **state)
                                " key = $1",
                                id),
                          5);
+        /* each with the word a person sees, which intake owns */
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'with_provider'",
+                               id),
+                         2);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'contacted'",
+                               id),
+                         2);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'closed'",
+                               id),
+                         1);
         /* and reporting's five facts of them, with the role only */
         assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
                                " 'signpost.referral_fact.status_changed.v1'"
@@ -88,6 +107,28 @@ test_illegal_transitions_refused(void **state)
             count("SELECT count(*) FROM status_history WHERE referral_id = $1",
                   id),
             2);
+}
+
+/* Every status a referral can be in has the word a person sees. */
+static void
+test_every_status_has_a_public_word(void **state)
+{
+        static const char *const all[] = {
+            "received",  "delivered",   "accepted",
+            "contacted", "in_progress", "completed",
+            "declined",  "withdrawn",   "unable_to_contact"};
+        static const char *const words[] = {
+            "received",  "with_provider", "with_provider",
+            "contacted", "contacted",     "closed",
+            "closed",    "closed",        "closed"};
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+                assert_true(intake_status_valid(all[i]));
+                assert_string_equal(intake_public_status(all[i]), words[i]);
+        }
+        assert_null(intake_public_status("lost"));
+        assert_null(intake_public_status(NULL));
 }
 
 static void
@@ -192,6 +233,7 @@ main(void)
             cmocka_unit_test(test_lifecycle_every_state_with_history),
             cmocka_unit_test(test_illegal_transitions_refused),
             cmocka_unit_test(test_transition_table),
+            cmocka_unit_test(test_every_status_has_a_public_word),
             cmocka_unit_test(test_working_days_skip_weekends_and_bank_holidays),
             cmocka_unit_test(test_stale_reminder_then_escalation_once_each),
         };
