@@ -1,8 +1,9 @@
 /*
  * audit: the one place the body of an access record is made
  * (signpost.audit.accessed.v1 on audit.access, keyed by the principal id):
- * the gateway's for every call on a personal-data route, intake's for its
- * own reads and decryptions. audit.access is consumed by reporting, which
+ * the gateway's for every call on a personal-data route (the daemon that
+ * answers names the records it returned, AUDIT_RECORDS_HEADER), intake's
+ * for its own decryptions. audit.access is consumed by reporting, which
  * holds no personal data, so the record carries ids and codes only: who
  * (sub, role, organisation), what (referral or consent_state) and which
  * referral id, why as a code, the outcome, when, the request id. What is
@@ -21,6 +22,15 @@
 
 #define AUDIT_TOPIC "audit.access"
 #define AUDIT_TYPE "signpost.audit.accessed.v1"
+
+/* AUDIT_RECORDS_HEADER: how a daemon behind the gateway says which
+ * records an answer carrying personal data returned: their ids,
+ * comma-separated, or AUDIT_RECORDS_NONE for an answer with none. The
+ * gateway writes one audit.access event per id before it shows the
+ * answer, never passes the header on, and refuses (503) to show an
+ * answer on an audited route that lacks it or names anything but ids. */
+#define AUDIT_RECORDS_HEADER "X-Signpost-Audit-Records"
+#define AUDIT_RECORDS_NONE "none"
 
 struct audit_rec {
         /* the caller; NULL when the daemon reads for its own purpose

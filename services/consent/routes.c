@@ -2,7 +2,9 @@
  * routes: the consent daemon's HTTP face, reached through the gateway
  * (every route needs its signed principal).
  *
- *   GET  /v1/consents/{subject}   admin: state, history, chain check
+ *   GET  /v1/consents/{subject}   admin: state, history, chain check;
+ *                                 names the subject it returned in
+ *                                 X-Signpost-Audit-Records (lib/audit.h)
  *   POST /v1/consents             record a grant or withdrawal; answers
  *                                 201 with a consent receipt. An admin may
  *                                 act for any subject; a caller whose
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "consent.h"
 #include "http.h"
 #include "json.h"
@@ -112,6 +115,8 @@ consent_get(struct http_req *req, struct http_resp *resp)
         }
         json_object_set_new(hist, "state", state);
         http_resp_json(resp, 200, hist);
+        /* the record returned: the gateway audits the read by it */
+        http_resp_header(resp, AUDIT_RECORDS_HEADER, subject);
 }
 
 /* authorise: fills defaults from the caller; -1 with resp set when the

@@ -1,9 +1,11 @@
 /*
  * audit: an audit.access event (signpost.audit.accessed.v1, keyed by the
  * principal id) for every referral or consent state a forwarded read
- * returned (outcome "read": the answer is shown only after the broker
- * acknowledged the events), and for every refused attempt on those
- * routes (outcome "refused" with the status: 401, 403, 404, so a
+ * returned, as the daemon that answered names them in
+ * X-Signpost-Audit-Records (lib/audit.h; outcome "read": the answer is
+ * shown only after the broker acknowledged the events, and not at all
+ * when the daemon did not name them), and for every refused attempt on
+ * those routes (outcome "refused" with the status: 401, 403, 404, so a
  * provider probing another organisation's ids leaves a trace). The body
  * is lib/audit.h's: ids and codes only; a support reason and the subject
  * of a consent read are sealed to reporting.
@@ -85,52 +87,55 @@ gw_audit_refused(struct gw_call *call, int status)
         emit(call, path_id(call), status, &e);
 }
 
-/* list_of: the array of items in a list answer, borrowed from j. */
-static const json_t *
-list_of(const json_t *j)
+/* records_check: 0 when records is AUDIT_RECORDS_NONE or ids separated
+ * by commas (a space after each allowed), each a uuid; *n their number. */
+static int
+records_check(const char *records, size_t *n, struct err *e)
 {
-        static const char *const keys[] = {"items", "contents", "referrals",
-                                           "data", NULL};
+        const char *p = records;
 
-        if (json_is_array(j))
-                return j;
-        for (int i = 0; keys[i] != NULL; i++)
-                if (json_is_array(json_object_get(j, keys[i])))
-                        return json_object_get(j, keys[i]);
-        return NULL;
-}
+        *n = 0;
+        if (records == NULL)
+                return err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
+                               "the answer does not say which records it "
+                               "returned");
+        if (strcmp(records, AUDIT_RECORDS_NONE) == 0)
+                return 0;
+        for (;;) {
+                char id[UUID_STR_LEN];
+                size_t len = strcspn(p, ",");
 
-static const char *
-id_of(const json_t *o)
-{
-        const char *id = json_string_value(json_object_get(o, "referral_id"));
-
-        if (id == NULL)
-                id = json_string_value(json_object_get(o, "id"));
-        return id != NULL && uuid_valid(id) ? id : NULL;
+                snprintf(id, sizeof(id), "%.*s",
+                         (int)(len < UUID_STR_LEN ? len : UUID_STR_LEN - 1), p);
+                if (len != UUID_STR_LEN - 1 || !uuid_valid(id))
+                        return err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
+                                       "names something that is not an id");
+                (*n)++;
+                if (p[len] == '\0')
+                        return 0;
+                p += len + 1;
+                p += strspn(p, " ");
+        }
 }
 
 int
-gw_audit_read(struct gw_call *call, const char *body, size_t len, struct err *e)
+gw_audit_read(struct gw_call *call, const char *records, struct err *e)
 {
-        const char *pid = path_id(call);
-        json_t *j = NULL;
-        const json_t *list, *v;
-        size_t i;
-        int rc = 0;
+        const char *p = records;
+        size_t n;
 
-        if (pid != NULL)
-                return emit(call, pid, 0, e);
-        j = json_loadb(body ? body : "", len, 0, NULL);
-        list = list_of(j);
-        if (list == NULL && id_of(j) != NULL)
-                rc = emit(call, id_of(j), 0, e);
-        json_array_foreach(list, i, v)
-        {
-                const char *id = id_of(v);
-                if (id != NULL && (rc = emit(call, id, 0, e)) < 0)
-                        break;
+        /* every id is checked before any event is written */
+        if (records_check(records, &n, e) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                char id[UUID_STR_LEN];
+
+                memcpy(id, p, UUID_STR_LEN - 1);
+                id[UUID_STR_LEN - 1] = '\0';
+                if (emit(call, id, 0, e) < 0)
+                        return -1;
+                p += UUID_STR_LEN - 1;
+                p += strspn(p, ", ");
         }
-        json_decref(j);
-        return rc;
+        return 0;
 }

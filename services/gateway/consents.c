@@ -79,7 +79,9 @@ int
 gw_consent_person(struct gw *g, const char *referral_id, const char *key,
                   struct gw_consent *c, json_t **receipt, struct err *e)
 {
-        char hash[SECRET_HEX_LEN], st[32], ref[GW_REFERENCE_LEN], upd[40];
+        char hash[SECRET_HEX_LEN], st[GW_PUBLIC_STATUS_LEN],
+            ref[GW_REFERENCE_LEN];
+        char upd[40];
         struct gw_owner o;
         struct db *db;
         int rc;

@@ -4,11 +4,12 @@
  * directory.services and directory.organisations (snapshots keyed by id,
  * tombstones delete), each referral's public status from
  * referral.submissions (the status-link hash) and referral.events
- * (status_changed, mapped to the four words a person sees), and each
- * referral's owner from received events (provider.c reads them). Status
- * and owner rows are kept until the batch's flush and written with one
- * statement each. The memory catalogue follows each applied service
- * event. Records of other types are skipped; a malformed one is
+ * (status_changed's public_status: the word a person sees, which intake
+ * owns and the gateway only shows; an event without it is dead-lettered),
+ * and each referral's owner from received events (provider.c reads
+ * them). Status and owner rows are kept until the batch's flush and
+ * written with one statement each. The memory catalogue follows each applied
+ * service event. Records of other types are skipped; a malformed one is
  * dead-lettered.
  */
 #include <stdio.h>
@@ -126,41 +127,30 @@ submitted(const struct kafka_record *rec, struct err *e)
         return rc;
 }
 
-/* public_status: the word a person sees for an intake status. */
-static const char *
-public_status(const char *to)
-{
-        static const char *const map[][2] = {
-            {"received", "received"},        {"delivered", "with_provider"},
-            {"accepted", "with_provider"},   {"contacted", "contacted"},
-            {"in_progress", "contacted"},    {"completed", "closed"},
-            {"declined", "closed"},          {"withdrawn", "closed"},
-            {"unable_to_contact", "closed"}, {"erased", "closed"},
-        };
-
-        for (size_t i = 0; to != NULL && i < sizeof(map) / sizeof(map[0]); i++)
-                if (strcmp(map[i][0], to) == 0)
-                        return map[i][1];
-        return NULL;
-}
-
+/* status_changed: the word a person sees, as intake (its one owner) put
+ * it in public_status; stored as it comes. An event without it is
+ * dead-lettered with the reason, never dropped. */
 static int
 status_changed(struct db *db, const struct kafka_record *rec, struct err *e)
 {
         json_t *j = value_of(rec, e);
-        const char *id, *to;
-        int rc = 0;
+        const char *id, *word;
+        int rc;
 
         if (j == NULL)
                 return e->kind != ERR_NONE
                            ? -1
                            : err_set(e, ERR_INVALID, NULL, "no value");
         id = json_string_value(json_object_get(j, "referral_id"));
-        to = public_status(json_string_value(json_object_get(j, "to")));
+        word = json_string_value(json_object_get(j, "public_status"));
         if (id == NULL || !uuid_valid(id))
                 rc = err_set(e, ERR_INVALID, "referral_id", "missing");
-        else if (to != NULL)
-                rc = gw_store_status_set(db, id, to, e);
+        else if (word == NULL || word[0] == '\0' ||
+                 strlen(word) >= GW_PUBLIC_STATUS_LEN)
+                rc = err_set(e, ERR_INVALID, "public_status",
+                             "status_changed lacks the word a person sees");
+        else
+                rc = gw_store_status_set(db, id, word, e);
         json_decref(j);
         return rc;
 }

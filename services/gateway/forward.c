@@ -5,10 +5,13 @@
  * the connection to each daemon stays alive. Answers carry the daemon's
  * status and body unchanged, except that a daemon refusing the gateway's
  * signature (401/403 on the principal) becomes a 502: that is our fault,
- * not the caller's. Reads of personal data are audited before the answer
- * leaves (audit.c); if the audit event cannot be written, nothing is
- * shown. The query is passed on re-encoded (gw_query_string). Does not
- * authenticate callers (auth.c) or pick routes.
+ * not the caller's. Reads of personal data (routes flagged GW_F_AUDIT)
+ * are audited before the answer leaves, one event per record the daemon
+ * says it returned (X-Signpost-Audit-Records, audit.c); if it does not
+ * say, or an event cannot be written, nothing is shown. Only the status,
+ * content type and body are passed on, so that header never leaves. The
+ * query is passed on re-encoded (gw_query_string). Does not authenticate
+ * callers (auth.c) or pick routes.
  */
 #include <curl/curl.h>
 #include <stdatomic.h>
@@ -56,6 +59,7 @@ void
 gw_reply_fini(struct gw_reply *r)
 {
         free(r->body);
+        free(r->audit_records);
         memset(r, 0, sizeof(*r));
 }
 
@@ -178,8 +182,15 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
          * recorded before the 404 is answered */
         if ((rt->flags & GW_F_AUDIT) && r->status == 404)
                 gw_audit_refused(call, 404);
+        /* fail closed: an answer that does not say which records it
+         * returned, or whose audit events the broker did not take, is
+         * not shown */
         if ((rt->flags & GW_F_AUDIT) && r->status == 200 &&
-            gw_audit_read(call, r->body, r->len, &e) < 0) {
+            gw_audit_read(call, r->audit_records, &e) < 0) {
+                if (e.kind == ERR_INVALID)
+                        log_warnx("upstream answer not auditable",
+                                  "request_id=%s upstream=%s why=\"%s\"",
+                                  call->req->request_id, rt->upstream, e.msg);
                 http_resp_error(call->resp, 503, "unavailable", NULL,
                                 "cannot record this access now; try again");
                 http_resp_header(call->resp, "Retry-After", "5");

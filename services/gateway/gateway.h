@@ -40,6 +40,7 @@
 #define GW_TYPE_SUBMITTED "signpost.referral.submitted.v1"
 #define GW_REFERENCE_LEN 13     /* "SP-XXXX-XXXX" and the NUL */
 #define GW_STATUS_SECRET_LEN 33 /* 32 hex characters and the NUL */
+#define GW_PUBLIC_STATUS_LEN 32 /* the word a person sees, and the NUL */
 #define GW_MAX_BODY (64 * 1024)
 
 /* Role bits for the route table (1 << enum http_role). */
@@ -51,10 +52,15 @@
 #define GW_R_ANY (GW_R_PUBLIC | GW_R_TOKEN)
 
 /* Route flags. */
-#define GW_F_AUDIT 0x1u /* forwarded read of personal data: audit.access */
-#define GW_F_FORM 0x2u  /* web form post: per-IP form limit */
-#define GW_F_HTML 0x4u  /* HTML page: CSP for pages */
-#define GW_F_CORS 0x8u  /* Access-Control-Allow-Origin: * */
+/* GW_F_AUDIT: a forwarded read of personal data: the daemon's answer
+ * names the records it returned (lib/audit.h AUDIT_RECORDS_HEADER), each
+ * gets an audit.access event before the answer is shown, and an answer
+ * that does not name them is refused (503). test_routes.c fails when a
+ * route that returns personal data lacks it. */
+#define GW_F_AUDIT 0x1u
+#define GW_F_FORM 0x2u /* web form post: per-IP form limit */
+#define GW_F_HTML 0x4u /* HTML page: CSP for pages */
+#define GW_F_CORS 0x8u /* Access-Control-Allow-Origin: * */
 
 /* ---- settings, from the config table (main.c, setup.c) or a test ---- */
 struct gw_settings {
@@ -139,13 +145,17 @@ int gw_store_services_load(struct db *db, struct gw_catalogue *c,
  * with referral_id, reference, status_secret_hash and service_id, in one
  * statement; a referral already present is left as it is. */
 int gw_store_status_add(struct db *db, const json_t *rows, struct err *e);
+/* gw_store_status_set: the word a person sees (intake's public_status
+ * on status_changed), stored as it comes. */
 int gw_store_status_set(struct db *db, const char *referral_id,
                         const char *status, struct err *e);
-/* gw_store_status_get: status (received, with_provider, contacted,
+/* gw_store_status_get: the word a person sees (received until intake
+ * says otherwise; intake's words: received, with_provider, contacted,
  * closed) and reference when secret_hash matches; ERR_NOT_FOUND
  * otherwise (unknown id and wrong secret look the same). */
 int gw_store_status_get(struct db *db, const char *referral_id,
-                        const char *secret_hash, char status[32],
+                        const char *secret_hash,
+                        char status[GW_PUBLIC_STATUS_LEN],
                         char reference[GW_REFERENCE_LEN], char updated[40],
                         struct err *e);
 
@@ -281,6 +291,10 @@ struct gw_reply {
         char *body;  /* new, free() */
         size_t len;
         char content_type[96];
+        /* new, free(): the answer's X-Signpost-Audit-Records (the records
+         * it returned, lib/audit.h); NULL when it had none. Never passed
+         * on to the caller. */
+        char *audit_records;
 };
 /* ---- upstream.c: forwarded reads on one libcurl multi loop ---- */
 #define GW_MAX_REPLY (8 * 1024 * 1024)
@@ -297,7 +311,7 @@ struct gw_upstream *gw_upstream_new(void);
  * GET of url with hdrs, the answer's body collected into r (refused
  * beyond GW_MAX_REPLY); the same options for the loop and for the pages'
  * blocking reads. gw_upstream_answered: after a completed transfer, r's
- * status and content type from h. */
+ * status, content type and audit records (AUDIT_RECORDS_HEADER) from h. */
 void gw_upstream_setopt(void *h, const char *url, struct curl_slist *hdrs,
                         struct gw_reply *r);
 void gw_upstream_answered(void *h, struct gw_reply *r);
@@ -330,11 +344,14 @@ void gw_forward_fetch(struct gw_call *call, const char *base, size_t n,
 void gw_forward_handler(struct gw_call *call);
 
 /* ---- audit.c ---- */
-/* gw_audit_read: one audit.access event per referral id found in a
- * forwarded answer (the path id, or the ids in a list). Returns 0 when all
- * were acknowledged. */
-int gw_audit_read(struct gw_call *call, const char *body, size_t len,
-                  struct err *e);
+/* gw_audit_read: one audit.access event per record a forwarded answer
+ * says it returned: records is its X-Signpost-Audit-Records value (ids,
+ * comma-separated, or "none"). Nothing is guessed from the body. Returns
+ * 0 when every event was acknowledged; -1 with ERR_INVALID when records
+ * is NULL or names anything but ids (then no event is written: the
+ * answer must not be shown), ERR_TRANSIENT when the broker did not
+ * acknowledge. */
+int gw_audit_read(struct gw_call *call, const char *records, struct err *e);
 /* gw_audit_refused: the audit.access event of a refused attempt (status
  * 401, 403 or 404) on an audited route; best effort. */
 void gw_audit_refused(struct gw_call *call, int status);

@@ -203,7 +203,7 @@ gw_store_status_set(struct db *db, const char *referral_id, const char *status,
 
 int
 gw_store_status_get(struct db *db, const char *referral_id,
-                    const char *secret_hash, char status[32],
+                    const char *secret_hash, char status[GW_PUBLIC_STATUS_LEN],
                     char reference[GW_REFERENCE_LEN], char updated[40],
                     struct err *e)
 {
@@ -224,7 +224,7 @@ gw_store_status_get(struct db *db, const char *referral_id,
                 err_set(e, ERR_NOT_FOUND, NULL, "no such referral");
                 goto out;
         }
-        copy(status, 32, PQgetvalue(r, 0, 0));
+        copy(status, GW_PUBLIC_STATUS_LEN, PQgetvalue(r, 0, 0));
         copy(reference, GW_REFERENCE_LEN, PQgetvalue(r, 0, 1));
         copy(updated, 40, PQgetvalue(r, 0, 3));
         rc = 0;

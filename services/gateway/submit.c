@@ -433,7 +433,8 @@ gw_status_handler(struct gw_call *call)
 {
         const char *id = http_req_param(call->req, "id");
         const char *key = http_req_query(call->req, "key");
-        char hash[SECRET_HEX_LEN], status[32], ref[GW_REFERENCE_LEN];
+        char hash[SECRET_HEX_LEN], status[GW_PUBLIC_STATUS_LEN];
+        char ref[GW_REFERENCE_LEN];
         char updated[40];
         struct err e = {0};
         struct db *db;

@@ -24,6 +24,7 @@
 
 #include <curl/curl.h>
 
+#include "audit.h"
 #include "gateway.h"
 
 struct job {
@@ -85,12 +86,20 @@ gw_upstream_setopt(void *h, const char *url, struct curl_slist *hdrs,
 void
 gw_upstream_answered(void *h, struct gw_reply *r)
 {
+        struct curl_header *a = NULL;
         char *ct = NULL;
 
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
             ct != NULL)
                 snprintf(r->content_type, sizeof(r->content_type), "%s", ct);
+        /* out of memory leaves it NULL: an audited answer is then refused */
+        free(r->audit_records);
+        r->audit_records = NULL;
+        if (curl_easy_header(h, AUDIT_RECORDS_HEADER, 0, CURLH_HEADER, -1,
+                             &a) == CURLHE_OK &&
+            a != NULL && a->value != NULL)
+                r->audit_records = strdup(a->value);
 }
 
 /* finish: hands the job's answer (rc 0) or failure (-1) to its function

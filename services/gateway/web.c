@@ -402,7 +402,9 @@ gw_web_status(struct gw_call *call)
 {
         const char *id = http_req_param(call->req, "id");
         const char *key = http_req_query(call->req, "key");
-        char hash[SECRET_HEX_LEN], st[32], ref[GW_REFERENCE_LEN], upd[40];
+        char hash[SECRET_HEX_LEN], st[GW_PUBLIC_STATUS_LEN],
+            ref[GW_REFERENCE_LEN];
+        char upd[40];
         struct gw_html h = {0};
         struct err e = {0};
         struct db *db;

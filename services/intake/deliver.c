@@ -16,28 +16,22 @@
 #include "log.h"
 
 int
-intake_audit(struct intake *in, struct db *db, const struct http_principal *who,
-             const char *id, const char *why, const char *request_id,
+intake_audit(struct intake *in, struct db *db, const char *id, const char *why,
              struct err *e)
 {
         char rid[UUID_STR_LEN];
-        struct audit_rec a = {.who = who,
-                              .system_sub = "intake",
+        struct audit_rec a = {.system_sub = "intake",
                               .what = "referral",
                               .id = id,
                               .why = why,
-                              .request_id = request_id};
+                              .request_id = rid};
         json_t *j;
 
-        if (request_id == NULL) {
-                uuid_v7(rid);
-                a.request_id = rid;
-        }
+        uuid_v7(rid);
         j = audit_json(&a, in->keys.reporting_pk, e);
         if (j == NULL)
                 return -1;
-        return intake_emit(db, AUDIT_TOPIC, who != NULL ? who->sub : "intake",
-                           AUDIT_TYPE, j, e);
+        return intake_emit(db, AUDIT_TOPIC, "intake", AUDIT_TYPE, j, e);
 }
 
 json_t *
@@ -258,7 +252,7 @@ intake_route_one(struct intake *in, struct db *db, const char *id,
                                            true, e);
                 goto out;
         }
-        if (intake_audit(in, db, NULL, r.id, "route_to_provider", NULL, e) < 0)
+        if (intake_audit(in, db, r.id, "route_to_provider", e) < 0)
                 goto out;
         payload = intake_referral_open(in, &r, e);
         rc = payload ? intake_route(in, db, &r, payload, &svc, e) : -1;

@@ -8,8 +8,10 @@
  * submit.c, referral.updates to lifecycle.c, directory.* to catalogue.c;
  * each works through store.c (the only SQL) and leaves its events in the
  * outbox through emit.c, route.c seals the provider's copy. routes.c
- * serves the internal HTTP API; stale.c reminds providers of referrals
- * nobody has contacted.
+ * serves the internal HTTP API (reads only, each naming the records it
+ * returned for the gateway's audit; a status changes only through
+ * referral.updates); stale.c reminds providers of referrals nobody has
+ * contacted.
  */
 #ifndef SIGNPOST_INTAKE_H
 #define SIGNPOST_INTAKE_H
@@ -208,13 +210,13 @@ int intake_fact_received(struct db *db, const json_t *received, struct err *e);
 int intake_fact_status(struct db *db, const char *id, const char *from,
                        const char *to, const char *by_role, bool reason_given,
                        const char *at, struct err *e);
-/* intake_audit: the audit.access record (lib/audit.h) of a read of
- * referral id, in the caller's transaction: by who through the HTTP API
- * (why NULL: the role's code), or with who NULL by intake itself, why the
- * purpose (route_to_provider, notify_person). request_id NULL: a new id. */
-int intake_audit(struct intake *in, struct db *db,
-                 const struct http_principal *who, const char *id,
-                 const char *why, const char *request_id, struct err *e);
+/* intake_audit: the audit.access record (lib/audit.h) of intake's own
+ * decryption of referral id, in the caller's transaction: role system,
+ * why the purpose (route_to_provider, notify_person), a new request id.
+ * A caller's reads through the HTTP API are audited by the gateway, from
+ * the ids the answer names (routes.c). */
+int intake_audit(struct intake *in, struct db *db, const char *id,
+                 const char *why, struct err *e);
 json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
                              struct err *e);
 /* intake_reason_seal: a status reason (free text about a person) sealed
@@ -262,6 +264,11 @@ void intake_initials(const char *name, char *out, size_t outsz);
 
 /* ---- lifecycle.c ---- */
 bool intake_transition_allowed(const char *from, const char *to);
+/* intake_public_status: the word a person sees for status (received,
+ * with_provider, contacted, closed): the one owner of that mapping; it
+ * travels as public_status on status_changed, and the gateway shows it
+ * as it comes. NULL for a status intake does not know. */
+const char *intake_public_status(const char *status);
 /* intake_status_change: moves referral id to status `to` for actor by,
  * inside the caller's transaction: ERR_NOT_FOUND (no such referral, or
  * another organisation's), ERR_CONFLICT (transition not allowed),
@@ -443,10 +450,6 @@ PGresult *intake_store_list(struct db *db, const char *const f[7],
                             struct err *e);
 /* intake_store_history: returns new PGresult of a referral's history. */
 PGresult *intake_store_history(struct db *db, const char *id, struct err *e);
-/* intake_store_by_reference: returns new PGresult (status,
- * status_secret_hash, updated_at) of the referral with reference. */
-PGresult *intake_store_by_reference(struct db *db, const char *reference,
-                                    struct err *e);
 /* intake_store_stale: returns new PGresult of open, uncontacted
  * referrals received at or before cutoff (epoch seconds) missing a
  * reminder or an escalation: id, reference, service_id, organisation_id,

@@ -5,11 +5,13 @@
  *   -> completed | declined (reason) | withdrawn (by the person) |
  *   unable_to_contact
  *
- * One function changes status for every path (referral.updates from the
- * gateway or a partner, the HTTP API): it checks the transition and who
- * asks, keeps a history row, records first contact, emits
- * referral.status_changed and, on completion or decline, asks for a
- * message to the person. Does not own SQL.
+ * One path changes a status: referral.updates, from the gateway (its
+ * POST /v1/referrals/{id}/status) or a partner. One function applies it:
+ * it checks the transition and who asks, keeps a history row, records
+ * first contact, emits referral.status_changed with the word a person
+ * sees (intake_public_status, the one owner of that mapping) and, on
+ * completion or decline, asks for a message to the person. Does not own
+ * SQL.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,27 @@ intake_transition_allowed(const char *from, const char *to)
         return false;
 }
 
+/* the word a person sees for each status (the gateway shows it as it
+ * comes on status_changed) */
+static const char *const public_words[][2] = {
+    {"received", "received"},        {"delivered", "with_provider"},
+    {"accepted", "with_provider"},   {"contacted", "contacted"},
+    {"in_progress", "contacted"},    {"completed", "closed"},
+    {"declined", "closed"},          {"withdrawn", "closed"},
+    {"unable_to_contact", "closed"},
+};
+
+const char *
+intake_public_status(const char *status)
+{
+        for (size_t i = 0; status != NULL &&
+                           i < sizeof(public_words) / sizeof(public_words[0]);
+             i++)
+                if (strcmp(public_words[i][0], status) == 0)
+                        return public_words[i][1];
+        return NULL;
+}
+
 /* may: whether by may ask for `to` on r (ERR_NOT_FOUND hides another
  * organisation's referral). */
 static int
@@ -77,7 +100,7 @@ notify_person(struct intake *in, struct db *db, const struct intake_referral *r,
         json_t *payload, *c, *values;
         int rc = 0;
 
-        if (intake_audit(in, db, NULL, r->id, "notify_person", NULL, e) < 0 ||
+        if (intake_audit(in, db, r->id, "notify_person", e) < 0 ||
             (payload = intake_referral_open(in, r, e)) == NULL)
                 return -1;
         c = intake_contact_of(json_object_get(payload, "person"));
@@ -133,9 +156,10 @@ apply_change(struct intake *in, struct db *db, const struct intake_referral *r,
          * event says only that one was given */
         if (intake_emit(db, INTAKE_TOPIC_EVENTS, r->id,
                         "signpost.referral.status_changed.v1",
-                        json_pack("{ss ss ss ss sb so ss}", "referral_id",
+                        json_pack("{ss ss ss ss ss sb so ss}", "referral_id",
                                   r->id, "subject_id", r->subject_id, "from",
-                                  r->status, "to", to, "reason_given",
+                                  r->status, "to", to, "public_status",
+                                  intake_public_status(to), "reason_given",
                                   reason != NULL && reason[0] != '\0', "by",
                                   actor_json(by), "at", at),
                         e) < 0 ||

@@ -2,24 +2,30 @@
  * routes: intake's internal HTTP API, reached through the gateway with the
  * caller in X-Signpost-Principal.
  *
- *   GET  /v1/referrals/status?reference=&secret=  public: status only
  *   GET  /v1/referrals                list (provider: own organisation)
- *   GET  /v1/referrals/{id}           decrypted; audited on audit.access
- *   POST /v1/referrals/{id}/status    through the state machine
+ *   GET  /v1/referrals/{id}           decrypted
  *
- * A provider never learns that another organisation's referral exists
- * (404); support needs a stated reason. Does not own SQL.
+ * Every answer that carries referrals says which ones in
+ * X-Signpost-Audit-Records (their ids, comma-separated, or "none"): the
+ * gateway writes the audit.access event of each before it shows the
+ * answer, and refuses to show an answer that does not say (so a read is
+ * never audited by guessing at the body). A status changes only through
+ * referral.updates (lifecycle.c), and the word a person sees for it
+ * travels on status_changed (intake_public_status). A provider never
+ * learns that another organisation's referral exists (404); support
+ * needs a stated reason. Does not own SQL.
  */
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "event.h"
 #include "http.h"
 #include "intake.h"
 #include "json.h"
 #include "log.h"
+#include "sbuf.h"
 
 /* allowed: answers 403 and returns false unless p may read referrals. */
 static bool
@@ -110,6 +116,7 @@ list(struct http_req *req, struct http_resp *resp)
         struct err e = {0};
         struct db *db;
         PGresult *r;
+        struct sbuf ids = {0};
         json_t *items;
         int i;
 
@@ -142,8 +149,12 @@ list(struct http_req *req, struct http_resp *resp)
                 return;
         }
         items = json_array();
-        for (i = 0; i < PQntuples(r); i++)
+        for (i = 0; i < PQntuples(r); i++) {
                 json_array_append_new(items, row_json(r, i));
+                if (i > 0)
+                        sbuf_puts(&ids, ",");
+                sbuf_puts(&ids, PQgetvalue(r, i, PQfnumber(r, "id")));
+        }
         http_resp_json(
             resp, 200,
             json_pack(
@@ -153,6 +164,11 @@ list(struct http_req *req, struct http_resp *resp)
                                  : 0),
                 "page", (json_int_t)page, "per_page", (json_int_t)per, "items",
                 items));
+        /* no header (out of memory): the gateway shows nothing */
+        if (!ids.oom)
+                http_resp_header(resp, AUDIT_RECORDS_HEADER,
+                                 ids.len > 0 ? ids.p : AUDIT_RECORDS_NONE);
+        free(ids.p);
         PQclear(r);
 }
 
@@ -187,21 +203,6 @@ history_json(struct intake *in, struct db *db,
         }
         PQclear(r);
         return a;
-}
-
-/* audit: the access record, committed before anything is answered. */
-static int
-audit(struct intake *in, struct db *db, const struct http_req *req,
-      const char *id, struct err *e)
-{
-        if (db_begin(db, e) < 0)
-                return -1;
-        if (intake_audit(in, db, req->principal, id, NULL, req->request_id, e) <
-            0) {
-                db_rollback(db);
-                return -1;
-        }
-        return db_commit(db, e);
 }
 
 /* consent_view: sets o's "consent" and "person" as the person's consent
@@ -318,8 +319,6 @@ get_one(struct http_req *req, struct http_resp *resp)
                 err_set(&e, ERR_NOT_FOUND, NULL, "no such referral");
                 goto out;
         }
-        if (audit(in, db, req, r.id, &e) < 0)
-                goto out;
         o = detail(in, db, &r, p->role == HTTP_ROLE_PROVIDER, &e);
         if (o != NULL)
                 log_info("referral read",
@@ -329,105 +328,17 @@ out:
         db_pool_put(&in->pool, db);
         if (found)
                 intake_referral_fini(&r);
-        if (o != NULL)
+        if (o != NULL) {
                 http_resp_json(resp, 200, o);
-        else
+                http_resp_header(resp, AUDIT_RECORDS_HEADER, id);
+        } else {
                 answer_err(resp, &e);
-}
-
-static void
-post_status(struct http_req *req, struct http_resp *resp)
-{
-        struct intake *in = req->arg;
-        const struct http_principal *p = req->principal;
-        const char *status = NULL, *reason = NULL;
-        struct intake_actor by = {0};
-        struct err e = {0};
-        json_t *body;
-        struct db *db;
-        int rc = -1;
-
-        if (p->role != HTTP_ROLE_PROVIDER && p->role != HTTP_ROLE_ADMIN) {
-                http_resp_error(resp, 403, "forbidden", NULL,
-                                "role may not change status");
-                return;
         }
-        body = jsonx_parse_object(req->body, req->body_len, &e);
-        if (body == NULL ||
-            jsonx_get_string(body, "status", true, &status, &e) < 0 ||
-            jsonx_get_string(body, "reason", false, &reason, &e) < 0) {
-                json_decref(body);
-                answer_err(resp, &e);
-                return;
-        }
-        snprintf(by.sub, sizeof(by.sub), "%s", p->sub);
-        snprintf(by.role, sizeof(by.role), "%s", http_role_name(p->role));
-        snprintf(by.org, sizeof(by.org), "%s", p->org);
-        db = db_pool_get(&in->pool);
-        if (db_begin(db, &e) == 0) {
-                rc = intake_status_change(in, db, http_req_param(req, "id"),
-                                          status, reason, &by, &e);
-                if (rc == 0)
-                        rc = db_commit(db, &e);
-                else
-                        db_rollback(db);
-        }
-        db_pool_put(&in->pool, db);
-        if (rc == 0)
-                http_resp_json(resp, 200,
-                               json_pack("{ss ss}", "id",
-                                         http_req_param(req, "id"), "status",
-                                         status));
-        else
-                answer_err(resp, &e);
-        json_decref(body);
-}
-
-/* public_status: the status of the referral with reference, for whoever
- * holds its status-link secret; nothing else. */
-static void
-public_status(struct http_req *req, struct http_resp *resp)
-{
-        struct intake *in = req->arg;
-        const char *ref = http_req_query(req, "reference");
-        const char *secret = http_req_query(req, "secret");
-        unsigned char h[32];
-        char hex[SECRET_HEX_LEN];
-        struct err e = {0};
-        struct db *db;
-        PGresult *r;
-
-        if (ref == NULL || secret == NULL || strlen(ref) > 31) {
-                http_resp_error(resp, 404, "not_found", NULL,
-                                "no such referral");
-                return;
-        }
-        crypto_generichash(h, sizeof(h), (const unsigned char *)secret,
-                           strlen(secret), NULL, 0);
-        sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-        db = db_pool_get(&in->pool);
-        r = intake_store_by_reference(db, ref, &e);
-        db_pool_put(&in->pool, db);
-        if (r == NULL) {
-                answer_err(resp, &e);
-                return;
-        }
-        if (PQntuples(r) == 1 && secret_equal(hex, PQgetvalue(r, 0, 1)))
-                http_resp_json(resp, 200,
-                               json_pack("{ss ss ss}", "reference", ref,
-                                         "status", PQgetvalue(r, 0, 0),
-                                         "updated_at", PQgetvalue(r, 0, 2)));
-        else
-                http_resp_error(resp, 404, "not_found", NULL,
-                                "no such referral");
-        PQclear(r);
 }
 
 static const struct http_route routes[] = {
-    {"GET", "/v1/referrals/status", public_status, HTTP_PUBLIC},
     {"GET", "/v1/referrals", list, 0},
     {"GET", "/v1/referrals/{id}", get_one, 0},
-    {"POST", "/v1/referrals/{id}/status", post_status, 0},
     {NULL, NULL, NULL, 0},
 };
 

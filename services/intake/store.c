@@ -521,18 +521,6 @@ intake_store_history(struct db *db, const char *id, struct err *e)
 }
 
 PGresult *
-intake_store_by_reference(struct db *db, const char *reference, struct err *e)
-{
-        const char *p[1] = {reference};
-
-        return db_query(db,
-                        "SELECT status, status_secret_hash,"
-                        " ts_utc(updated_at) AS updated_at FROM referrals"
-                        " WHERE reference = $1",
-                        1, p, e);
-}
-
-PGresult *
 intake_store_stale(struct db *db, long long cutoff, int limit, struct err *e)
 {
         char lim[16], cut[32];

@@ -3,6 +3,9 @@
 gateway's tests: answers GET /v1/referrals and /v1/referrals/<id> (intake's
 paths) and GET /v1/consents/<subject> (consent's) with made-up ids (no
 personal data) when the request carries X-Signpost-Principal, else 401.
+Like intake and consent, it names the records each answer returned in
+X-Signpost-Audit-Records, except for referral UNNAMED, which it answers
+without saying (the gateway must then refuse to show it).
 With LOG, appends one JSON line per request it got: method, path and the
 principal's claims as the gateway signed them (not verified), so a test can
 tell a request the gateway forwarded from one it refused itself.
@@ -16,6 +19,7 @@ LOG = sys.argv[2] if len(sys.argv) > 2 else None
 
 IDS = ["01a20b30-286b-718a-b023-b4f988210c62",
        "01a20b30-286b-718a-b023-b4f988210c63"]
+UNNAMED = "01a20b30-286b-718a-b023-b4f988210c64"
 
 
 class H(http.server.BaseHTTPRequestHandler):
@@ -37,20 +41,28 @@ class H(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         if LOG:
             self.record(path)
+        records = None
         if not self.headers.get("X-Signpost-Principal"):
             code, body = 401, {"error": {"code": "unauthorized"}}
         elif path == "/v1/referrals":
-            code, body = 200, {"items": [{"referral_id": i} for i in IDS]}
+            code, body = 200, {"items": [{"id": i} for i in IDS]}
+            records = ",".join(IDS)
         elif path.startswith("/v1/referrals/") and path[14:] in IDS:
-            code, body = 200, {"referral_id": path[14:]}
+            code, body = 200, {"id": path[14:]}
+            records = path[14:]
+        elif path == "/v1/referrals/" + UNNAMED:
+            code, body = 200, {"id": UNNAMED}
         elif path.startswith("/v1/consents/"):
             code, body = 200, {"subject_id": path[13:],
                                "state": {"opted_out": False}}
+            records = path[13:]
         else:
             code, body = 404, {"error": {"code": "not_found"}}
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
+        if records is not None:
+            self.send_header("X-Signpost-Audit-Records", records)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

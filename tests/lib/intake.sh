@@ -84,16 +84,19 @@ as_partner() {
 # principal ROLE SUB [ORG [REASON]]: a signed X-Signpost-Principal value.
 principal() { "$B/intake-load" principal "$SIGNPOST_TEST_SECRETS/principal.key" "$@"; }
 
-# api METHOD PATH PRINCIPAL [BODY]: prints the HTTP status, body to $T/api.out.
+# api METHOD PATH PRINCIPAL [BODY]: prints the HTTP status, body to
+# $T/api.out, headers to $T/api.headers.
 api() {
   local m=$1 p=$2 h=$3 body=${4:-}
   if [ -n "$body" ]; then
-    curl -sS -o "$T/api.out" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" \
+    curl -sS -o "$T/api.out" -D "$T/api.headers" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" \
       -H 'Content-Type: application/json' --data "$body" "$(stack_url intake)$p"
   else
-    curl -sS -o "$T/api.out" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" "$(stack_url intake)$p"
+    curl -sS -o "$T/api.out" -D "$T/api.headers" -w '%{http_code}' -X "$m" -H "X-Signpost-Principal: $h" "$(stack_url intake)$p"
   fi
 }
+# api_header NAME: the value of header NAME in the last api answer.
+api_header() { grep -i "^$1:" "$T/api.headers" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
 
 # A developer running these scripts beside another stack may move the ports.
 [ -n "${INTAKE_PORT_OFFSET:-}" ] && export SIGNPOST_PORT_OFFSET=$INTAKE_PORT_OFFSET

@@ -152,8 +152,9 @@ st=$(req GET /v1/referrals -H "Authorization: Bearer $stok")
 check "support without a stated reason is 400 (got $st)" [ "$st" = 400 -a "$(field "['error']['field']")" = X-Signpost-Reason ]
 st=$(req GET /v1/admin/update_requests -H "Authorization: Bearer $stok" -H "X-Signpost-Reason: ticket 1234 diagnosis")
 check "support may not read update requests: 403 (got $st)" [ "$st" = 403 ]
-# Provider reads with a (fake) intake answering: each referral returned is
-# audited on audit.access before the answer leaves
+# Provider reads with a (fake) intake answering: each referral it says it
+# returned (X-Signpost-Audit-Records) is audited on audit.access before
+# the answer leaves
 # (the fake writes down each request it gets, so what the gateway
 # forwarded and what it refused itself can be told apart)
 FLOG=$SIGNPOST_TEST_TMP/gateway_api.intake-requests
@@ -167,10 +168,16 @@ check "a fake intake answers" up "$(gw_intake_port)"
 a0=$(topic_count audit.access)
 st=$(req GET /v1/referrals/01a20b30-286b-718a-b023-b4f988210c62 -H "Authorization: Bearer $ptok")
 check "provider reads a referral through the gateway (got $st)" [ "$st" = 200 ]
+check "the audit header does not leave the gateway" [ -z "$(hdr X-Signpost-Audit-Records)" ]
 st=$(req GET /v1/referrals -H "Authorization: Bearer $ptok")
 check "provider lists referrals through the gateway (got $st)" [ "$st" = 200 ]
 a1=$(topic_count audit.access)
 check "one audit.access event per referral read (1 + 2: $a0 -> $a1)" [ "$a1" -eq $((a0 + 3)) ]
+UNNAMED=01a20b30-286b-718a-b023-b4f988210c64
+st=$(req GET "/v1/referrals/$UNNAMED" -H "Authorization: Bearer $ptok")
+check "an answer that does not say which referrals it returned is not shown (got $st)" [ "$st" = 503 ]
+check "nothing of it reaches the caller" bash -c "! grep -qF '$UNNAMED' '$B'"
+check "and the refusal is logged" grep -q "upstream answer not auditable" "$SIGNPOST_TEST_TMP/gateway.log"
 audited() { "$SIGNPOST_TEST_BUILD/bin/topic-dump" "$SIGNPOST_TEST_KAFKA" audit.access | grep -F "\"key\":\"$pid\"" | grep -F '"role\":\"provider' | grep -qF "$GW_ORG"; }
 check "the audit event names who (token id), role and organisation" audited
 # forwarded (what intake got), against refused by the gateway (nothing)

@@ -104,13 +104,16 @@ submission(struct rec *x, const char *reference, const char *hash)
 }
 
 static void
-status_changed(struct rec *x, const char *referral_id, const char *to)
+status_changed(struct rec *x, const char *referral_id, const char *to,
+               const char *word)
 {
         memset(x, 0, sizeof(*x));
         snprintf(x->id, sizeof(x->id), "%s", referral_id);
         snprintf(x->value, sizeof(x->value),
-                 "{\"referral_id\":\"%s\",\"from\":\"received\",\"to\":\"%s\"}",
-                 referral_id, to);
+                 "{\"referral_id\":\"%s\",\"from\":\"received\",\"to\":\"%s\""
+                 "%s%s%s}",
+                 referral_id, to, word ? ",\"public_status\":\"" : "",
+                 word ? word : "", word ? "\"" : "");
         addressed(x, "intake", "signpost.referral.status_changed.v1",
                   "referral.events");
 }
@@ -225,7 +228,7 @@ test_a_change_later_in_the_batch_finds_its_row(void **state)
         (void)state;
         submission(&x[0], "SP-AAAA-AAAA", "11");
         submission(&x[1], "SP-BBBB-BBBB", "22");
-        status_changed(&x[2], x[0].id, "delivered");
+        status_changed(&x[2], x[0].id, "delivered", "with_provider");
         submission(&x[3], "SP-CCCC-CCCC", "33");
         assert_int_equal(batch(x, 4, &in), 0);
         assert_int_equal(rows(), 3);
@@ -261,6 +264,37 @@ test_a_malformed_submission_is_dead_lettered_alone(void **state)
         assert_string_equal(st, "");
         status_of(x[2].id, st);
         assert_string_equal(st, "received");
+}
+
+/* Intake owns the word a person sees: the gateway stores public_status as
+ * it comes (a word it has never heard of too: it maps nothing), and
+ * dead-letters a status change without one instead of dropping it. */
+static void
+test_status_shows_intakes_word_and_none_is_dead_lettered(void **state)
+{
+        struct inbox in = consumer();
+        struct rec x[4];
+        char st[32], a[UUID_STR_LEN], b[UUID_STR_LEN];
+
+        (void)state;
+        submission(&x[0], "SP-AAAA-AAAA", "11");
+        submission(&x[1], "SP-BBBB-BBBB", "22");
+        assert_int_equal(batch(x, 2, &in), 0);
+        snprintf(a, sizeof(a), "%s", x[0].id);
+        snprintf(b, sizeof(b), "%s", x[1].id);
+        status_changed(&x[0], a, "contacted", "with_the_council");
+        status_changed(&x[1], b, "delivered", NULL);
+        status_changed(&x[2], b, "accepted", "");
+        status_changed(&x[3], b, "contacted", "closed");
+        assert_int_equal(batch(x, 4, &in), 0);
+        assert_int_equal(x[0].r.result, ERR_NONE);
+        assert_int_equal(x[1].r.result, ERR_INVALID);
+        assert_int_equal(x[2].r.result, ERR_INVALID);
+        assert_int_equal(x[3].r.result, ERR_NONE);
+        status_of(a, st);
+        assert_string_equal(st, "with_the_council");
+        status_of(b, st);
+        assert_string_equal(st, "closed");
 }
 
 /* owner_of: "org subject" of id's owner row ("" when none). */
@@ -318,6 +352,9 @@ main(void)
                 test_a_change_later_in_the_batch_finds_its_row, reset),
             cmocka_unit_test_setup(
                 test_a_malformed_submission_is_dead_lettered_alone, reset),
+            cmocka_unit_test_setup(
+                test_status_shows_intakes_word_and_none_is_dead_lettered,
+                reset),
             cmocka_unit_test_setup(test_owner_rows_of_a_batch_later_wins,
                                    reset),
         };

@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "../gateway.h"
+#include "audit.h"
 #include "testenv.h"
 #include "testhttp.h"
 
@@ -33,18 +34,31 @@ static struct http_server *srv, *upstream;
 static char base[64], tokens[NCALLERS][SECRET_TOKEN_LEN];
 static struct secret_key *pkey;
 
-/* ---- a fake daemon: answers with the principal it verified ---- */
+/* ---- a fake daemon: answers with the principal it verified, and names
+ * the records it returned as intake and consent do (the path's id or
+ * subject, else RID); ?records=omit leaves that out, ?records=bad names
+ * something else ---- */
 static void
 echo(struct http_req *req, struct http_resp *resp)
 {
         const struct http_principal *p = req->principal;
         const char *id = http_req_param(req, "id");
+        const char *subject = http_req_param(req, "subject");
+        const char *records = http_req_query(req, "records");
 
         http_resp_json(resp, 200,
                        json_pack("{s:s, s:s, s:s, s:s?, s:[{s:s}]}", "name",
                                  "Fake", "role", http_role_name(p->role), "org",
                                  p->org, "referral_id", id, "items",
                                  "referral_id", RID));
+        if (records != NULL && strcmp(records, "omit") == 0)
+                return;
+        http_resp_header(resp, AUDIT_RECORDS_HEADER,
+                         records != NULL && strcmp(records, "bad") == 0 ? RID
+                             ",items"
+                         : id      ? id
+                         : subject ? subject
+                                   : RID);
 }
 
 static struct http_route up_routes[64];
@@ -364,6 +378,121 @@ test_forwarded_principal_carries_role_and_org(void **state)
         assert_non_null(strstr(r.body, "\"role\":\"public\""));
 }
 
+/* ---- reads of personal data are audited: the route table against
+ * what is known to return personal data ---- */
+
+/* The gateway's routes that return personal data. Every route forwarded
+ * to a daemon that holds personal data (personal_daemons) counts too,
+ * listed or not, so a new one cannot slip in unaudited. */
+static const char *const personal_routes[][2] = {
+    {"GET", "/v1/referrals"},
+    {"GET", "/v1/referrals/{id}"},
+    {"GET", "/v1/consents/{subject}"},
+};
+#define NPERSONAL (sizeof(personal_routes) / sizeof(personal_routes[0]))
+static const char *const personal_daemons[] = {"intake", "consent", NULL};
+
+static bool
+returns_personal_data(const struct gw_route *r)
+{
+        for (size_t i = 0; i < NPERSONAL; i++)
+                if (strcmp(personal_routes[i][0], r->method) == 0 &&
+                    strcmp(personal_routes[i][1], r->pattern) == 0)
+                        return true;
+        for (size_t i = 0; r->upstream != NULL && personal_daemons[i]; i++)
+                if (strcmp(personal_daemons[i], r->upstream) == 0)
+                        return true;
+        return false;
+}
+
+static void
+test_every_route_returning_personal_data_is_audited(void **state)
+{
+        int failures = 0;
+
+        (void)state;
+        for (const struct gw_route *r = gw_routes(); r->method; r++) {
+                bool personal = returns_personal_data(r);
+                bool audited = (r->flags & GW_F_AUDIT) != 0;
+
+                /* only the forwarder audits what a daemon returned */
+                if (personal && (!audited || r->fn != gw_forward_handler ||
+                                 r->upstream == NULL)) {
+                        fprintf(stderr,
+                                "%s %s returns personal data but is not an "
+                                "audited forwarded read\n",
+                                r->method, r->pattern);
+                        failures++;
+                }
+                if (audited && !personal) {
+                        fprintf(stderr,
+                                "%s %s is audited but not listed as returning "
+                                "personal data\n",
+                                r->method, r->pattern);
+                        failures++;
+                }
+        }
+        /* and the list names only routes that exist */
+        for (size_t i = 0; i < NPERSONAL; i++) {
+                bool found = false;
+                for (const struct gw_route *r = gw_routes(); r->method; r++)
+                        found =
+                            found ||
+                            (strcmp(personal_routes[i][0], r->method) == 0 &&
+                             strcmp(personal_routes[i][1], r->pattern) == 0);
+                if (!found) {
+                        fprintf(stderr, "no route %s %s\n",
+                                personal_routes[i][0], personal_routes[i][1]);
+                        failures++;
+                }
+        }
+        assert_int_equal(failures, 0);
+}
+
+/* path_of: the matrix's concrete path for route r. */
+static const char *
+path_of(const struct gw_route *r)
+{
+        for (size_t i = 0; i < NROWS; i++)
+                if (strcmp(matrix[i].method, r->method) == 0 &&
+                    strcmp(matrix[i].pattern, r->pattern) == 0)
+                        return matrix[i].path;
+        return NULL;
+}
+
+/* Every audited route fails closed: an answer that does not say which
+ * records it returned, or names something that is not an id, is not
+ * shown (503); one that says is shown without the header. */
+static void
+test_an_audited_read_that_does_not_name_its_records_is_refused(void **state)
+{
+        static struct testhttp_reply r;
+        char path[256], v[256];
+        int n = 0;
+
+        (void)state;
+        for (const struct gw_route *rt = gw_routes(); rt->method; rt++) {
+                if (!(rt->flags & GW_F_AUDIT))
+                        continue;
+                assert_non_null(path_of(rt));
+                n++;
+                assert_int_equal(call(ADMIN, "GET", path_of(rt), &r), 200);
+                assert_null(
+                    testhttp_header(&r, AUDIT_RECORDS_HEADER, v, sizeof(v)));
+                snprintf(path, sizeof(path), "%s?records=omit", path_of(rt));
+                if (call(ADMIN, "GET", path, &r) != 503)
+                        fprintf(stderr, "%s shown unaudited: %ld\n", path,
+                                r.status);
+                assert_int_equal(r.status, 503);
+                snprintf(path, sizeof(path), "%s?records=bad", path_of(rt));
+                assert_int_equal(call(ADMIN, "GET", path, &r), 503);
+        }
+        assert_int_equal(n, 3);
+        /* nor does the header leave on a route that is not audited */
+        assert_int_equal(call(NONE, "GET", "/oruk/services", &r), 200);
+        assert_null(testhttp_header(&r, AUDIT_RECORDS_HEADER, v, sizeof(v)));
+}
+
 static void
 test_openapi_documents_every_route_and_no_other(void **state)
 {
@@ -544,6 +673,10 @@ main(void)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_authorisation_matrix),
             cmocka_unit_test(test_matrix_covers_every_route),
+            cmocka_unit_test(
+                test_every_route_returning_personal_data_is_audited),
+            cmocka_unit_test(
+                test_an_audited_read_that_does_not_name_its_records_is_refused),
             cmocka_unit_test(test_support_needs_a_reason),
             cmocka_unit_test(test_privacy_page_says_what_is_true),
             cmocka_unit_test(test_forwarded_principal_carries_role_and_org),

@@ -44,6 +44,25 @@ test_lifecycle_every_state_with_history(void **state)
                                " key = $1",
                                id),
                          5);
+        /* each with the word a person sees, which intake owns */
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'with_provider'",
+                               id),
+                         2);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'contacted'",
+                               id),
+                         2);
+        assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
+                               " 'signpost.referral.status_changed.v1' AND"
+                               " key = $1 AND convert_from(value, 'UTF8')::"
+                               "json->>'public_status' = 'closed'",
+                               id),
+                         1);
         /* and reporting's five facts of them, with the role only */
         assert_int_equal(count("SELECT count(*) FROM outbox WHERE ce_type ="
                                " 'signpost.referral_fact.status_changed.v1'"
@@ -89,6 +108,28 @@ test_illegal_transitions_refused(void **state)
             2);
 }
 
+/* Every status a referral can be in has the word a person sees. */
+static void
+test_every_status_has_a_public_word(void **state)
+{
+        static const char *const all[] = {
+            "received",  "delivered",   "accepted",
+            "contacted", "in_progress", "completed",
+            "declined",  "withdrawn",   "unable_to_contact"};
+        static const char *const words[] = {
+            "received",  "with_provider", "with_provider",
+            "contacted", "contacted",     "closed",
+            "closed",    "closed",        "closed"};
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+                assert_true(intake_status_valid(all[i]));
+                assert_string_equal(intake_public_status(all[i]), words[i]);
+        }
+        assert_null(intake_public_status("lost"));
+        assert_null(intake_public_status(NULL));
+}
+
 static void
 test_transition_table(void **state)
 {
@@ -115,6 +156,7 @@ main(int argc, char **argv)
             cmocka_unit_test(test_lifecycle_every_state_with_history),
             cmocka_unit_test(test_illegal_transitions_refused),
             cmocka_unit_test(test_transition_table),
+            cmocka_unit_test(test_every_status_has_a_public_word),
         };
 
         testenv_only(argc, argv);

@@ -209,6 +209,51 @@ test_forged_actor_refused_referral_unchanged(void **state)
         secret_key_free(other_sk);
 }
 
+/* The one path a status changes by, as the gateway's POST
+ * /v1/referrals/{id}/status sends it: the provider moves its referral,
+ * and what the state machine refuses is dead-lettered, the referral
+ * unchanged (intake serves no status route of its own). */
+static void
+test_the_gateways_update_is_the_path_a_status_changes_by(void **state)
+{
+        char id[UUID_STR_LEN], other[UUID_STR_LEN];
+        const unsigned char *k = in.principal_key;
+
+        (void)state;
+        uuid_v4(other);
+        assert_int_equal(submit(personal("Path"), svc_id, id), ERR_NONE);
+        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
+                                                   "accepted", NULL)),
+                         ERR_NONE);
+        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
+                                                   "contacted", NULL)),
+                         ERR_NONE);
+        /* declining needs a reason; an illegal transition; another
+         * organisation's provider; a provider withdrawing */
+        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
+                                                   "declined", NULL)),
+                         ERR_INVALID);
+        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
+                                                   "accepted", NULL)),
+                         ERR_INVALID);
+        assert_int_equal(update(id, gateway_update(id, k, "provider", other,
+                                                   "in_progress", NULL)),
+                         ERR_INVALID);
+        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
+                                                   "withdrawn", NULL)),
+                         ERR_INVALID);
+        assert_int_equal(status_is(id, "contacted"), 1);
+        /* an admin withdraws on the person's behalf */
+        assert_int_equal(
+            update(id, gateway_update(id, k, "admin", NULL, "withdrawn", NULL)),
+            ERR_NONE);
+        assert_int_equal(status_is(id, "withdrawn"), 1);
+        assert_int_equal(
+            count("SELECT count(*) FROM status_history WHERE referral_id = $1",
+                  id),
+            4);
+}
+
 /* A decline reason is free text about a person: sealed on the way in,
  * kept under the person's key, off referral.events; the provider still
  * reads it. */
@@ -275,6 +320,8 @@ main(int argc, char **argv)
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_update_record_illegal_is_dead_lettered),
             cmocka_unit_test(test_forged_actor_refused_referral_unchanged),
+            cmocka_unit_test(
+                test_the_gateways_update_is_the_path_a_status_changes_by),
             cmocka_unit_test(test_reason_canary_nowhere_in_plaintext),
         };
 
