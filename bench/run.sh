@@ -81,23 +81,12 @@ bench_median() {
     awk '{v[NR] = $1} END { if (NR > 0) print v[int((NR + 1) / 2)] }'
 }
 
-# Apache Kafka's own Java tools, as the admin TLS user: a PEM key store
-# (key and certificate in one file, as scripts/kafka.sh makes broker.pem)
-# and the client properties they read.
+# Apache Kafka's own Java tools, as the admin TLS user: the client
+# properties they read (scripts/kafka.sh client-props), made once.
 bench_java_props() {
-  local d=$THROWAWAY_DIR/bench-java s=$SIGNPOST_TEST_SECRETS/kafka/admin
+  local d=$THROWAWAY_DIR/bench-java
   [ -s "$d/admin.properties" ] && { echo "$d/admin.properties"; return; }
-  mkdir -p "$d"; chmod 700 "$d"
-  (umask 077; cat "$s/user.key" "$s/user.crt" > "$d/admin.pem")
-  cat > "$d/admin.properties" <<CONF
-bootstrap.servers=$BENCH_KAFKA
-security.protocol=SSL
-ssl.keystore.type=PEM
-ssl.keystore.location=$d/admin.pem
-ssl.truststore.type=PEM
-ssl.truststore.location=$s/ca.crt
-CONF
-  echo "$d/admin.properties"
+  scripts/kafka.sh client-props "$SIGNPOST_TEST_SECRETS" admin "$d"
 }
 bench_java() { java -Xms64m -Xmx512m -cp "$(scripts/kafka.sh libs)" "$@"; }
 
@@ -188,7 +177,7 @@ print(len(v), len(r.get("key", "").encode()), h)' 2>/dev/null)
   echo "referral_record_bytes=$bytes (one sealed referral on referral.submissions: value $v, key $k, headers $h)"
   props=$(bench_java_props)
   for r in $(seq "${BENCH_ROUNDS:-3}"); do
-    out=$(bench_java org.apache.kafka.tools.ProducerPerformance --topic bench.producer-perf \
+    out=$(bench_java org.apache.kafka.tools.ProducerPerformance --bootstrap-server "$BENCH_KAFKA" --topic bench.producer-perf \
       --num-records 100000 --warmup-records 20000 --record-size "$bytes" --throughput -1 \
       --command-property acks=all --command-config "$props" 2>&1 | grep 'records sent' | tail -1)
     echo "kafka_producer_perf[$r]: $out"

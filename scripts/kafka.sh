@@ -19,6 +19,9 @@
 #        ca.crt}, made once, 0600: what SIGNPOST_KAFKA_TLS_DIR names
 #   scripts/kafka.sh libs
 #        prints the class path of the fetched jars
+#   scripts/kafka.sh client-props SECRETS USER DIR
+#        a Java client's properties for broker user USER in DIR (Kafka's
+#        own tools' --command-config); prints their path
 #
 # A cluster, for tests that lose a broker (tests/scripts/kafka_cluster.sh):
 #   scripts/kafka.sh cluster-start DIR BASEPORT N SECRETS [BIN]
@@ -109,6 +112,52 @@ allow.everyone.if.no.acl.found=false
 CONF
 }
 
+# node_props KEYDIR DATADIR NODE VOTERS PORT SECRETS RF ISR: what every
+# node's server.properties holds, the single node's (a cluster of one) and
+# each of a cluster's: node NODE of the quorum VOTERS, SSL on PORT and its
+# controller on the next, TLS as tls_props KEYDIR, its log in DATADIR,
+# internal topics replicated RF with min.insync.replicas ISR.
+node_props() {
+  local keydir=$1 data=$2 node=$3 voters=$4 port=$5 secrets=$6 rf=$7 isr=$8
+  cat <<CONF
+process.roles=broker,controller
+node.id=$node
+controller.quorum.voters=$voters
+listeners=SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$(( port + 1 ))
+advertised.listeners=SSL://127.0.0.1:$port
+listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=SSL
+$(tls_props "$keydir" "$secrets")
+log.dirs=$data
+num.partitions=8
+default.replication.factor=$rf
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$rf
+transaction.state.log.replication.factor=$rf
+transaction.state.log.min.isr=$isr
+# a partner's topic is made as intake first routes to it, and only a user
+# with Create on it may do that (intake, on partner.*: proto/broker.json)
+auto.create.topics.enable=true
+log.retention.hours=168
+group.initial.rebalance.delay.ms=0
+CONF
+}
+
+# cmd_client_props SECRETS USER DIR: a Java client's properties for broker
+# user USER (Kafka's own tools: --command-config), its PEM key store (key
+# and certificate in one file, as broker.pem) beside them in DIR (0700);
+# prints the properties file's path.
+cmd_client_props() {
+  local secrets=$1 user=$2 dir=$3
+  mkdir -p "$dir"; chmod 700 "$dir"
+  (umask 077
+   cat "$secrets/kafka/$user/user.key" "$secrets/kafka/$user/user.crt" > "$dir/$user.pem"
+   printf '%s\n' security.protocol=SSL ssl.keystore.type=PEM "ssl.keystore.location=$dir/$user.pem" \
+     ssl.truststore.type=PEM "ssl.truststore.location=$secrets/kafka/ca.crt" > "$dir/$user.properties")
+  echo "$dir/$user.properties"
+}
+
 # log4j_props DIR: the node's log4j2 settings, logs in DIR/logs.
 log4j_props() {
   local dir=$1
@@ -154,25 +203,7 @@ cmd_start() {
   mkdir -p "$dir/logs"
   keys "$dir" "$secrets"
   cat > "$dir/server.properties" <<CONF
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$cport
-listeners=SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=SSL://127.0.0.1:$port
-listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=SSL
-$(tls_props "$dir" "$secrets")
-log.dirs=$dir/data
-num.partitions=8
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-# a partner's topic is made as intake first routes to it, and only a user
-# with Create on it may do that (intake, on partner.*: proto/broker.json)
-auto.create.topics.enable=true
-log.retention.hours=168
-group.initial.rebalance.delay.ms=0
+$(node_props "$dir" "$dir/data" 1 "1@127.0.0.1:$cport" "$port" "$secrets" 1 1)
 CONF
   log4j_props "$dir"
   java_args "$dir" 512m
@@ -225,10 +256,7 @@ cmd_cluster_start() {
   mkdir -p "$dir"
   keys "$dir" "$secrets"
   # the admin user for Kafka's own Java tools (cluster-tool)
-  (umask 077
-   cat "$secrets/kafka/admin/user.key" "$secrets/kafka/admin/user.crt" > "$dir/admin.pem"
-   printf '%s\n' security.protocol=SSL ssl.keystore.type=PEM "ssl.keystore.location=$dir/admin.pem" \
-     ssl.truststore.type=PEM "ssl.truststore.location=$secrets/kafka/ca.crt" > "$dir/admin.properties")
+  cmd_client_props "$secrets" admin "$dir" >/dev/null
   printf 'C_BASE=%q C_N=%q C_SECRETS=%q C_BIN=%q C_HEAP=%q\n' "$base" "$n" "$secrets" "$bin" \
     "${SIGNPOST_KAFKA_HEAP:-384m}" > "$dir/cluster.conf"
   cluster_conf "$dir"
@@ -248,29 +276,11 @@ while True:
     nd=$dir/node$i port=$(node_port "$i")
     mkdir -p "$nd/logs"
     cat > "$nd/server.properties" <<CONF
-process.roles=broker,controller
-node.id=$i
-controller.quorum.voters=$voters
-listeners=SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$(( port + 1 ))
-advertised.listeners=SSL://127.0.0.1:$port
-listener.security.protocol.map=SSL:SSL,CONTROLLER:PLAINTEXT
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=SSL
-$(tls_props "$dir" "$secrets")
-log.dirs=$nd/data
-num.partitions=8
-default.replication.factor=$rf
-min.insync.replicas=$isr
-offsets.topic.replication.factor=$rf
-transaction.state.log.replication.factor=$rf
-transaction.state.log.min.isr=$isr
+$(node_props "$dir" "$nd/data" "$i" "$voters" "$port" "$secrets" "$rf" "$isr")
 unclean.leader.election.enable=false
 # a lost node is fenced (and leaves every ISR) after this
 broker.session.timeout.ms=6000
 broker.heartbeat.interval.ms=1000
-auto.create.topics.enable=true
-log.retention.hours=168
-group.initial.rebalance.delay.ms=0
 CONF
     log4j_props "$nd"
     if [ ! -f "$nd/data/meta.properties" ]; then
@@ -349,6 +359,7 @@ case "${1:-}" in
   stop) cmd_stop "$2" ;;
   user) cmd_user "$2" "$3" ;;
   libs) echo "$(java_cp)" ;;
+  client-props) cmd_client_props "$2" "$3" "$4" ;;
   cluster-start) cmd_cluster_start "$2" "$3" "$4" "$5" "${6:-build/bin}" ;;
   cluster-stop) cmd_cluster_stop "$2" ;;
   cluster-kill) cmd_cluster_kill "$2" "$3" ;;

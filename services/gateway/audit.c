@@ -87,55 +87,64 @@ gw_audit_refused(struct gw_call *call, int status)
         emit(call, path_id(call), status, &e);
 }
 
-/* records_check: 0 when records is AUDIT_RECORDS_NONE or ids separated
- * by commas (a space after each allowed), each a uuid; *n their number. */
+/* next_id: the id at *p of a records list (ids separated by commas, a
+ * space after each allowed) into id, *p moved past it and its separator;
+ * 1 with an id, 0 at the end, -1 (e) when what is there is not an id. */
 static int
-records_check(const char *records, size_t *n, struct err *e)
+next_id(const char **p, char id[UUID_STR_LEN], struct err *e)
 {
-        const char *p = records;
+        size_t len = strcspn(*p, ",");
 
-        *n = 0;
-        if (records == NULL)
-                return err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
-                               "the answer does not say which records it "
-                               "returned");
-        if (strcmp(records, AUDIT_RECORDS_NONE) == 0)
+        if (**p == '\0')
                 return 0;
-        for (;;) {
-                char id[UUID_STR_LEN];
-                size_t len = strcspn(p, ",");
-
-                snprintf(id, sizeof(id), "%.*s",
-                         (int)(len < UUID_STR_LEN ? len : UUID_STR_LEN - 1), p);
-                if (len != UUID_STR_LEN - 1 || !uuid_valid(id))
+        snprintf(id, UUID_STR_LEN, "%.*s",
+                 (int)(len < UUID_STR_LEN ? len : UUID_STR_LEN - 1), *p);
+        if (len != UUID_STR_LEN - 1 || !uuid_valid(id))
+                return err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
+                               "names something that is not an id");
+        *p += len;
+        if (**p == ',') {
+                *p += 1 + strspn(*p + 1, " ");
+                if (**p == '\0') /* a trailing comma names an empty id */
                         return err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
                                        "names something that is not an id");
-                (*n)++;
-                if (p[len] == '\0')
-                        return 0;
-                p += len + 1;
-                p += strspn(p, " ");
         }
+        return 1;
+}
+
+/* records_of: the list of ids records names ("" for AUDIT_RECORDS_NONE),
+ * borrowed from records, once every id in it was checked; NULL (e) when
+ * there is none or one is not an id. */
+static const char *
+records_of(const char *records, struct err *e)
+{
+        char id[UUID_STR_LEN];
+        const char *p = records;
+        int rc;
+
+        if (records == NULL) {
+                err_set(e, ERR_INVALID, AUDIT_RECORDS_HEADER,
+                        "the answer does not say which records it returned");
+                return NULL;
+        }
+        if (strcmp(records, AUDIT_RECORDS_NONE) == 0)
+                return "";
+        while ((rc = next_id(&p, id, e)) > 0)
+                ;
+        return rc < 0 ? NULL : records;
 }
 
 int
 gw_audit_read(struct gw_call *call, const char *records, struct err *e)
 {
-        const char *p = records;
-        size_t n;
+        const char *p = records_of(records, e);
+        char id[UUID_STR_LEN];
 
         /* every id is checked before any event is written */
-        if (records_check(records, &n, e) < 0)
+        if (p == NULL)
                 return -1;
-        for (size_t i = 0; i < n; i++) {
-                char id[UUID_STR_LEN];
-
-                memcpy(id, p, UUID_STR_LEN - 1);
-                id[UUID_STR_LEN - 1] = '\0';
+        while (next_id(&p, id, e) > 0)
                 if (emit(call, id, 0, e) < 0)
                         return -1;
-                p += UUID_STR_LEN - 1;
-                p += strspn(p, ", ");
-        }
         return 0;
 }

@@ -480,26 +480,28 @@ def heredoc_props(path):
     """The key=value lines of the first server.properties heredoc in a
     shell script (`cat > ".../server.properties" <<CONF`), with \\$ as $.
     A line `$(NAME ...)` in it stands for the heredoc the script's shell
-    function NAME() prints (scripts/kafka.sh's tls_props, which its single
-    node and its cluster share)."""
+    function NAME() prints, itself read the same way (scripts/kafka.sh's
+    node_props, which calls tls_props)."""
     with open(path) as f:
         text = f.read()
     m = re.search(r'server\.properties"? <<CONF\n(.*?)\nCONF\n', text, re.S)
     if not m:
         return None
     out = {}
-    for line in m.group(1).splitlines():
-        call = re.match(r'\$\((\w+)\b[^)]*\)$', line.strip())
-        if call:
-            f = re.search(r'^%s\(\) \{\n.*?<<CONF\n(.*?)\nCONF\n' % call.group(1), text, re.S | re.M)
-            for sub in (f.group(1).splitlines() if f else []):
-                if sub.strip() and not sub.startswith("#") and "=" in sub:
-                    k, v = sub.split("=", 1)
-                    out[k] = v.replace("\\$", "$")
-            continue
-        if line.strip() and not line.startswith("#") and "=" in line:
-            k, v = line.split("=", 1)
-            out[k] = v.replace("\\$", "$")
+
+    def read(body, depth=0):
+        for line in body.splitlines():
+            call = re.match(r'\$\((\w+)\b[^)]*\)$', line.strip())
+            if call and depth < 4:
+                f = re.search(r'^%s\(\) \{\n.*?<<CONF\n(.*?)\nCONF\n' % call.group(1),
+                              text, re.S | re.M)
+                if f:
+                    read(f.group(1), depth + 1)
+            elif line.strip() and not line.startswith("#") and "=" in line:
+                k, v = line.split("=", 1)
+                out[k] = v.replace("\\$", "$")
+
+    read(m.group(1))
     return out
 
 

@@ -33,16 +33,13 @@ static int
 setup(void **state)
 {
         char conninfo[512];
-        struct err e = {0};
 
         (void)state;
-        if (testenv_db("gw_catalogue", conninfo, sizeof(conninfo)) != 0)
+        db = testdb_migrated("gw_catalogue", GW_SCHEMA,
+                             "services/gateway/migrations", conninfo,
+                             sizeof(conninfo));
+        if (db == NULL)
                 return -1;
-        db = db_open(conninfo);
-        db_set_schema(db, GW_SCHEMA);
-        if (db_exec(db, "CREATE SCHEMA " GW_SCHEMA, 0, NULL, NULL, &e) != 0 ||
-            db_migrate(db, GW_SCHEMA, "services/gateway/migrations", &e) != 0)
-                return fprintf(stderr, "migrate: %s\n", e.msg), -1;
         g.cat = gw_catalogue_new();
         return g.cat == NULL ? -1 : 0;
 }

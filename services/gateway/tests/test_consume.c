@@ -20,6 +20,7 @@
 
 #include "../gateway.h"
 #include "inbox.h"
+#include "testdb.h"
 #include "testenv.h"
 
 #define SVC "6f0c1a52-3d1e-4e43-9b0a-0c6a0d4b5e01"
@@ -30,17 +31,12 @@ static int
 setup(void **state)
 {
         char conninfo[512];
-        struct err e = {0};
 
         (void)state;
-        if (testenv_db("gw_consume", conninfo, sizeof(conninfo)) != 0)
-                return -1;
-        db = db_open(conninfo);
-        db_set_schema(db, GW_SCHEMA);
-        if (db_exec(db, "CREATE SCHEMA " GW_SCHEMA, 0, NULL, NULL, &e) != 0 ||
-            db_migrate(db, GW_SCHEMA, "services/gateway/migrations", &e) != 0)
-                return fprintf(stderr, "migrate: %s\n", e.msg), -1;
-        return 0;
+        db = testdb_migrated("gw_consume", GW_SCHEMA,
+                             "services/gateway/migrations", conninfo,
+                             sizeof(conninfo));
+        return db == NULL ? -1 : 0;
 }
 
 static int

@@ -21,6 +21,7 @@
 
 #include "../gateway.h"
 #include "audit.h"
+#include "testdb.h"
 #include "testenv.h"
 #include "testhttp.h"
 
@@ -151,13 +152,11 @@ setup(void **state)
 
         (void)state;
         curl_global_init(CURL_GLOBAL_DEFAULT);
-        if (testenv_db("gw_routes", conninfo, sizeof(conninfo)) < 0 ||
-            testenv_kafka() == NULL)
+        if (testenv_kafka() == NULL ||
+            (db = testdb_migrated("gw_routes", GW_SCHEMA,
+                                  "services/gateway/migrations", conninfo,
+                                  sizeof(conninfo))) == NULL)
                 return -1;
-        db = db_open(conninfo);
-        if (db_exec(db, "CREATE SCHEMA gateway", 0, NULL, NULL, &e) < 0 ||
-            db_migrate(db, "gateway", "services/gateway/migrations", &e) < 0)
-                return fprintf(stderr, "migrate: %s\n", e.msg), -1;
         keys(paths);
         upstream_start();
         snprintf(upurl, sizeof(upurl), "http://127.0.0.1:%u",

@@ -217,37 +217,39 @@ static void
 test_the_gateways_update_is_the_path_a_status_changes_by(void **state)
 {
         char id[UUID_STR_LEN], other[UUID_STR_LEN];
-        const unsigned char *k = in.principal_key;
+        /* in order, on one referral; org NULL: the provider's own */
+        const struct {
+                const char *role, *org, *to;
+                enum err_kind want;
+                const char *then; /* its status after, NULL: not checked */
+        } steps[] = {
+            {"provider", NULL, "accepted", ERR_NONE, NULL},
+            {"provider", NULL, "contacted", ERR_NONE, NULL},
+            /* declining needs a reason; an illegal transition; another
+             * organisation's provider; a provider withdrawing */
+            {"provider", NULL, "declined", ERR_INVALID, NULL},
+            {"provider", NULL, "accepted", ERR_INVALID, NULL},
+            {"provider", other, "in_progress", ERR_INVALID, NULL},
+            {"provider", NULL, "withdrawn", ERR_INVALID, "contacted"},
+            /* an admin withdraws on the person's behalf */
+            {"admin", "", "withdrawn", ERR_NONE, "withdrawn"},
+        };
 
         (void)state;
         uuid_v4(other);
         assert_int_equal(submit(personal("Path"), svc_id, id), ERR_NONE);
-        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
-                                                   "accepted", NULL)),
-                         ERR_NONE);
-        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
-                                                   "contacted", NULL)),
-                         ERR_NONE);
-        /* declining needs a reason; an illegal transition; another
-         * organisation's provider; a provider withdrawing */
-        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
-                                                   "declined", NULL)),
-                         ERR_INVALID);
-        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
-                                                   "accepted", NULL)),
-                         ERR_INVALID);
-        assert_int_equal(update(id, gateway_update(id, k, "provider", other,
-                                                   "in_progress", NULL)),
-                         ERR_INVALID);
-        assert_int_equal(update(id, gateway_update(id, k, "provider", org_id,
-                                                   "withdrawn", NULL)),
-                         ERR_INVALID);
-        assert_int_equal(status_is(id, "contacted"), 1);
-        /* an admin withdraws on the person's behalf */
-        assert_int_equal(
-            update(id, gateway_update(id, k, "admin", NULL, "withdrawn", NULL)),
-            ERR_NONE);
-        assert_int_equal(status_is(id, "withdrawn"), 1);
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+                const char *org = steps[i].org == NULL    ? org_id
+                                  : *steps[i].org == '\0' ? NULL
+                                                          : steps[i].org;
+
+                assert_int_equal(update(id, gateway_update(id, in.principal_key,
+                                                           steps[i].role, org,
+                                                           steps[i].to, NULL)),
+                                 steps[i].want);
+                if (steps[i].then != NULL)
+                        assert_int_equal(status_is(id, steps[i].then), 1);
+        }
         assert_int_equal(
             count("SELECT count(*) FROM status_history WHERE referral_id = $1",
                   id),

@@ -371,23 +371,14 @@ setup(void **state)
         struct err e = {0};
 
         (void)state;
-        if (testenv_db("notification_test_batch", conninfo, sizeof(conninfo)) !=
-                0 ||
+        if ((db = testdb_migrated("notification_test_batch", NOTIFY_SCHEMA,
+                                  "services/notification/migrations", conninfo,
+                                  sizeof(conninfo))) == NULL ||
             secret_box_keypair(ctx.box_pk, &sk, NULL) != 0 ||
             secret_key_random(SECRET_KEY_BYTES, NULL, &ctx.index_key, NULL) !=
                 0)
                 return -1;
         ctx.box_sk = sk;
-        db = db_open(conninfo);
-        if (db_exec(db, "CREATE SCHEMA notification", 0, NULL, NULL, &e) != 0)
-                return -1;
-        db_set_schema(db, NOTIFY_SCHEMA);
-        db_free(db);
-        db = db_open(conninfo);
-        db_set_schema(db, NOTIFY_SCHEMA);
-        if (db_migrate(db, NOTIFY_SCHEMA, "services/notification/migrations",
-                       &e) != 0)
-                return -1;
         snprintf(spool, sizeof(spool), "%s/notification-batch-spool-%d",
                  testenv_tmp(), (int)getpid());
         ctx.channel = notify_channel_spool(spool, false, 0, &e);

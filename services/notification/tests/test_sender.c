@@ -670,22 +670,11 @@ setup(void **state)
         struct err e = {0};
 
         (void)state;
-        if (testenv_db("notification_test_sender", conninfo,
-                       sizeof(conninfo)) != 0 ||
+        if ((db = testdb_migrated("notification_test_sender", NOTIFY_SCHEMA,
+                                  "services/notification/migrations", conninfo,
+                                  sizeof(conninfo))) == NULL ||
             keys() != 0)
                 return -1;
-        db = db_open(conninfo);
-        if (db_exec(db, "CREATE SCHEMA notification", 0, NULL, NULL, &e) != 0)
-                return -1;
-        db_set_schema(db, NOTIFY_SCHEMA);
-        db_free(db);
-        db = db_open(conninfo);
-        db_set_schema(db, NOTIFY_SCHEMA);
-        if (db_migrate(db, NOTIFY_SCHEMA, "services/notification/migrations",
-                       &e) != 0) {
-                fprintf(stderr, "migrate: %s\n", e.msg);
-                return -1;
-        }
         snprintf(spool, sizeof(spool), "%s/notification-spool-%d",
                  testenv_tmp(), (int)getpid());
         ctx.channel = notify_channel_spool(spool, false, 0, &e);
