@@ -142,6 +142,24 @@ uuid_v7(char out[UUID_STR_LEN])
         uuid_format(b, out);
 }
 
+int64_t
+uuid_v7_ms(const char *s)
+{
+        int64_t ms = 0;
+        int n = 0;
+
+        if (!uuid_valid(s) || s[14] != '7')
+                return -1;
+        /* the first 48 bits: 12 hex digits, a hyphen after the 8th */
+        for (const char *p = s; n < 12; p++) {
+                if (*p == '-')
+                        continue;
+                ms = ms * 16 + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
+                n++;
+        }
+        return ms;
+}
+
 void
 uuid_v4(char out[UUID_STR_LEN])
 {

@@ -63,17 +63,22 @@ test_v4_shape_version_variant(void **state)
 static void
 test_v7_timestamp_is_now(void **state)
 {
-        char u[UUID_STR_LEN], hex[13];
-        uint64_t ms, now;
+        char u[UUID_STR_LEN], v4[UUID_STR_LEN];
+        int64_t ms, now;
 
         (void)state;
         uuid_v7(u);
-        memcpy(hex, u, 8);
-        memcpy(hex + 8, u + 9, 4);
-        hex[12] = '\0';
-        ms = strtoull(hex, NULL, 16);
-        now = (uint64_t)time(NULL) * 1000u;
+        ms = uuid_v7_ms(u);
+        now = (int64_t)time(NULL) * 1000;
         assert_true(ms + 5000 > now && ms < now + 5000);
+        /* RFC 9562's example: 017f22e2-79b0-7cc3-98c4-dc0c0c07398f was
+         * made at 0x017f22e279b0 ms, 2022-02-22T19:22:22Z */
+        assert_int_equal(uuid_v7_ms("017F22E2-79B0-7CC3-98C4-DC0C0C07398F"),
+                         0x017f22e279b0LL);
+        uuid_v4(v4);
+        assert_int_equal(uuid_v7_ms(v4), -1);
+        assert_int_equal(uuid_v7_ms("017f22e2-79b0-7cc3-98c4"), -1);
+        assert_int_equal(uuid_v7_ms(""), -1);
 }
 
 static void

@@ -79,24 +79,24 @@ int
 gw_consent_person(struct gw *g, const char *referral_id, const char *key,
                   struct gw_consent *c, json_t **receipt, struct err *e)
 {
-        char hash[SECRET_HEX_LEN], st[GW_PUBLIC_STATUS_LEN],
-            ref[GW_REFERENCE_LEN];
-        char upd[40];
+        struct gw_status st;
         struct gw_owner o;
         struct db *db;
         int rc;
 
         *receipt = NULL;
-        if (!uuid_valid(referral_id) || key == NULL ||
-            strlen(key) != GW_STATUS_SECRET_LEN - 1) {
-                err_set(e, ERR_NOT_FOUND, NULL, "no such referral");
-                return 404;
+        if (gw_status_read(g, referral_id, key, &st, e) < 0)
+                return e->kind == ERR_NOT_FOUND ? 404 : 503;
+        if (!st.replicated) {
+                /* the link is good, but who the referral's subject is comes
+                 * with intake's received event */
+                err_set(e, ERR_TRANSIENT, NULL,
+                        "this referral is still being received; try again "
+                        "in a few seconds");
+                return 503;
         }
-        gw_status_secret_hash(key, hash);
         db = db_pool_get(&g->pool);
-        rc = gw_store_status_get(db, referral_id, hash, st, ref, upd, e);
-        if (rc == 0)
-                rc = gw_store_owner_get(db, referral_id, &o, e);
+        rc = gw_store_owner_get(db, referral_id, &o, e);
         db_pool_put(&g->pool, db);
         if (rc < 0)
                 return e->kind == ERR_NOT_FOUND ? 404 : 503;
@@ -111,7 +111,7 @@ gw_consent_person(struct gw *g, const char *referral_id, const char *key,
         if ((*receipt = command(g, c, e)) == NULL)
                 return 503;
         json_object_set_new(*receipt, "referral_id", json_string(referral_id));
-        json_object_set_new(*receipt, "reference", json_string(ref));
+        json_object_set_new(*receipt, "reference", json_string(st.reference));
         return 0;
 }
 

@@ -2,14 +2,19 @@
  * consume: the replicas the gateway keeps from events, applied through
  * the inbox (exactly-once effect): the service catalogue from
  * directory.services and directory.organisations (snapshots keyed by id,
- * tombstones delete), each referral's public status from
- * referral.submissions (the status-link hash) and referral.events
- * (status_changed's public_status: the word a person sees, which intake
- * owns and the gateway only shows; an event without it is dead-lettered),
- * and each referral's owner from received events (provider.c reads
- * them). Status and owner rows are kept until the batch's flush and
- * written with one statement each. The memory catalogue follows each applied
- * service event. Records of other types are skipped; a malformed one is
+ * tombstones delete), and each referral's public status and owner from
+ * intake's events on referral.events: received makes the referral's
+ * status row (reference, service; "received") and its owner row (the
+ * organisation, the pseudonymous subject, the notice version: provider.c
+ * and consents.c read them), status_changed sets the word a person sees
+ * (public_status, which intake owns and the gateway only shows; an event
+ * without it is dead-lettered). The gateway does not read back its own
+ * referral.submissions: that topic carries sealed personal data, and the
+ * status link needs nothing from it (submit.c gw_status_read answers a
+ * referral intake has not reached yet from its id and secret alone).
+ * Received rows are kept until the batch's flush and written with one
+ * statement per table. The memory catalogue follows each applied service
+ * event. Records of other types are skipped; a malformed one is
  * dead-lettered.
  */
 #include <stdio.h>
@@ -63,24 +68,12 @@ catalogue(struct gw *g, struct db *db, const struct kafka_record *rec,
         return rc;
 }
 
-/* The rows this consumer thread's records add since the last flush: the
- * status rows of submissions and the owner rows of received events, each
- * kind written with one statement per batch by gw_consume_flush (a row
+/* The received rows this consumer thread's records add since the last
+ * flush, written with one statement per table by gw_consume_flush (a row
  * each was a round trip each), and always before a record that could read
- * or change them. */
-static _Thread_local json_t *pending_status, *pending_owner;
-
-/* pending_add: appends row (taken) to *list. */
-static int
-pending_add(json_t **list, json_t *row, struct err *e)
-{
-        if (row != NULL && *list == NULL)
-                *list = json_array();
-        if (row == NULL || *list == NULL ||
-            json_array_append_new(*list, row) < 0)
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        return 0;
-}
+ * or change them (a status_changed, which follows its received on the
+ * referral's partition). */
+static _Thread_local json_t *pending_received;
 
 int
 gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e)
@@ -88,22 +81,23 @@ gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e)
         int rc = 0;
 
         (void)arg;
-        if (keep && json_array_size(pending_status) > 0)
-                rc = gw_store_status_add(db, pending_status, e);
-        if (rc == 0 && keep && json_array_size(pending_owner) > 0)
-                rc = gw_store_owner_put(db, pending_owner, e);
-        json_decref(pending_status);
-        json_decref(pending_owner);
-        pending_status = pending_owner = NULL;
+        if (keep && json_array_size(pending_received) > 0 &&
+            (rc = gw_store_status_add(db, pending_received, e)) == 0)
+                rc = gw_store_owner_put(db, pending_received, e);
+        json_decref(pending_received);
+        pending_received = NULL;
         return rc;
 }
 
+/* received: a signpost.referral.received.v1 record's row (referral_id,
+ * reference, service_id, organisation_id, subject_id,
+ * privacy_notice_version) onto the pending list. */
 static int
-submitted(const struct kafka_record *rec, struct err *e)
+received(const struct kafka_record *rec, struct err *e)
 {
-        json_t *j = value_of(rec, e);
-        const char *id, *ref, *hash, *sid;
-        int rc;
+        json_t *j = value_of(rec, e), *row = NULL;
+        const char *id, *ref, *sid, *org, *subject, *notice;
+        int rc = 0;
 
         if (j == NULL)
                 return e->kind != ERR_NONE
@@ -111,18 +105,28 @@ submitted(const struct kafka_record *rec, struct err *e)
                            : err_set(e, ERR_INVALID, NULL, "no value");
         id = json_string_value(json_object_get(j, "referral_id"));
         ref = json_string_value(json_object_get(j, "reference"));
-        hash = json_string_value(json_object_get(j, "status_secret_hash"));
         sid = json_string_value(json_object_get(j, "service_id"));
-        rc = id && ref && hash && sid && uuid_valid(id) && uuid_valid(sid)
-                 ? pending_add(&pending_status,
-                               json_pack("{s:s, s:s, s:s, s:s}", "referral_id",
-                                         id, "reference", ref,
-                                         "status_secret_hash", hash,
-                                         "service_id", sid),
-                               e)
-                 : err_set(e, ERR_INVALID, NULL,
-                           "submission lacks referral_id, reference, "
-                           "service_id or status_secret_hash");
+        org = json_string_value(json_object_get(j, "organisation_id"));
+        subject = json_string_value(json_object_get(j, "subject_id"));
+        notice =
+            json_string_value(json_object_get(j, "privacy_notice_version"));
+        if (id == NULL || !uuid_valid(id) || ref == NULL ||
+            !gw_reference_valid(ref) || sid == NULL || !uuid_valid(sid) ||
+            subject == NULL || !uuid_valid(subject) ||
+            (org != NULL && !uuid_valid(org)))
+                rc = err_set(e, ERR_INVALID, NULL,
+                             "received event lacks referral_id, reference, "
+                             "service_id or subject_id, or has a bad "
+                             "organisation_id");
+        else if ((pending_received == NULL &&
+                  (pending_received = json_array()) == NULL) ||
+                 (row = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}",
+                                  "referral_id", id, "reference", ref,
+                                  "service_id", sid, "organisation_id", org,
+                                  "subject_id", subject,
+                                  "privacy_notice_version", notice)) == NULL ||
+                 json_array_append_new(pending_received, row) < 0)
+                rc = err_set(e, ERR_FATAL, NULL, "out of memory");
         json_decref(j);
         return rc;
 }
@@ -161,12 +165,8 @@ gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
 {
         struct gw *g = arg;
 
-        if (strcmp(rec->ev.type, GW_TYPE_SUBMITTED) == 0)
-                return submitted(rec, e);
-        if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0) {
-                json_t *row = gw_consume_received(rec, e);
-                return row != NULL ? pending_add(&pending_owner, row, e) : -1;
-        }
+        if (strcmp(rec->ev.type, "signpost.referral.received.v1") == 0)
+                return received(rec, e);
         if (gw_consume_flush(arg, db, true, e) < 0)
                 return -1;
         if (catalogue_topic(rec->topic))

@@ -142,22 +142,26 @@ int gw_store_org_delete(struct db *db, const char *id, struct err *e);
 int gw_store_services_load(struct db *db, struct gw_catalogue *c,
                            struct err *e);
 /* gw_store_status_add: the status rows in rows, a JSON array of objects
- * with referral_id, reference, status_secret_hash and service_id, in one
- * statement; a referral already present is left as it is. */
+ * with referral_id, reference and service_id (intake's received events),
+ * in one statement; a referral already present is left as it is. */
 int gw_store_status_add(struct db *db, const json_t *rows, struct err *e);
 /* gw_store_status_set: the word a person sees (intake's public_status
  * on status_changed), stored as it comes. */
 int gw_store_status_set(struct db *db, const char *referral_id,
                         const char *status, struct err *e);
-/* gw_store_status_get: the word a person sees (received until intake
- * says otherwise; intake's words: received, with_provider, contacted,
- * closed) and reference when secret_hash matches; ERR_NOT_FOUND
- * otherwise (unknown id and wrong secret look the same). */
+/* A referral's status as its status link shows it. */
+struct gw_status {
+        char reference[GW_REFERENCE_LEN];
+        /* the word a person sees: received until intake says otherwise
+         * (intake's words: received, with_provider, contacted, closed) */
+        char status[GW_PUBLIC_STATUS_LEN];
+        char updated[40]; /* UTC, "2026-12-07T10:00:00Z" */
+        bool replicated;  /* false: intake has not reached it yet */
+};
+/* gw_store_status_get: id's status row into out (replicated true);
+ * ERR_NOT_FOUND when there is none. */
 int gw_store_status_get(struct db *db, const char *referral_id,
-                        const char *secret_hash,
-                        char status[GW_PUBLIC_STATUS_LEN],
-                        char reference[GW_REFERENCE_LEN], char updated[40],
-                        struct err *e);
+                        struct gw_status *out, struct err *e);
 
 /* ---- referral.c: validation and the referral.submissions message ---- */
 /* gw_referral_check: checks body (a parsed request) against the contract.
@@ -166,14 +170,18 @@ int gw_store_status_get(struct db *db, const char *referral_id,
  * JSON but unacceptable (answer 422); e->field names the field with dots
  * ("person.phone"). Service existence is checked by the caller. */
 int gw_referral_check(const json_t *body, struct err *e);
-/* gw_reference_new: "SP-" + 4 + "-" + 4 characters of an alphabet without
- * 0/O, 1/I/L, U. */
-void gw_reference_new(char out[GW_REFERENCE_LEN]);
+/* gw_reference_of: a referral's reference, "SP-" + 4 + "-" + 4
+ * characters of an alphabet without 0/O, 1/I/L, U, derived from key and
+ * its id (keyed BLAKE2b; about 39 bits, unguessable without the key), so
+ * the status link can show it before any replica has the referral. */
+int gw_reference_of(const struct secret_key *key, const char *referral_id,
+                    char out[GW_REFERENCE_LEN], struct err *e);
 bool gw_reference_valid(const char *s);
 /* gw_status_secret: the status-link secret of a referral, derived from
- * key and id (so a retried POST gets the same link without storing it);
- * gw_status_secret_hash: hex BLAKE2b-256 of a secret (what is sent and
- * stored). */
+ * key and id: a retried POST gets the same link without storing it, and
+ * the link is checked by deriving it again (gw_status_read), so a secret
+ * is stored nowhere; gw_status_secret_hash: hex BLAKE2b-256 of a secret
+ * (what the submission carries to intake, docs/contracts.md). */
 int gw_status_secret(const struct secret_key *key, const char *referral_id,
                      char out[GW_STATUS_SECRET_LEN], struct err *e);
 void gw_status_secret_hash(const char *secret, char out[SECRET_HEX_LEN]);
@@ -367,6 +375,16 @@ int gw_submit(struct gw *g, const json_t *body, const char *scope,
               const char *idem_key, const char *body_text, size_t body_len,
               char id[UUID_STR_LEN], char reference[GW_REFERENCE_LEN],
               char secret[GW_STATUS_SECRET_LEN], struct err *e);
+/* gw_status_read: the status a referral's link (id and key) shows, the
+ * one check of a status link (the API, the status page, the consent
+ * route). key must be the secret gw_status_secret derives for id (a
+ * constant-time compare): then the referral was made here and answered
+ * 202, and its status comes from the replica, or is "received" (with its
+ * reference and the time in its id) while intake has not reached it yet.
+ * Returns 0; -1 with ERR_NOT_FOUND for an unknown id or a wrong key (the
+ * two look the same), ERR_TRANSIENT when the replica cannot be read. */
+int gw_status_read(struct gw *g, const char *referral_id, const char *key,
+                   struct gw_status *out, struct err *e);
 
 /* ---- routes.c ---- */
 typedef void (*gw_handler_fn)(struct gw_call *call);
@@ -455,14 +473,13 @@ bool gw_web_form_take(struct gw_call *call, struct gw_form *f);
 
 /* ---- consume.c ---- */
 /* gw_consume_apply: an inbox_apply_fn for directory.services,
- * directory.organisations, referral.submissions and referral.events; arg
- * is a struct gw *. */
+ * directory.organisations and referral.events; arg is a struct gw *. */
 struct kafka_record;
 int gw_consume_apply(void *arg, struct db *db, const struct kafka_record *rec,
                      struct err *e);
-/* gw_consume_flush: its inbox_flush_fn: the status rows of the
- * submissions applied since the last flush, written with one statement
- * (keep) or dropped. */
+/* gw_consume_flush: its inbox_flush_fn: the status and owner rows of the
+ * received events applied since the last flush, written with one
+ * statement per table (keep) or dropped. */
 int gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e);
 
 /* ---- store_referral.c: the referral-owner replica (SQL) ---- */
@@ -502,10 +519,6 @@ int gw_command_send(struct gw *g, const char *topic, const char *key,
 void gw_command_unavailable(struct gw_call *call, const struct err *e);
 
 /* ---- provider.c: the owner replica and POST /v1/referrals/{id}/status -- */
-/* gw_consume_received: the referral_owner row (for gw_store_owner_put)
- * that a signpost.referral.received.v1 record tells. Returns a new
- * object, or NULL with e (ERR_INVALID for a malformed record). */
-json_t *gw_consume_received(const struct kafka_record *rec, struct err *e);
 void gw_referral_status_post(struct gw_call *call);
 
 /* ---- consents.c: consent commands on consent.commands ---- */

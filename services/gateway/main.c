@@ -62,9 +62,9 @@ static const struct cfg_entry gateway_cfg[] = {
     {NULL, 0, NULL, false, NULL},
 };
 
+/* not referral.submissions: the gateway only writes it (consume.c) */
 static const char *const topics[] = {GW_TOPIC_SERVICES, GW_TOPIC_ORGS,
-                                     GW_TOPIC_SUBMISSIONS, GW_TOPIC_EVENTS,
-                                     NULL};
+                                     GW_TOPIC_EVENTS, NULL};
 
 int
 main(int argc, char **argv)

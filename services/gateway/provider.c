@@ -1,8 +1,7 @@
 /*
- * provider: the referral-owner replica and the status route.
- * signpost.referral.received.v1 on referral.events tells which
- * organisation a referral belongs to and its pseudonymous subject (kept
- * in referral_owner). POST /v1/referrals/{id}/status (a provider bound
+ * provider: the status route. The referral-owner replica (consume.c,
+ * from signpost.referral.received.v1) tells which organisation a
+ * referral belongs to. POST /v1/referrals/{id}/status (a provider bound
  * to the referral's organisation, or an admin) checks the body and the
  * ownership, then produces signpost.referral.status_update.v1 to
  * referral.updates keyed by the referral id, sealed to intake with the
@@ -27,36 +26,6 @@
  * waiting out an intake outage, or replayed from the dead letters, still
  * applies */
 #define GW_UPDATE_TOKEN_S (30 * 24 * 3600)
-
-json_t *
-gw_consume_received(const struct kafka_record *rec, struct err *e)
-{
-        json_t *j = NULL, *row = NULL;
-        const char *id, *org, *subject, *notice;
-
-        if (rec->value == NULL || rec->value_len == 0) {
-                err_set(e, ERR_INVALID, NULL, "no value");
-                return NULL;
-        }
-        if ((j = jsonx_parse_object(rec->value, rec->value_len, e)) == NULL)
-                return NULL;
-        id = json_string_value(json_object_get(j, "referral_id"));
-        org = json_string_value(json_object_get(j, "organisation_id"));
-        subject = json_string_value(json_object_get(j, "subject_id"));
-        notice =
-            json_string_value(json_object_get(j, "privacy_notice_version"));
-        if (id == NULL || !uuid_valid(id) || subject == NULL ||
-            !uuid_valid(subject) || (org != NULL && !uuid_valid(org)))
-                err_set(e, ERR_INVALID, NULL,
-                        "received event lacks referral_id or "
-                        "subject_id, or has a bad organisation_id");
-        else if ((row = json_pack("{s:s, s:s?, s:s, s:s?}", "referral_id", id,
-                                  "organisation_id", org, "subject_id", subject,
-                                  "privacy_notice_version", notice)) == NULL)
-                err_set(e, ERR_FATAL, NULL, "out of memory");
-        json_decref(j);
-        return row;
-}
 
 /* status_check: the body's status and reason against the contract; 0, or
  * -1 with the answer filled. */

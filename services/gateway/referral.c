@@ -353,25 +353,34 @@ gw_referral_check(const json_t *b, struct err *e)
         return 0;
 }
 
-void
-gw_reference_new(char out[GW_REFERENCE_LEN])
+int
+gw_reference_of(const struct secret_key *key, const char *referral_id,
+                char out[GW_REFERENCE_LEN], struct err *e)
 {
-        const uint32_t n = (uint32_t)(sizeof(ref_alphabet) - 1);
-        const uint32_t limit = 65536 - 65536 % n; /* no modulo bias */
-        uint16_t r[8];
+        const uint64_t n = (uint64_t)(sizeof(ref_alphabet) - 1);
+        char hex[SECRET_HEX_LEN], first[17];
+        uint64_t v;
         int j = 0;
 
-        randombytes_buf(r, sizeof(r)); /* one system call, not eight */
+        if (secret_hash_hex(key, "signpost:reference:", referral_id,
+                            strlen(referral_id), hex, e) < 0)
+                return -1;
+        /* 64 bits of the hash as eight digits base n: n^8 is about 2^39,
+         * so the bias of the remainder is below 2^-24 */
+        memcpy(first, hex, 16);
+        first[16] = '\0';
+        v = strtoull(first, NULL, 16);
+        secret_wipe(hex, sizeof(hex));
         out[j++] = 'S';
         out[j++] = 'P';
         for (int i = 0; i < 8; i++) {
-                uint32_t v = r[i] < limit ? r[i] % n : randombytes_uniform(n);
-
                 if (i % 4 == 0)
                         out[j++] = '-';
-                out[j++] = ref_alphabet[v];
+                out[j++] = ref_alphabet[v % n];
+                v /= n;
         }
         out[j] = '\0';
+        return 0;
 }
 
 bool

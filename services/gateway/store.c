@@ -180,11 +180,10 @@ gw_store_status_add(struct db *db, const json_t *rows, struct err *e)
         return db_exec_json(
             db,
             "INSERT INTO referral_status (referral_id, reference,"
-            " status_secret_hash, service_id)"
-            " SELECT referral_id, reference, status_secret_hash,"
-            " service_id FROM json_to_recordset($1::json) AS"
-            " r(referral_id uuid, reference text,"
-            " status_secret_hash text, service_id uuid)"
+            " service_id)"
+            " SELECT referral_id, reference, service_id"
+            " FROM json_to_recordset($1::json) AS"
+            " r(referral_id uuid, reference text, service_id uuid)"
             " ON CONFLICT (referral_id) DO NOTHING",
             rows, e);
 }
@@ -203,30 +202,28 @@ gw_store_status_set(struct db *db, const char *referral_id, const char *status,
 
 int
 gw_store_status_get(struct db *db, const char *referral_id,
-                    const char *secret_hash, char status[GW_PUBLIC_STATUS_LEN],
-                    char reference[GW_REFERENCE_LEN], char updated[40],
-                    struct err *e)
+                    struct gw_status *out, struct err *e)
 {
         const char *p[1] = {referral_id};
         PGresult *r;
         int rc = -1;
 
         r = db_query(db,
-                     "SELECT status, reference, status_secret_hash,"
+                     "SELECT status, reference,"
                      " to_char(updated_at AT TIME ZONE 'UTC',"
                      " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
                      " FROM referral_status WHERE referral_id = $1",
                      1, p, e);
         if (r == NULL)
                 return -1;
-        if (PQntuples(r) != 1 ||
-            !secret_equal(PQgetvalue(r, 0, 2), secret_hash)) {
+        if (PQntuples(r) != 1) {
                 err_set(e, ERR_NOT_FOUND, NULL, "no such referral");
                 goto out;
         }
-        copy(status, GW_PUBLIC_STATUS_LEN, PQgetvalue(r, 0, 0));
-        copy(reference, GW_REFERENCE_LEN, PQgetvalue(r, 0, 1));
-        copy(updated, 40, PQgetvalue(r, 0, 3));
+        copy(out->status, sizeof(out->status), PQgetvalue(r, 0, 0));
+        copy(out->reference, sizeof(out->reference), PQgetvalue(r, 0, 1));
+        copy(out->updated, sizeof(out->updated), PQgetvalue(r, 0, 2));
+        out->replicated = true;
         rc = 0;
 out:
         PQclear(r);

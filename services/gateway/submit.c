@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "event.h"
 #include "gateway.h"
@@ -161,7 +162,8 @@ prepare(struct gw *g, const json_t *body, const char *scope,
         snprintf(s->idem_key, sizeof(s->idem_key), "%s",
                  idem_key ? idem_key : "");
         uuid_v7(s->id);
-        gw_reference_new(s->reference);
+        if (gw_reference_of(g->token_key, s->id, s->reference, e) < 0)
+                goto transient;
         if (idem_key != NULL && claim(s, text, len, e) < 0)
                 goto fail;
         if (gw_status_secret(g->token_key, s->id, s->secret, e) < 0)
@@ -427,42 +429,72 @@ gw_submit_handler(struct gw_call *call)
         submission_free(s);
 }
 
+int
+gw_status_read(struct gw *g, const char *referral_id, const char *key,
+               struct gw_status *out, struct err *e)
+{
+        char want[GW_STATUS_SECRET_LEN];
+        struct db *db;
+        struct tm tm;
+        time_t t;
+        int64_t ms;
+        bool ok;
+        int rc;
+
+        memset(out, 0, sizeof(*out));
+        if (referral_id == NULL || (ms = uuid_v7_ms(referral_id)) < 0 ||
+            key == NULL || strlen(key) != GW_STATUS_SECRET_LEN - 1)
+                return err_set(e, ERR_NOT_FOUND, NULL, "no such referral");
+        if (gw_status_secret(g->token_key, referral_id, want, e) < 0)
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "cannot check the link now");
+        ok = secret_equal(want, key);
+        secret_wipe(want, sizeof(want));
+        if (!ok)
+                return err_set(e, ERR_NOT_FOUND, NULL, "no such referral");
+        db = db_pool_get(&g->pool);
+        rc = gw_store_status_get(db, referral_id, out, e);
+        db_pool_put(&g->pool, db);
+        if (rc == 0)
+                return 0;
+        if (e->kind != ERR_NOT_FOUND)
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "cannot read the status now");
+        /* made here and acknowledged (only a 202 carries the key), not yet
+         * reached by intake: received, since the time in its id */
+        *e = (struct err){0};
+        if (gw_reference_of(g->token_key, referral_id, out->reference, e) < 0)
+                return err_set(e, ERR_TRANSIENT, NULL,
+                               "cannot check the link now");
+        snprintf(out->status, sizeof(out->status), "received");
+        t = (time_t)(ms / 1000);
+        gmtime_r(&t, &tm);
+        strftime(out->updated, sizeof(out->updated), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        return 0;
+}
+
 /* gw_status_handler: GET /v1/referrals/{id}/status?key=SECRET */
 void
 gw_status_handler(struct gw_call *call)
 {
-        const char *id = http_req_param(call->req, "id");
-        const char *key = http_req_query(call->req, "key");
-        char hash[SECRET_HEX_LEN], status[GW_PUBLIC_STATUS_LEN];
-        char ref[GW_REFERENCE_LEN];
-        char updated[40];
+        struct gw_status st;
         struct err e = {0};
-        struct db *db;
-        int rc;
 
-        if (id == NULL || !uuid_valid(id) || key == NULL ||
-            strlen(key) != GW_STATUS_SECRET_LEN - 1) {
-                http_resp_error(call->resp, 404, "not_found", NULL,
-                                "no such referral");
-                return;
-        }
-        gw_status_secret_hash(key, hash);
-        db = db_pool_get(&call->g->pool);
-        rc = gw_store_status_get(db, id, hash, status, ref, updated, &e);
-        db_pool_put(&call->g->pool, db);
-        if (rc < 0 && e.kind == ERR_NOT_FOUND) {
-                http_resp_error(call->resp, 404, "not_found", NULL,
-                                "no such referral (a new one shows here "
-                                "within a few seconds)");
-                return;
-        }
-        if (rc < 0) {
-                http_resp_error(call->resp, 503, "unavailable", NULL,
-                                "cannot read the status now");
+        if (gw_status_read(call->g, http_req_param(call->req, "id"),
+                           http_req_query(call->req, "key"), &st, &e) < 0) {
+                if (e.kind == ERR_NOT_FOUND) {
+                        http_resp_error(call->resp, 404, "not_found", NULL,
+                                        "no such referral");
+                        return;
+                }
+                http_resp_error(call->resp, 503, "unavailable", NULL, "%s",
+                                e.msg);
                 http_resp_header(call->resp, "Retry-After", "5");
                 return;
         }
         http_resp_json(call->resp, 200,
-                       json_pack("{s:s, s:s, s:s, s:s}", "id", id, "reference",
-                                 ref, "status", status, "updated_at", updated));
+                       json_pack("{s:s, s:s, s:s, s:s}", "id",
+                                 http_req_param(call->req, "id"), "reference",
+                                 st.reference, "status", st.status,
+                                 "updated_at", st.updated));
 }

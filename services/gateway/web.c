@@ -402,29 +402,22 @@ gw_web_status(struct gw_call *call)
 {
         const char *id = http_req_param(call->req, "id");
         const char *key = http_req_query(call->req, "key");
-        char hash[SECRET_HEX_LEN], st[GW_PUBLIC_STATUS_LEN],
-            ref[GW_REFERENCE_LEN];
-        char upd[40];
+        struct gw_status st;
         struct gw_html h = {0};
         struct err e = {0};
-        struct db *db;
         char *m;
-        int rc = -1;
 
-        if (uuid_valid(id) && key != NULL &&
-            strlen(key) == GW_STATUS_SECRET_LEN - 1) {
-                gw_status_secret_hash(key, hash);
-                db = db_pool_get(&call->g->pool);
-                rc = gw_store_status_get(db, id, hash, st, ref, upd, &e);
-                db_pool_put(&call->g->pool, db);
-        }
-        if (rc < 0) {
-                gw_web_error(call,
-                             e.kind == ERR_NOT_FOUND || e.kind == 0 ? 404 : 503,
-                             "Referral not found",
-                             "We could not find that referral. If you made "
-                             "it a moment ago, please refresh this page in "
-                             "a few seconds.");
+        if (gw_status_read(call->g, id, key, &st, &e) < 0) {
+                bool unknown = e.kind == ERR_NOT_FOUND;
+
+                gw_web_error(call, unknown ? 404 : 503,
+                             unknown ? "Referral not found"
+                                     : "Sorry, there is a problem with the "
+                                       "service",
+                             unknown ? "We could not find that referral. Check "
+                                       "that the link is complete."
+                                     : "We cannot show your referral just now. "
+                                       "Please try again in a few minutes.");
                 return;
         }
         gw_html_f(&h,
@@ -438,7 +431,7 @@ gw_web_status(struct gw_call *call)
                   "</div><div class=\"govuk-summary-list__row\"><dt "
                   "class=\"govuk-summary-list__key\">Last change</dt><dd "
                   "class=\"govuk-summary-list__value\">%s</dd></div></dl>",
-                  ref, status_words(st), upd);
+                  st.reference, status_words(st.status), st.updated);
         gw_web_consent_form(call, &h, id, key);
         m = gw_html_take(&h, NULL);
         gw_web_page(call, 200, "Your referral", m ? m : "");

@@ -73,6 +73,8 @@ refused_read() { ! dump "$@" >/dev/null; }
 check "a daemon cannot read a topic that is not its own (intake, directory.commands)" \
   refused_read intake intake directory.commands
 check "the refusal names the topic" grep -q "directory.commands" "$T/dump.err"
+check "the gateway writes referral.submissions but cannot read it back (sealed personal data)" \
+  refused_read gateway gateway referral.submissions
 check "a daemon reads its own topic with its own group (consent, consent.commands)" \
   dump consent consent consent.commands
 

@@ -1,12 +1,12 @@
 /*
- * consume: the status replica the gateway keeps from referral.submissions
- * and referral.events, through the inbox as the daemon runs it. A batch's
- * status rows are written together at its end, yet a status change later
- * in the same batch still finds its row; a redelivered batch adds
- * nothing; a malformed submission is dead-lettered alone. The owner rows
- * of received events likewise, the later of two for one referral
- * winning. Against a real
- * throwaway PostgreSQL, no broker needed.
+ * consume: the status and owner replicas the gateway keeps from intake's
+ * events on referral.events, through the inbox as the daemon runs it. A
+ * batch's received rows are written together at its end, yet a status
+ * change later in the same batch still finds its row; a redelivered batch
+ * adds nothing; a received event again keeps the status; a malformed one
+ * is dead-lettered alone; of two owner rows for one referral the later
+ * wins; a submission is no source. Against a real throwaway PostgreSQL,
+ * no broker needed.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,19 +87,6 @@ consumer(void)
 }
 
 static void
-submission(struct rec *x, const char *reference, const char *hash)
-{
-        memset(x, 0, sizeof(*x));
-        uuid_v7(x->id);
-        snprintf(x->value, sizeof(x->value),
-                 "{\"referral_id\":\"%s\",\"reference\":\"%s\","
-                 "\"status_secret_hash\":\"%s\",\"service_id\":\"" SVC "\","
-                 "\"sealed\":\"opaque\"}",
-                 x->id, reference, hash);
-        addressed(x, "gateway", GW_TYPE_SUBMITTED, "referral.submissions");
-}
-
-static void
 status_changed(struct rec *x, const char *referral_id, const char *to,
                const char *word)
 {
@@ -114,18 +101,31 @@ status_changed(struct rec *x, const char *referral_id, const char *to,
                   "referral.events");
 }
 
-/* received: a received event for referral_id; org NULL leaves it out. */
+#define ORG "0b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e02"
+#define SUBJ1 "1b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e03"
+#define SUBJ2 "2b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e04"
+
+/* received: intake's received event for referral_id with reference ref
+ * (NULL: a new id and reference); org NULL leaves it out. */
 static void
-received(struct rec *x, const char *referral_id, const char *org,
-         const char *subject)
+received(struct rec *x, const char *referral_id, const char *ref,
+         const char *org, const char *subject)
 {
+        char id[UUID_STR_LEN];
+
+        if (referral_id == NULL)
+                uuid_v7(id);
+        else
+                snprintf(id, sizeof(id), "%s", referral_id);
         memset(x, 0, sizeof(*x));
-        snprintf(x->id, sizeof(x->id), "%s", referral_id);
+        snprintf(x->id, sizeof(x->id), "%s", id);
         snprintf(x->value, sizeof(x->value),
-                 "{\"referral_id\":\"%s\",%s%s%s\"subject_id\":\"%s\","
+                 "{\"referral_id\":\"%s\",\"reference\":\"%s\","
+                 "\"service_id\":\"" SVC "\",%s%s%s\"subject_id\":\"%s\","
                  "\"privacy_notice_version\":\"2026-01\"}",
-                 referral_id, org ? "\"organisation_id\":\"" : "",
-                 org ? org : "", org ? "\"," : "", subject);
+                 id, ref ? ref : "SP-AAAA-AAAA",
+                 org ? "\"organisation_id\":\"" : "", org ? org : "",
+                 org ? "\"," : "", subject);
         addressed(x, "intake", "signpost.referral.received.v1",
                   "referral.events");
 }
@@ -179,7 +179,7 @@ rows(void)
 }
 
 static void
-test_a_batch_of_submissions_is_stored_once(void **state)
+test_a_batch_of_received_is_stored_once(void **state)
 {
         struct inbox in = consumer();
         struct rec x[4];
@@ -188,24 +188,23 @@ test_a_batch_of_submissions_is_stored_once(void **state)
         PGresult *r;
 
         (void)state;
-        submission(&x[0], "SP-AAAA-AAAA", "11");
-        submission(&x[1], "SP-BBBB-BBBB", "22");
-        submission(&x[2], "SP-CCCC-CCCC", "33");
-        submission(&x[3], "SP-DDDD-DDDD", "44");
+        received(&x[0], NULL, "SP-AAAA-AAAA", ORG, SUBJ1);
+        received(&x[1], NULL, "SP-BBBB-BBBB", ORG, SUBJ1);
+        received(&x[2], NULL, "SP-CCCC-CCCC", NULL, SUBJ2);
+        received(&x[3], NULL, "SP-DDDD-DDDD", ORG, SUBJ2);
         assert_int_equal(batch(x, 4, &in), 0);
         assert_int_equal(rows(), 4);
         status_of(x[2].id, st);
         assert_string_equal(st, "received");
         p[0] = x[1].id;
         r = db_query(db,
-                     "SELECT reference, status_secret_hash, service_id"
+                     "SELECT reference, service_id"
                      " FROM referral_status WHERE referral_id = $1",
                      1, p, NULL);
         assert_non_null(r);
         assert_int_equal(PQntuples(r), 1);
         assert_string_equal(PQgetvalue(r, 0, 0), "SP-BBBB-BBBB");
-        assert_string_equal(PQgetvalue(r, 0, 1), "22");
-        assert_string_equal(PQgetvalue(r, 0, 2), SVC);
+        assert_string_equal(PQgetvalue(r, 0, 1), SVC);
         PQclear(r);
         /* redelivered: nothing more */
         assert_int_equal(batch(x, 4, &in), 0);
@@ -222,10 +221,10 @@ test_a_change_later_in_the_batch_finds_its_row(void **state)
         char st[32];
 
         (void)state;
-        submission(&x[0], "SP-AAAA-AAAA", "11");
-        submission(&x[1], "SP-BBBB-BBBB", "22");
+        received(&x[0], NULL, "SP-AAAA-AAAA", ORG, SUBJ1);
+        received(&x[1], NULL, "SP-BBBB-BBBB", ORG, SUBJ1);
         status_changed(&x[2], x[0].id, "delivered", "with_provider");
-        submission(&x[3], "SP-CCCC-CCCC", "33");
+        received(&x[3], NULL, "SP-CCCC-CCCC", ORG, SUBJ1);
         assert_int_equal(batch(x, 4, &in), 0);
         assert_int_equal(rows(), 3);
         status_of(x[0].id, st);
@@ -236,30 +235,74 @@ test_a_change_later_in_the_batch_finds_its_row(void **state)
         assert_string_equal(st, "received");
 }
 
+/* A received event again (a replay of intake's outbox under a new event
+ * id) keeps the status intake has since set. */
 static void
-test_a_malformed_submission_is_dead_lettered_alone(void **state)
+test_a_received_again_keeps_the_status(void **state)
 {
         struct inbox in = consumer();
-        struct rec x[3];
+        struct rec x[2];
+        char st[32], id[UUID_STR_LEN];
+
+        (void)state;
+        received(&x[0], NULL, "SP-AAAA-AAAA", ORG, SUBJ1);
+        snprintf(id, sizeof(id), "%s", x[0].id);
+        status_changed(&x[1], id, "contacted", "contacted");
+        assert_int_equal(batch(x, 2, &in), 0);
+        received(&x[0], id, "SP-AAAA-AAAA", ORG, SUBJ1);
+        assert_int_equal(batch(x, 1, &in), 0);
+        status_of(id, st);
+        assert_string_equal(st, "contacted");
+}
+
+static void
+test_a_malformed_received_is_dead_lettered_alone(void **state)
+{
+        struct inbox in = consumer();
+        struct rec x[4];
         char st[32];
 
         (void)state;
-        submission(&x[0], "SP-AAAA-AAAA", "11");
-        submission(&x[1], "SP-BBBB-BBBB", "22");
+        received(&x[0], NULL, "SP-AAAA-AAAA", ORG, SUBJ1);
+        received(&x[1], NULL, "SP-BBBB-BBBB", ORG, SUBJ1);
         snprintf(x[1].value, sizeof(x[1].value),
-                 "{\"referral_id\":\"%s\",\"reference\":\"SP-BBBB-BBBB\"}",
-                 x[1].id);
+                 "{\"referral_id\":\"%s\",\"reference\":\"SP-BBBB-BBBB\","
+                 "\"subject_id\":\"" SUBJ1 "\"}",
+                 x[1].id); /* no service_id */
         x[1].r.value_len = strlen(x[1].value);
-        submission(&x[2], "SP-CCCC-CCCC", "33");
-        assert_int_equal(batch(x, 3, &in), 0);
+        received(&x[2], NULL, "not a reference", ORG, SUBJ1);
+        received(&x[3], NULL, "SP-CCCC-CCCC", ORG, SUBJ1);
+        assert_int_equal(batch(x, 4, &in), 0);
         assert_int_equal(x[0].r.result, ERR_NONE);
         assert_int_equal(x[1].r.result, ERR_INVALID);
-        assert_int_equal(x[2].r.result, ERR_NONE);
+        assert_int_equal(x[2].r.result, ERR_INVALID);
+        assert_int_equal(x[3].r.result, ERR_NONE);
         assert_int_equal(rows(), 2);
         status_of(x[1].id, st);
         assert_string_equal(st, "");
-        status_of(x[2].id, st);
+        status_of(x[3].id, st);
         assert_string_equal(st, "received");
+}
+
+/* The gateway does not subscribe to referral.submissions; were one of its
+ * own submissions handed to it, it would store nothing from it. */
+static void
+test_a_submission_is_not_a_replica_source(void **state)
+{
+        struct inbox in = consumer();
+        struct rec x[1];
+
+        (void)state;
+        memset(x, 0, sizeof(x));
+        uuid_v7(x[0].id);
+        snprintf(x[0].value, sizeof(x[0].value),
+                 "{\"referral_id\":\"%s\",\"reference\":\"SP-AAAA-AAAA\","
+                 "\"service_id\":\"" SVC "\",\"sealed\":\"opaque\"}",
+                 x[0].id);
+        addressed(&x[0], "gateway", GW_TYPE_SUBMITTED, "referral.submissions");
+        assert_int_equal(batch(x, 1, &in), 0);
+        assert_int_equal(x[0].r.result, ERR_NONE);
+        assert_int_equal(rows(), 0);
 }
 
 /* Intake owns the word a person sees: the gateway stores public_status as
@@ -273,8 +316,8 @@ test_status_shows_intakes_word_and_none_is_dead_lettered(void **state)
         char st[32], a[UUID_STR_LEN], b[UUID_STR_LEN];
 
         (void)state;
-        submission(&x[0], "SP-AAAA-AAAA", "11");
-        submission(&x[1], "SP-BBBB-BBBB", "22");
+        received(&x[0], NULL, "SP-AAAA-AAAA", ORG, SUBJ1);
+        received(&x[1], NULL, "SP-BBBB-BBBB", ORG, SUBJ1);
         assert_int_equal(batch(x, 2, &in), 0);
         snprintf(a, sizeof(a), "%s", x[0].id);
         snprintf(b, sizeof(b), "%s", x[1].id);
@@ -302,10 +345,6 @@ owner_of(const char *id, char out[96])
                 id, out, 96);
 }
 
-#define ORG "0b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e02"
-#define SUBJ1 "1b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e03"
-#define SUBJ2 "2b7a1c52-3d1e-4e43-9b0a-0c6a0d4b5e04"
-
 static void
 test_owner_rows_of_a_batch_later_wins(void **state)
 {
@@ -316,23 +355,23 @@ test_owner_rows_of_a_batch_later_wins(void **state)
         (void)state;
         uuid_v7(a);
         uuid_v7(b);
-        received(&x[0], a, ORG, SUBJ1);
-        received(&x[1], b, NULL, SUBJ1);
-        received(&x[2], a, ORG, SUBJ2); /* a later word on a */
-        received(&x[3], a, ORG, SUBJ1);
+        received(&x[0], a, NULL, ORG, SUBJ1);
+        received(&x[1], b, NULL, NULL, SUBJ1);
+        received(&x[2], a, NULL, ORG, SUBJ2); /* a later word on a */
+        received(&x[3], a, NULL, ORG, SUBJ1);
         snprintf(x[3].value, sizeof(x[3].value), "{\"referral_id\":\"%s\"}",
                  a); /* no subject: dead-lettered, not applied */
         x[3].r.value_len = strlen(x[3].value);
-        submission(&x[4], "SP-EEEE-EEEE", "55");
+        received(&x[4], NULL, NULL, ORG, SUBJ1);
         assert_int_equal(batch(x, 5, &in), 0);
         assert_int_equal(x[3].r.result, ERR_INVALID);
         owner_of(a, got);
         assert_string_equal(got, ORG " " SUBJ2);
         owner_of(b, got);
         assert_string_equal(got, "- " SUBJ1);
-        assert_int_equal(rows(), 1);
+        assert_int_equal(rows(), 3);
         /* a later batch updates the row */
-        received(&x[0], b, ORG, SUBJ2);
+        received(&x[0], b, NULL, ORG, SUBJ2);
         assert_int_equal(batch(x, 1, &in), 0);
         owner_of(b, got);
         assert_string_equal(got, ORG " " SUBJ2);
@@ -342,12 +381,16 @@ int
 main(void)
 {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test_setup(test_a_batch_of_submissions_is_stored_once,
+            cmocka_unit_test_setup(test_a_batch_of_received_is_stored_once,
                                    reset),
             cmocka_unit_test_setup(
                 test_a_change_later_in_the_batch_finds_its_row, reset),
+            cmocka_unit_test_setup(test_a_received_again_keeps_the_status,
+                                   reset),
             cmocka_unit_test_setup(
-                test_a_malformed_submission_is_dead_lettered_alone, reset),
+                test_a_malformed_received_is_dead_lettered_alone, reset),
+            cmocka_unit_test_setup(test_a_submission_is_not_a_replica_source,
+                                   reset),
             cmocka_unit_test_setup(
                 test_status_shows_intakes_word_and_none_is_dead_lettered,
                 reset),

@@ -190,20 +190,40 @@ test_value_checks(void **state)
         assert_false(gw_valid_postcode("KT1"));
 }
 
+/* A reference is the referral id's, under the key: the same id gives the
+ * same reference, another id or another key another one, and every one
+ * is in the unambiguous alphabet. */
 static void
-test_references_are_unambiguous_and_distinct(void **state)
+test_references_are_unambiguous_and_per_referral(void **state)
 {
-        char a[GW_REFERENCE_LEN], b[GW_REFERENCE_LEN];
+        struct secret_key *k = NULL, *k2 = NULL;
+        char a[GW_REFERENCE_LEN], b[GW_REFERENCE_LEN], id[UUID_STR_LEN];
+        int differ = 0;
 
         (void)state;
+        assert_int_equal(secret_key_random(32, NULL, &k, NULL), 0);
+        assert_int_equal(secret_key_random(32, NULL, &k2, NULL), 0);
         for (int i = 0; i < 200; i++) {
-                gw_reference_new(a);
+                uuid_v7(id);
+                assert_int_equal(gw_reference_of(k, id, a, NULL), 0);
                 assert_true(gw_reference_valid(a));
                 assert_null(strpbrk(a + 3, "01OILU"));
+                assert_int_equal(gw_reference_of(k, id, b, NULL), 0);
+                assert_string_equal(a, b);
+                assert_int_equal(gw_reference_of(k2, id, b, NULL), 0);
+                differ += strcmp(a, b) != 0;
         }
-        gw_reference_new(b);
+        assert_true(differ >= 199);
+        assert_int_equal(
+            gw_reference_of(k, "01a20b30-286b-718a-b023-b4f988210c62", a, NULL),
+            0);
+        assert_int_equal(
+            gw_reference_of(k, "01a20b30-286b-718a-b023-b4f988210c63", b, NULL),
+            0);
         assert_string_not_equal(a, b);
         assert_false(gw_reference_valid("SP-0000-0000"));
+        secret_key_free(k);
+        secret_key_free(k2);
 }
 
 static void
@@ -283,7 +303,7 @@ main(void)
             cmocka_unit_test(test_self_referral_has_no_referrer),
             cmocka_unit_test(test_share_names_given_fields_only),
             cmocka_unit_test(test_value_checks),
-            cmocka_unit_test(test_references_are_unambiguous_and_distinct),
+            cmocka_unit_test(test_references_are_unambiguous_and_per_referral),
             cmocka_unit_test(test_status_secret_is_stable_per_referral),
             cmocka_unit_test(test_message_seals_personal_data_to_intake),
         };
