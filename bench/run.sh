@@ -111,8 +111,9 @@ bench_skip_backlog() {
 # SIGNPOST_TEST_KAFKA exported; on Apache Kafka nothing (every section
 # runs on the one node, and bench_skip_backlog starts its daemons at the
 # broker's end). The mock has no tool to move a group's offsets, so the
-# gateway and intake sections start on an empty one rather than read
-# through the directory section's 100,000 services. Their rounds share it:
+# gateway, intake and notification sections start on an empty one rather
+# than read through what the earlier sections left (the directory
+# section's 100,000 services; the pipeline's notification requests). Their rounds share it:
 # librdkafka's mock cluster (Debian's 2.0.2) finds a fetch's offset by
 # walking its in-memory log from the start, so each round on it is slower
 # than the last; that is the difference from Apache Kafka, which looks

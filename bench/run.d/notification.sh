@@ -8,11 +8,15 @@ echo "== notification: messages sent/s through the spool channel (target >= 2000
   set -u
   export SIGNPOST_PORT_OFFSET=2000
   . tests/lib/stack.sh
-  trap 'stack_stop >/dev/null 2>&1' EXIT
-  . tests/lib/notify.sh
+  trap 'stack_stop >/dev/null 2>&1; bench_broker_down' EXIT
   # its consumer starts at the broker's end (on Apache Kafka the intake
-  # section left a request for every referral it routed)
+  # section left a request for every referral it routed; on kafka-mock,
+  # which cannot move a group, on a broker of the section's own: on the
+  # shared one it read from the start of what the earlier sections left
+  # and sent none of its own within the 300 s)
   bench_skip_backlog notification notification.requests
+  bench_broker_up notification || exit 0
+  . tests/lib/notify.sh # after: it reads SIGNPOST_TEST_KAFKA
   N=${SIGNPOST_BENCH_NOTIFY_N:-20000}
   SPOOL=$T/bench-spool
   stack_start notification SIGNPOST_NOTIFY_SPOOL_DIR="$SPOOL" SIGNPOST_NOTIFY_BATCH=500 \
