@@ -19,7 +19,7 @@ echo "== intake: HTTP POST -> sealed partner message (broker=$bench_broker)"
   bench_skip_backlog intake referral.submissions referral.updates directory.services \
     directory.organisations consent.state notification.events rights.tasks
   bench_skip_backlog gateway directory.services directory.organisations \
-    referral.submissions referral.events
+    referral.events
   # intake_round_up: the daemons on the broker (on kafka-mock one of the
   # section's own, bench_broker_up), with a new organisation and service;
   # every round runs on them.
