@@ -91,12 +91,12 @@ gw_consume_flush(void *arg, struct db *db, bool keep, struct err *e)
 
 /* received: a signpost.referral.received.v1 record's row (referral_id,
  * reference, service_id, organisation_id, subject_id,
- * privacy_notice_version) onto the pending list. */
+ * privacy_notice_version, received_at) onto the pending list. */
 static int
 received(const struct kafka_record *rec, struct err *e)
 {
         json_t *j = value_of(rec, e), *row = NULL;
-        const char *id, *ref, *sid, *org, *subject, *notice;
+        const char *id, *ref, *sid, *org, *subject, *notice, *at;
         int rc = 0;
 
         if (j == NULL)
@@ -110,6 +110,7 @@ received(const struct kafka_record *rec, struct err *e)
         subject = json_string_value(json_object_get(j, "subject_id"));
         notice =
             json_string_value(json_object_get(j, "privacy_notice_version"));
+        at = json_string_value(json_object_get(j, "received_at"));
         if (id == NULL || !uuid_valid(id) || ref == NULL ||
             !gw_reference_valid(ref) || sid == NULL || !uuid_valid(sid) ||
             subject == NULL || !uuid_valid(subject) ||
@@ -120,11 +121,12 @@ received(const struct kafka_record *rec, struct err *e)
                              "organisation_id");
         else if ((pending_received == NULL &&
                   (pending_received = json_array()) == NULL) ||
-                 (row = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?}",
-                                  "referral_id", id, "reference", ref,
-                                  "service_id", sid, "organisation_id", org,
-                                  "subject_id", subject,
-                                  "privacy_notice_version", notice)) == NULL ||
+                 (row =
+                      json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s?}",
+                                "referral_id", id, "reference", ref,
+                                "service_id", sid, "organisation_id", org,
+                                "subject_id", subject, "privacy_notice_version",
+                                notice, "received_at", at)) == NULL ||
                  json_array_append_new(pending_received, row) < 0)
                 rc = err_set(e, ERR_FATAL, NULL, "out of memory");
         json_decref(j);

@@ -142,8 +142,9 @@ int gw_store_org_delete(struct db *db, const char *id, struct err *e);
 int gw_store_services_load(struct db *db, struct gw_catalogue *c,
                            struct err *e);
 /* gw_store_status_add: the status rows in rows, a JSON array of objects
- * with referral_id, reference and service_id (intake's received events),
- * in one statement; a referral already present is left as it is. */
+ * with referral_id, reference, service_id and received_at (intake's
+ * received events; the row's last change, now() when absent), in one
+ * statement; a referral already present is left as it is. */
 int gw_store_status_add(struct db *db, const json_t *rows, struct err *e);
 /* gw_store_status_set: the word a person sees (intake's public_status
  * on status_changed), stored as it comes. */

@@ -180,10 +180,12 @@ gw_store_status_add(struct db *db, const json_t *rows, struct err *e)
         return db_exec_json(
             db,
             "INSERT INTO referral_status (referral_id, reference,"
-            " service_id)"
-            " SELECT referral_id, reference, service_id"
+            " service_id, updated_at)"
+            " SELECT referral_id, reference, service_id,"
+            " coalesce(received_at, now())"
             " FROM json_to_recordset($1::json) AS"
-            " r(referral_id uuid, reference text, service_id uuid)"
+            " r(referral_id uuid, reference text, service_id uuid,"
+            " received_at timestamptz)"
             " ON CONFLICT (referral_id) DO NOTHING",
             rows, e);
 }

@@ -122,7 +122,8 @@ received(struct rec *x, const char *referral_id, const char *ref,
         snprintf(x->value, sizeof(x->value),
                  "{\"referral_id\":\"%s\",\"reference\":\"%s\","
                  "\"service_id\":\"" SVC "\",%s%s%s\"subject_id\":\"%s\","
-                 "\"privacy_notice_version\":\"2026-01\"}",
+                 "\"privacy_notice_version\":\"2026-01\","
+                 "\"received_at\":\"2026-12-07T10:00:00Z\"}",
                  id, ref ? ref : "SP-AAAA-AAAA",
                  org ? "\"organisation_id\":\"" : "", org ? org : "",
                  org ? "\"," : "", subject);
@@ -198,13 +199,15 @@ test_a_batch_of_received_is_stored_once(void **state)
         assert_string_equal(st, "received");
         p[0] = x[1].id;
         r = db_query(db,
-                     "SELECT reference, service_id"
+                     "SELECT reference, service_id, updated_at ="
+                     " '2026-12-07T10:00:00Z'"
                      " FROM referral_status WHERE referral_id = $1",
                      1, p, NULL);
         assert_non_null(r);
         assert_int_equal(PQntuples(r), 1);
         assert_string_equal(PQgetvalue(r, 0, 0), "SP-BBBB-BBBB");
         assert_string_equal(PQgetvalue(r, 0, 1), SVC);
+        assert_string_equal(PQgetvalue(r, 0, 2), "t"); /* intake's time */
         PQclear(r);
         /* redelivered: nothing more */
         assert_int_equal(batch(x, 4, &in), 0);
