@@ -73,8 +73,13 @@ refused_read() { ! dump "$@" >/dev/null; }
 check "a daemon cannot read a topic that is not its own (intake, directory.commands)" \
   refused_read intake intake directory.commands
 check "the refusal names the topic" grep -q "directory.commands" "$T/dump.err"
-check "the gateway writes referral.submissions but cannot read it back (sealed personal data)" \
+# (a record first: on an empty topic there is nothing to fetch, and the
+# gateway may describe the topic it writes, so only a fetch is refused)
+check "the gateway writes referral.submissions" produce gateway referral.submissions
+: > "$T/dump.err" # what follows is this refusal's alone
+check "but cannot read it back (sealed personal data)" \
   refused_read gateway gateway referral.submissions
+check "the refusal is an authorisation error" grep -qi "authoriz" "$T/dump.err"
 check "a daemon reads its own topic with its own group (consent, consent.commands)" \
   dump consent consent consent.commands
 
