@@ -145,19 +145,14 @@ uuid_v7(char out[UUID_STR_LEN])
 int64_t
 uuid_v7_ms(const char *s)
 {
-        int64_t ms = 0;
-        int n = 0;
+        char hex[13]; /* the first 48 bits: 12 digits, a hyphen after 8 */
 
         if (!uuid_valid(s) || s[14] != '7')
                 return -1;
-        /* the first 48 bits: 12 hex digits, a hyphen after the 8th */
-        for (const char *p = s; n < 12; p++) {
-                if (*p == '-')
-                        continue;
-                ms = ms * 16 + (*p <= '9' ? *p - '0' : (*p | 0x20) - 'a' + 10);
-                n++;
-        }
-        return ms;
+        memcpy(hex, s, 8);
+        memcpy(hex + 8, s + 9, 4);
+        hex[12] = '\0';
+        return (int64_t)strtoll(hex, NULL, 16);
 }
 
 void

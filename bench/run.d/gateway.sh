@@ -35,7 +35,6 @@ echo "== 2. gateway: referral submissions vs a bare libmicrohttpd server and a m
     stack_start gateway "${ENV[@]}" SIGNPOST_GATEWAY_RATE_TOKEN=0 \
       SIGNPOST_GATEWAY_THREADS="$threads" SIGNPOST_LOG_LEVEL=warn >/dev/null ||
       { echo "bench: gateway did not start"; return 1; }
-    gwpid=${STACK_PIDS[-1]}
     gw_catalogue_wait 3 || { echo "bench: catalogue not replicated"; return 1; }
     (
       [ "$bench_broker" = kafka ] && export SIGNPOST_KAFKA_TLS_DIR=$SIGNPOST_TEST_SECRETS/kafka/gateway

@@ -22,15 +22,16 @@
 
 #include "gateway.h"
 
+/* value_of: rec's value parsed as a JSON object; NULL with e (ERR_INVALID
+ * for no value or one that is not an object). */
 static json_t *
 value_of(const struct kafka_record *rec, struct err *e)
 {
-        json_t *j;
-
-        if (rec->value == NULL || rec->value_len == 0)
+        if (rec->value == NULL || rec->value_len == 0) {
+                err_set(e, ERR_INVALID, NULL, "no value");
                 return NULL;
-        j = jsonx_parse_object(rec->value, rec->value_len, e);
-        return j;
+        }
+        return jsonx_parse_object(rec->value, rec->value_len, e);
 }
 
 /* catalogue: a directory.services or directory.organisations record
@@ -100,9 +101,7 @@ received(const struct kafka_record *rec, struct err *e)
         int rc = 0;
 
         if (j == NULL)
-                return e->kind != ERR_NONE
-                           ? -1
-                           : err_set(e, ERR_INVALID, NULL, "no value");
+                return -1;
         id = json_string_value(json_object_get(j, "referral_id"));
         ref = json_string_value(json_object_get(j, "reference"));
         sid = json_string_value(json_object_get(j, "service_id"));
@@ -144,9 +143,7 @@ status_changed(struct db *db, const struct kafka_record *rec, struct err *e)
         int rc;
 
         if (j == NULL)
-                return e->kind != ERR_NONE
-                           ? -1
-                           : err_set(e, ERR_INVALID, NULL, "no value");
+                return -1;
         id = json_string_value(json_object_get(j, "referral_id"));
         word = json_string_value(json_object_get(j, "public_status"));
         if (id == NULL || !uuid_valid(id))

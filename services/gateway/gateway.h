@@ -519,7 +519,7 @@ int gw_command_send(struct gw *g, const char *topic, const char *key,
 /* gw_command_unavailable: the 503 (Retry-After) answer; logs e->msg. */
 void gw_command_unavailable(struct gw_call *call, const struct err *e);
 
-/* ---- provider.c: the owner replica and POST /v1/referrals/{id}/status -- */
+/* ---- provider.c: POST /v1/referrals/{id}/status ---- */
 void gw_referral_status_post(struct gw_call *call);
 
 /* ---- consents.c: consent commands on consent.commands ---- */

@@ -109,8 +109,12 @@ sys.exit(0 if abs(shown - int(made)) < 1.5 else 1)
 PY
 st=$(req GET "/v1/referrals/$id/status?key=${loc##*key=}0")
 check "a status secret one character too long is 404 (got $st)" [ "$st" = 404 ]
-st=$(req GET "/v1/referrals/$(python3 -c 'import uuid;print(uuid.uuid4())')/status?key=${loc##*key=}")
+# another v7 id (its last digit changed), so the secret check refuses it
+other=${id%?}$([ "${id: -1}" = 0 ] && echo 1 || echo 0)
+st=$(req GET "/v1/referrals/$other/status?key=${loc##*key=}")
 check "another referral's id with this secret is 404 (got $st)" [ "$st" = 404 ]
+st=$(req GET "/v1/referrals/$(python3 -c 'import uuid;print(uuid.uuid4())')/status?key=${loc##*key=}")
+check "an id that is not a UUIDv7 is 404 (got $st)" [ "$st" = 404 ]
 st=$(req GET "/v1/referrals/$id/status?key=00000000000000000000000000000000")
 check "a wrong status secret is 404 (got $st)" [ "$st" = 404 ]
 
