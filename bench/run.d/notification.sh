@@ -18,12 +18,16 @@ echo "== notification: messages sent/s through the spool channel (target >= 2000
   bench_broker_up notification || exit 0
   . tests/lib/notify.sh # after: it reads SIGNPOST_TEST_KAFKA
   N=${SIGNPOST_BENCH_NOTIFY_N:-20000}
-  SPOOL=$T/bench-spool
+  SPOOL=$T/bench-spool-$bench_broker
+  rm -rf "$SPOOL"
   stack_start notification SIGNPOST_NOTIFY_SPOOL_DIR="$SPOOL" SIGNPOST_NOTIFY_BATCH=500 \
     SIGNPOST_LOG_LEVEL=warn || { echo "notification did not start"; exit 0; }
-  REF=$(uuid)
-  seq "$N" | awk -v ref="$REF" '{
-    id = sprintf("%08x-0000-7000-8000-%012d", $1, $1);
+  # message ids of this run's own (the section runs once per broker on one
+  # database: the delivery log keeps each id once, so ids repeated from the
+  # first broker's run would all be duplicates, and none sent)
+  REF=$(uuid); RUN=${REF:9:4} # its second group, random
+  seq "$N" | awk -v ref="$REF" -v run="$RUN" '{
+    id = sprintf("%08x-%s-7000-8000-%012d", $1, run, $1);
     printf "%s\t{\"message_id\":\"%s\",\"template\":\"new_referral_provider\",\"audience\":\"provider\",\"referral_id\":\"%s\",\"sealed\":{\"email\":\"provider@example.org\",\"values\":{\"reference\":\"SP-7KQ2-M4XD\",\"service_name\":\"Warm Homes Advice\"}}}\n", id, id, ref }' \
     > "$T/bench-requests.tsv"
   t0=$(date +%s.%N)
