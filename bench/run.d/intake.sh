@@ -42,13 +42,18 @@ echo "== intake: HTTP POST -> sealed partner message (broker=$bench_broker)"
     # warm-up, not reported: the partner topic is created by the first
     # routed referral, and a watcher subscribed before it existed would
     # only find it at its next metadata refresh (seconds)
-    "$B/intake-load" bench "${common[@]}" "${http[@]}" --rate 0 --seconds 1 >/dev/null 2>&1
+    "$B/intake-load" bench "${common[@]}" "${http[@]}" --rate 0 --seconds 1 \
+      >/dev/null 2>"$T/intake_bench/warm.err" || {
+      echo "-- the warm-up round did not finish (the rounds run all the same):"
+      tail -3 "$T/intake_bench/warm.err" | sed 's/^/# /'
+    }
+    return 0
   }
   # rounds of the steady rate and of the burst, as in the gateway section:
   # the figures are medians over the rounds, each round printed
   rounds=${BENCH_ROUNDS:-3} p50s="" p99s="" rpss=""
   for r in $(seq "$rounds"); do
-    if [ "$r" = 1 ]; then intake_round_up || exit 0; fi
+    if [ "$r" = 1 ]; then intake_round_up || { echo "intake bench: no figures"; exit 0; }; fi
     echo "-- via the gateway: steady 1000/s for 5 s [$r]"
     steady=$("$B/intake-load" bench "${common[@]}" "${http[@]}" --rate 1000 --seconds 5 2>/dev/null)
     echo "$steady"
