@@ -66,8 +66,8 @@ struct dir_page {
         int n;
         char (*ids)[UUID_STR_LEN];
         double *distance; /* metres, or -1 when no point was given */
-        char **briefs;    /* stored list documents (docs.c), NULL if none */
-        bool briefs_all;  /* every service of the page has one */
+        char **briefs; /* stored list documents (store_docs.c), NULL if none */
+        bool briefs_all; /* every service of the page has one */
 };
 
 /* A nearest-service answer for one candidate service. */
@@ -297,7 +297,7 @@ int dir_emit_catalogue(struct db *db, struct err *e);
 int dir_emit_organization(struct db *db, const char *id, bool deleted,
                           struct err *e);
 
-/* ---- docs.c ---- */
+/* ---- store_docs.c ---- */
 /* dir_docs_refresh: renders the services in ids_array and stores their
  * full and list documents (inside the caller's transaction, after the
  * writes that changed them). */

@@ -10,7 +10,7 @@
  * instead, from the index alone. Values always travel as numbered
  * parameters; the text only ever holds fixed fragments
  * and parameter numbers. A /services page comes with each service's
- * stored list document (docs.c). Does not build JSON or know about HTTP.
+ * stored list document (store_docs.c). Does not build JSON or know about HTTP.
  */
 #include <stdarg.h>
 #include <stdio.h>

@@ -450,12 +450,21 @@ PGresult *intake_store_list(struct db *db, const char *const f[7],
                             struct err *e);
 /* intake_store_history: returns new PGresult of a referral's history. */
 PGresult *intake_store_history(struct db *db, const char *id, struct err *e);
-/* intake_store_stale: returns new PGresult of open, uncontacted
- * referrals received at or before cutoff (epoch seconds) missing a
- * reminder or an escalation: id, reference, service_id, organisation_id,
- * received (epoch), reminded, escalated. */
-PGresult *intake_store_stale(struct db *db, long long cutoff, int limit,
-                             struct err *e);
+/* An open referral nobody has contacted yet (intake_store_stale). */
+struct intake_stale_row {
+        char id[UUID_STR_LEN];
+        char reference[32];
+        char service_id[UUID_STR_LEN];
+        char organisation_id[UUID_STR_LEN]; /* "" when none */
+        time_t received;
+        bool reminded, escalated; /* reminded_at, escalated_at set */
+};
+/* intake_store_stale: *rows is a new (free()) array of the *n (at most
+ * limit) open, uncontacted referrals received at or before cutoff (epoch
+ * seconds) missing a reminder or an escalation, oldest first. */
+int intake_store_stale(struct db *db, long long cutoff, int limit,
+                       struct intake_stale_row **rows, size_t *n,
+                       struct err *e);
 /* intake_store_stale_mark: sets reminded_at (escalation false) or
  * escalated_at once; *marked false when another sweep got there first. */
 int intake_store_stale_mark(struct db *db, const char *id, bool escalation,

@@ -27,35 +27,32 @@ struct intake_stale {
 };
 
 static int
-request(struct intake *in, struct db *db, const PGresult *r, int row,
+request(struct intake *in, struct db *db, const struct intake_stale_row *w,
         bool escalation, int days, struct err *e)
 {
-        const char *id = PQgetvalue(r, row, 0);
         struct intake_service svc;
         bool known = false;
         json_t *c;
         int rc;
 
-        if (intake_store_service_get(db, PQgetvalue(r, row, 2), &svc, &known,
-                                     e) < 0)
+        if (intake_store_service_get(db, w->service_id, &svc, &known, e) < 0)
                 return -1;
         free(svc.taxonomy_terms);
-        c = json_pack("{s{ss ss ss si}}", "values", "reference",
-                      PQgetvalue(r, row, 1), "service_name",
-                      known ? svc.name : "", "organisation_id",
-                      PQgetvalue(r, row, 3), "working_days", days);
+        c = json_pack("{s{ss ss ss si}}", "values", "reference", w->reference,
+                      "service_name", known ? svc.name : "", "organisation_id",
+                      w->organisation_id, "working_days", days);
         if (escalation) {
                 if (in->admin_email != NULL && in->admin_email[0] != '\0')
                         json_object_set_new(c, "email",
                                             json_string(in->admin_email));
                 rc = intake_emit_notify(in, db, "referral_escalation_admin",
-                                        "admin", NULL, NULL, id,
-                                        PQgetvalue(r, row, 2), c, e);
+                                        "admin", NULL, NULL, w->id,
+                                        w->service_id, c, e);
         } else if (known && svc.notice_email[0] != '\0') {
                 json_object_set_new(c, "email", json_string(svc.notice_email));
                 rc = intake_emit_notify(in, db, "referral_reminder_provider",
-                                        "provider", NULL, NULL, id,
-                                        PQgetvalue(r, row, 2), c, e);
+                                        "provider", NULL, NULL, w->id,
+                                        w->service_id, c, e);
         } else {
                 json_decref(c);
                 rc = 0; /* nowhere to send it; the admin escalation follows */
@@ -63,21 +60,17 @@ request(struct intake *in, struct db *db, const PGresult *r, int row,
         if (rc == 0)
                 log_info(escalation ? "stale referral escalated"
                                     : "stale referral reminder",
-                         "referral_id=%s working_days=%d", id, days);
+                         "referral_id=%s working_days=%d", w->id, days);
         return rc;
 }
 
 /* one: a referral's due requests in one transaction. */
 static int
-one(struct intake *in, struct db *db, const PGresult *r, int row, time_t now,
-    int *sent, struct err *e)
+one(struct intake *in, struct db *db, const struct intake_stale_row *w,
+    time_t now, int *sent, struct err *e)
 {
-        int days = intake_workdays(
-            &in->holidays,
-            intake_day_of((time_t)strtoll(PQgetvalue(r, row, 4), NULL, 10)),
-            intake_day_of(now));
-        bool reminded = PQgetvalue(r, row, 5)[0] == 't';
-        bool escalated = PQgetvalue(r, row, 6)[0] == 't';
+        int days = intake_workdays(&in->holidays, intake_day_of(w->received),
+                                   intake_day_of(now));
         bool marked = false;
         int stage;
 
@@ -85,15 +78,14 @@ one(struct intake *in, struct db *db, const PGresult *r, int row, time_t now,
                 return -1;
         for (stage = 0; stage < 2; stage++) {
                 bool esc = stage == 1;
-                if ((esc ? escalated : reminded) ||
+                if ((esc ? w->escalated : w->reminded) ||
                     days < (esc ? in->escalate_days : in->remind_days))
                         continue;
-                if (intake_store_stale_mark(db, PQgetvalue(r, row, 0), esc,
-                                            &marked, e) < 0)
+                if (intake_store_stale_mark(db, w->id, esc, &marked, e) < 0)
                         goto fail;
                 if (!marked)
                         continue;
-                if (request(in, db, r, row, esc, days, e) < 0)
+                if (request(in, db, w, esc, days, e) < 0)
                         goto fail;
                 (*sent)++;
         }
@@ -108,17 +100,17 @@ intake_stale_run(struct intake *in, struct db *db, time_t now, int *sent,
                  struct err *e)
 {
         long long cutoff = (long long)now - (long long)in->remind_days * 86400;
-        PGresult *r;
-        int i, n = 0, rc = 0;
+        struct intake_stale_row *rows;
+        size_t i, n;
+        int done = 0, rc = 0;
 
-        r = intake_store_stale(db, cutoff, SWEEP_LIMIT, e);
-        if (r == NULL)
+        if (intake_store_stale(db, cutoff, SWEEP_LIMIT, &rows, &n, e) < 0)
                 return -1;
-        for (i = 0; i < PQntuples(r) && rc == 0; i++)
-                rc = one(in, db, r, i, now, &n, e);
-        PQclear(r);
+        for (i = 0; i < n && rc == 0; i++)
+                rc = one(in, db, &rows[i], now, &done, e);
+        free(rows);
         if (sent != NULL)
-                *sent = n;
+                *sent = done;
         return rc;
 }
 

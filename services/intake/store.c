@@ -520,26 +520,54 @@ intake_store_history(struct db *db, const char *id, struct err *e)
                         1, p, e);
 }
 
-PGresult *
-intake_store_stale(struct db *db, long long cutoff, int limit, struct err *e)
+int
+intake_store_stale(struct db *db, long long cutoff, int limit,
+                   struct intake_stale_row **rows, size_t *n, struct err *e)
 {
         char lim[16], cut[32];
         const char *p[2] = {lim, cut};
+        PGresult *r;
+        int k;
 
+        *rows = NULL;
+        *n = 0;
         snprintf(lim, sizeof(lim), "%d", limit);
         snprintf(cut, sizeof(cut), "%lld", cutoff);
-        return db_query(
+        r = db_query(
             db,
             "SELECT id, reference, service_id,"
-            " coalesce(organisation_id::text, '') AS organisation_id,"
-            " extract(epoch FROM received_at)::bigint AS received,"
-            " reminded_at IS NOT NULL AS reminded,"
-            " escalated_at IS NOT NULL AS escalated FROM referrals"
+            " coalesce(organisation_id::text, ''),"
+            " extract(epoch FROM received_at)::bigint,"
+            " reminded_at IS NOT NULL, escalated_at IS NOT NULL FROM referrals"
             " WHERE contacted_at IS NULL AND closed_at IS NULL"
             " AND (reminded_at IS NULL OR escalated_at IS NULL)"
             " AND received_at <= to_timestamp($2::bigint)"
             " ORDER BY received_at LIMIT $1",
             2, p, e);
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) > 0 &&
+            (*rows = calloc((size_t)PQntuples(r), sizeof(**rows))) == NULL) {
+                PQclear(r);
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        }
+        for (k = 0; k < PQntuples(r); k++) {
+                struct intake_stale_row *w = &(*rows)[k];
+
+                snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(r, k, 0));
+                snprintf(w->reference, sizeof(w->reference), "%s",
+                         PQgetvalue(r, k, 1));
+                snprintf(w->service_id, sizeof(w->service_id), "%s",
+                         PQgetvalue(r, k, 2));
+                snprintf(w->organisation_id, sizeof(w->organisation_id), "%s",
+                         PQgetvalue(r, k, 3));
+                w->received = (time_t)strtoll(PQgetvalue(r, k, 4), NULL, 10);
+                w->reminded = PQgetvalue(r, k, 5)[0] == 't';
+                w->escalated = PQgetvalue(r, k, 6)[0] == 't';
+        }
+        *n = (size_t)k;
+        PQclear(r);
+        return 0;
 }
 
 int

@@ -1,6 +1,6 @@
 /*
  * test_docs: what the directory keeps for fast reads, against a real
- * PostgreSQL: the stored rendered services (docs.c, migration 004) answer
+ * PostgreSQL: the stored rendered services (store_docs.c, migration 004) answer
  * what rendering from the tables gives and follow every kind of edit;
  * the points of distance search (migration 005) follow moves, status and
  * unlinking; the term ids behind the category filter (migration 006)

@@ -1,5 +1,5 @@
 /*
- * docs: the rendered services cache (table service_docs, migration 004).
+ * store_docs: the rendered services cache (table service_docs, migration 004).
  * After a write that goes through services, their ORUK JSON, the full
  * nested record and the list form, is rendered by render.c and stored,
  * so reads answer with one indexed row instead of a dozen child queries.
