@@ -57,26 +57,26 @@ static int
 follow(struct intake *in, struct db *db, const char *subject, bool withdrawn,
        bool opted_out, bool changed, struct err *e)
 {
-        PGresult *r = intake_store_subject_referrals(db, subject, e);
-        int i, rc = 0;
+        struct intake_subject_referral *rows;
+        size_t i, n;
+        int rc = 0;
 
-        if (r == NULL)
+        if (intake_store_subject_referrals(db, subject, &rows, &n, e) < 0)
                 return -1;
-        for (i = 0; i < PQntuples(r) && rc == 0; i++) {
-                const char *id = PQgetvalue(r, i, 0);
-                const char *org = PQgetvalue(r, i, 1);
+        for (i = 0; i < n && rc == 0; i++) {
+                const char *id = rows[i].id;
 
-                if (PQgetvalue(r, i, 2)[0] == 't')
-                        rc = !changed || PQgetisnull(r, i, 1)
+                if (rows[i].routed)
+                        rc = !changed || rows[i].organisation_id[0] == '\0'
                                  ? 0
-                                 : tell_partner(db, id, org, withdrawn,
-                                                opted_out, e);
+                                 : tell_partner(db, id, rows[i].organisation_id,
+                                                withdrawn, opted_out, e);
                 else if ((rc = intake_store_flag_set(db, id, FLAG_WITHDRAWN,
                                                      withdrawn, e)) == 0 &&
                          !withdrawn)
                         rc = intake_route_one(in, db, id, e);
         }
-        PQclear(r);
+        free(rows);
         return rc;
 }
 

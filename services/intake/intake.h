@@ -416,10 +416,17 @@ int intake_store_consent_drop(struct db *db, const char *subject,
  * the provider, and opted out of all contact (false when unknown). */
 int intake_store_consent_get(struct db *db, const char *subject,
                              bool *withdrawn, bool *opted_out, struct err *e);
-/* intake_store_subject_referrals: returns new PGresult of the subject's
- * referrals: id, organisation_id, routed. */
-PGresult *intake_store_subject_referrals(struct db *db, const char *subject,
-                                         struct err *e);
+/* One of a subject's referrals (intake_store_subject_referrals). */
+struct intake_subject_referral {
+        char id[UUID_STR_LEN];
+        char organisation_id[UUID_STR_LEN]; /* "" when none */
+        bool routed;                        /* routed_at set */
+};
+/* intake_store_subject_referrals: *rows is a new (free()) array of the
+ * subject's *n referrals, oldest first. */
+int intake_store_subject_referrals(struct db *db, const char *subject,
+                                   struct intake_subject_referral **rows,
+                                   size_t *n, struct err *e);
 /* intake_store_held: returns new PGresult of ids of org's referrals held
  * for a missing partner key. */
 PGresult *intake_store_held(struct db *db, const char *org_id, struct err *e);

@@ -313,17 +313,40 @@ intake_store_consent_get(struct db *db, const char *subject, bool *withdrawn,
         return 0;
 }
 
-PGresult *
+int
 intake_store_subject_referrals(struct db *db, const char *subject,
+                               struct intake_subject_referral **rows, size_t *n,
                                struct err *e)
 {
         const char *p[1] = {subject};
+        PGresult *r;
+        int k;
 
-        return db_query(db,
-                        "SELECT id, organisation_id, routed_at IS NOT NULL"
-                        " AS routed FROM referrals WHERE subject_id = $1"
-                        " ORDER BY received_at, id",
-                        1, p, e);
+        *rows = NULL;
+        *n = 0;
+        r = db_query(db,
+                     "SELECT id, coalesce(organisation_id::text, ''),"
+                     " routed_at IS NOT NULL FROM referrals"
+                     " WHERE subject_id = $1 ORDER BY received_at, id",
+                     1, p, e);
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) > 0 &&
+            (*rows = calloc((size_t)PQntuples(r), sizeof(**rows))) == NULL) {
+                PQclear(r);
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        }
+        for (k = 0; k < PQntuples(r); k++) {
+                struct intake_subject_referral *w = &(*rows)[k];
+
+                snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(r, k, 0));
+                snprintf(w->organisation_id, sizeof(w->organisation_id), "%s",
+                         PQgetvalue(r, k, 1));
+                w->routed = PQgetvalue(r, k, 2)[0] == 't';
+        }
+        *n = (size_t)k;
+        PQclear(r);
+        return 0;
 }
 
 PGresult *
