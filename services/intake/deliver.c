@@ -269,13 +269,14 @@ int
 intake_route_held(struct intake *in, struct db *db, const char *org_id,
                   struct err *e)
 {
-        PGresult *r = intake_store_held(db, org_id, e);
-        int i, rc = 0;
+        char(*ids)[UUID_STR_LEN];
+        size_t i, n;
+        int rc = 0;
 
-        if (r == NULL)
+        if (intake_store_held(db, org_id, &ids, &n, e) < 0)
                 return -1;
-        for (i = 0; i < PQntuples(r) && rc == 0; i++)
-                rc = intake_route_one(in, db, PQgetvalue(r, i, 0), e);
-        PQclear(r);
+        for (i = 0; i < n && rc == 0; i++)
+                rc = intake_route_one(in, db, ids[i], e);
+        free(ids);
         return rc;
 }

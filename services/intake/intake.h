@@ -427,9 +427,11 @@ struct intake_subject_referral {
 int intake_store_subject_referrals(struct db *db, const char *subject,
                                    struct intake_subject_referral **rows,
                                    size_t *n, struct err *e);
-/* intake_store_held: returns new PGresult of ids of org's referrals held
- * for a missing partner key. */
-PGresult *intake_store_held(struct db *db, const char *org_id, struct err *e);
+/* intake_store_held: *ids is a new (free()) array of the ids of org's *n
+ * referrals held for a missing partner key, oldest first, locked (FOR
+ * UPDATE) in the caller's transaction. */
+int intake_store_held(struct db *db, const char *org_id,
+                      char (**ids)[UUID_STR_LEN], size_t *n, struct err *e);
 /* intake_store_service_get: the replica's service with its organisation;
  * *found false when unknown. Release svc->taxonomy_terms with free(). */
 int intake_store_service_get(struct db *db, const char *id,

@@ -349,18 +349,36 @@ intake_store_subject_referrals(struct db *db, const char *subject,
         return 0;
 }
 
-PGresult *
-intake_store_held(struct db *db, const char *org_id, struct err *e)
+int
+intake_store_held(struct db *db, const char *org_id, char (**ids)[UUID_STR_LEN],
+                  size_t *n, struct err *e)
 {
         const char *p[1] = {org_id};
+        PGresult *r;
+        int k;
 
-        return db_query(db,
-                        "SELECT id FROM referrals WHERE organisation_id = $1"
-                        " AND routed_at IS NULL"
-                        " AND 'partner_key_missing' = ANY (flags)"
-                        " AND NOT 'service_closed' = ANY (flags)"
-                        " ORDER BY received_at, id FOR UPDATE",
-                        1, p, e);
+        *ids = NULL;
+        *n = 0;
+        r = db_query(db,
+                     "SELECT id FROM referrals WHERE organisation_id = $1"
+                     " AND routed_at IS NULL"
+                     " AND 'partner_key_missing' = ANY (flags)"
+                     " AND NOT 'service_closed' = ANY (flags)"
+                     " ORDER BY received_at, id FOR UPDATE",
+                     1, p, e);
+        if (r == NULL)
+                return -1;
+        if (PQntuples(r) > 0 &&
+            (*ids = calloc((size_t)PQntuples(r), sizeof(**ids))) == NULL) {
+                PQclear(r);
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        }
+        for (k = 0; k < PQntuples(r); k++)
+                snprintf((*ids)[k], sizeof((*ids)[k]), "%s",
+                         PQgetvalue(r, k, 0));
+        *n = (size_t)k;
+        PQclear(r);
+        return 0;
 }
 
 #define SERVICE_SELECT                                                         \
