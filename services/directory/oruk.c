@@ -58,20 +58,22 @@ sal_contents(struct dir_req *rq, const char *ids)
         PGresult *r = dir_store_sal(rq->db, ids, &rq->e);
         json_t *contents = NULL, *svcs = NULL, *map = NULL, *sids, *o;
         char *sarr = NULL;
-        int k;
+        int k, scol, lcol;
 
         if (r == NULL)
                 return NULL;
+        scol = PQfnumber(r, "_service");
+        lcol = PQfnumber(r, "_location");
         contents = json_array();
         sids = json_object();
         for (k = 0; k < PQntuples(r); k++) {
                 o = dir_render_row(r, k);
                 json_object_set_new(o, "service_id",
-                                    json_string(PQgetvalue(r, k, 1)));
+                                    json_string(PQgetvalue(r, k, scol)));
                 json_object_set_new(o, "location_id",
-                                    json_string(PQgetvalue(r, k, 2)));
+                                    json_string(PQgetvalue(r, k, lcol)));
                 json_array_append_new(contents, o);
-                json_object_set_new(sids, PQgetvalue(r, k, 1), json_true());
+                json_object_set_new(sids, PQgetvalue(r, k, scol), json_true());
         }
         PQclear(r);
         {
@@ -95,8 +97,9 @@ sal_contents(struct dir_req *rq, const char *ids)
                 return NULL;
         }
         map = json_object();
+        scol = PQfnumber(r, "id");
         for (k = 0; k < PQntuples(r); k++)
-                json_object_set_new(map, PQgetvalue(r, k, 0),
+                json_object_set_new(map, PQgetvalue(r, k, scol),
                                     dir_render_row(r, k));
         PQclear(r);
         json_array_foreach(contents, k, o) json_object_set(
@@ -196,7 +199,9 @@ simple_page(struct dir_req *rq, PGresult *r)
 
         if (r == NULL)
                 return NULL;
-        total = PQntuples(r) > 0 ? atol(PQgetvalue(r, 0, 0)) : 0;
+        total = PQntuples(r) > 0
+                    ? atol(PQgetvalue(r, 0, PQfnumber(r, "_total")))
+                    : 0;
         idcol = PQfnumber(r, "id");
         contents = json_array();
         for (i = 0; i < PQntuples(r); i++)
