@@ -7,7 +7,7 @@
  * Data flow: consume.c (Kafka) dispatches referral.submissions to
  * submit.c, referral.updates to lifecycle.c, directory.* to catalogue.c;
  * each works through store.c (the only SQL) and leaves its events in the
- * outbox through emit.c, route.c seals the provider's copy. routes.c
+ * outbox through emit.c, deliver.c seals the provider's copy. routes.c
  * serves the internal HTTP API (reads only, each naming the records it
  * returned for the gateway's audit; a status changes only through
  * referral.updates); stale.c reminds providers of referrals nobody has
@@ -163,6 +163,12 @@ int intake_consume_apply(void *arg, struct db *db,
                          const struct kafka_record *rec, struct err *e);
 
 /* ---- submit.c, submit_batch.c ---- */
+/* Where a submission's rows are written, all in the consumer batch's one
+ * transaction: its subject by intake_subjects_resolve (submit.c, through
+ * intake_store_subjects_resolve) when the batch begins; its referral row
+ * and its events are queued on the consumer thread (intake_outq_referral,
+ * intake_emit) and written when the batch flushes, by intake_outq_flush
+ * (emit.c): one intake_store_referrals_add and one outbox_add_many. */
 /* intake_submit_apply: one referral.submissions record: stores the
  * referral and queues its events. A referral id already stored (or
  * queued) has no second effect. */
@@ -228,7 +234,10 @@ int intake_reason_seal(struct intake *in, const struct intake_referral *r,
 json_t *intake_reason_open(struct intake *in, const struct intake_referral *r,
                            const char *blob, struct err *e);
 
-/* ---- emit.c ---- */
+/* ---- emit.c: the consumer thread's write queue, and events ---- */
+/* Off the consumer thread (HTTP, the stale timer) nothing is queued: an
+ * event is written to the outbox, and a referral row to referrals, when
+ * it is emitted. */
 /* intake_emit: queues data (takes ownership) as ce_type on topic, keyed
  * by key, in the caller's transaction (or on the thread's queue, see
  * intake_outq_start). */
