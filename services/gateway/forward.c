@@ -188,9 +188,9 @@ answer(struct gw_call *call, const struct gw_route *rt, struct gw_reply *r)
         if ((rt->flags & GW_F_AUDIT) && r->status == 200 &&
             gw_audit_read(call, r->audit_records, &e) < 0) {
                 if (e.kind == ERR_INVALID)
-                        log_warnx("upstream answer not auditable",
-                                  "request_id=%s upstream=%s why=\"%s\"",
-                                  call->req->request_id, rt->upstream, e.msg);
+                        log_err(LOG_WARN, "upstream answer not auditable", &e,
+                                "request_id=%s upstream=%s",
+                                call->req->request_id, rt->upstream);
                 http_resp_error(call->resp, 503, "unavailable", NULL,
                                 "cannot record this access now; try again");
                 http_resp_header(call->resp, "Retry-After", "5");
