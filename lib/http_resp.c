@@ -95,6 +95,44 @@ http_resp_error(struct http_resp *resp, int status, const char *code,
 }
 
 int
+http_status_of(enum err_kind kind)
+{
+        switch (kind) {
+        case ERR_INVALID:
+                return 400;
+        case ERR_NOT_FOUND:
+                return 404;
+        case ERR_CONFLICT:
+                return 409;
+        case ERR_TRANSIENT:
+                return 503;
+        default:
+                return 500;
+        }
+}
+
+int
+http_resp_err(struct http_resp *resp, const struct err *e)
+{
+        int status = http_status_of(e->kind), rc;
+        const char *code = status == 400   ? "invalid"
+                           : status == 404 ? "not_found"
+                           : status == 409 ? "conflict"
+                           : status == 503 ? "unavailable"
+                                           : "internal";
+
+        if (status >= 500)
+                rc = http_resp_error(resp, status, code, NULL,
+                                     "try again later");
+        else
+                rc = http_resp_error(resp, status, code, e->field, "%s",
+                                     e->msg[0] ? e->msg : code);
+        if (rc == 0 && status == 503)
+                rc = http_resp_header(resp, "Retry-After", "5");
+        return rc;
+}
+
+int
 http_resp_header(struct http_resp *resp, const char *name, const char *value)
 {
         struct http_header *h;

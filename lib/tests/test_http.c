@@ -354,6 +354,67 @@ test_error_names_field(void **state)
         json_decref(j);
 }
 
+/* resp_error_of: resp's {"error": {...}} member k, borrowed from *j. */
+static const char *
+resp_error_of(const struct http_resp *resp, json_t **j, const char *k)
+{
+        json_decref(*j);
+        *j = json_loadb(resp->body, resp->body_len, 0, NULL);
+        return json_string_value(
+            json_object_get(json_object_get(*j, "error"), k));
+}
+
+static void
+test_error_kinds_have_one_status_each(void **state)
+{
+        static const struct {
+                enum err_kind kind;
+                int status;
+                const char *code;
+        } want[] = {{ERR_INVALID, 400, "invalid"},
+                    {ERR_NOT_FOUND, 404, "not_found"},
+                    {ERR_CONFLICT, 409, "conflict"},
+                    {ERR_TRANSIENT, 503, "unavailable"},
+                    {ERR_FATAL, 500, "internal"},
+                    {ERR_NONE, 500, "internal"}};
+        json_t *j = NULL;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                struct http_resp resp = {0};
+                struct err e = {0};
+
+                err_set(&e, want[i].kind, "postcode", "secret detail %zu", i);
+                assert_int_equal(http_status_of(want[i].kind), want[i].status);
+                assert_int_equal(http_resp_err(&resp, &e), 0);
+                assert_int_equal(resp.status, want[i].status);
+                assert_string_equal(resp_error_of(&resp, &j, "code"),
+                                    want[i].code);
+                if (want[i].status < 500) {
+                        /* a 4xx says which field and why */
+                        assert_string_equal(resp_error_of(&resp, &j, "field"),
+                                            "postcode");
+                        assert_non_null(
+                            strstr(resp_error_of(&resp, &j, "message"),
+                                   "secret detail"));
+                } else {
+                        /* a 5xx tells the client nothing of the inside */
+                        assert_null(resp_error_of(&resp, &j, "field"));
+                        assert_string_equal(
+                            resp_error_of(&resp, &j, "message"),
+                            "try again later");
+                }
+                bool retry = false;
+                for (size_t h = 0; h < resp.nheaders; h++)
+                        retry |= strcmp(resp.headers[h].name, "Retry-After") ==
+                                     0 &&
+                                 strcmp(resp.headers[h].value, "5") == 0;
+                assert_int_equal(retry, want[i].status == 503);
+                http_resp_fini(&resp);
+        }
+        json_decref(j);
+}
+
 static void
 test_handler_without_response_is_500(void **state)
 {
@@ -723,6 +784,7 @@ main(void)
             cmocka_unit_test(test_oversized_body_is_413),
             cmocka_unit_test(test_oversized_chunked_body_is_413),
             cmocka_unit_test(test_error_names_field),
+            cmocka_unit_test(test_error_kinds_have_one_status_each),
             cmocka_unit_test(test_handler_without_response_is_500),
             cmocka_unit_test(test_safe_request_id_is_echoed),
             cmocka_unit_test(test_unsafe_request_id_is_replaced),

@@ -33,33 +33,12 @@ is_admin(const struct http_req *req)
                req->principal->role == HTTP_ROLE_ADMIN;
 }
 
-static int
-status_of(const struct err *e)
-{
-        switch (e->kind) {
-        case ERR_INVALID:
-                return 400;
-        case ERR_NOT_FOUND:
-                return 404;
-        case ERR_CONFLICT:
-                return 409;
-        case ERR_TRANSIENT:
-                return 503;
-        default:
-                return 500;
-        }
-}
-
 static void
 fail(struct http_resp *resp, const struct err *e)
 {
-        static const char *const codes[] = {
-            [ERR_NONE] = "internal",       [ERR_TRANSIENT] = "unavailable",
-            [ERR_INVALID] = "invalid",     [ERR_FATAL] = "internal",
-            [ERR_NOT_FOUND] = "not_found", [ERR_CONFLICT] = "conflict"};
-
-        http_resp_error(resp, status_of(e), codes[e->kind],
-                        e->field[0] ? e->field : NULL, "%s", e->msg);
+        if (http_status_of(e->kind) >= 500)
+                log_err(LOG_WARN, "request failed", e, NULL);
+        http_resp_err(resp, e);
 }
 
 static json_t *

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "directory.h"
+#include "http.h"
 
 #define ORUK_PROFILE "https://github.com/openreferral/uk-profile"
 #define ORUK_OPENAPI                                                           \
@@ -30,14 +31,12 @@ answer_json(struct dir_answer *out, int status, json_t *j)
 static void
 answer_error(struct dir_answer *out, const struct err *e)
 {
-        int status = e->kind == ERR_INVALID     ? 400
-                     : e->kind == ERR_NOT_FOUND ? 404
-                     : e->kind == ERR_TRANSIENT ? 503
-                                                : 500;
+        int status = http_status_of(e->kind);
         json_t *err =
             json_pack("{ss ss}", "code",
                       status == 400   ? "invalid_parameter"
                       : status == 404 ? "not_found"
+                      : status == 409 ? "conflict"
                       : status == 503 ? "unavailable"
                                       : "internal",
                       "message",

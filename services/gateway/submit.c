@@ -55,19 +55,16 @@ count(enum outcome o)
         metrics_counter_inc(outcomes[o]);
 }
 
-/* status_of: the HTTP status for an err kind from the checks. */
+/* status_of: the HTTP status for an err kind from the checks: a referral
+ * to a service that is unknown or not taking referrals is well formed but
+ * cannot be processed (422; the URL itself exists); the rest as
+ * everywhere (http_status_of). */
 static int
 status_of(const struct err *e)
 {
-        switch (e->kind) {
-        case ERR_INVALID:
-                return 400;
-        case ERR_CONFLICT:
-        case ERR_NOT_FOUND:
+        if (e->kind == ERR_CONFLICT || e->kind == ERR_NOT_FOUND)
                 return 422;
-        default:
-                return 503;
-        }
+        return http_status_of(e->kind);
 }
 
 /* A submission between its checks and Kafka's report. */

@@ -47,24 +47,9 @@ allowed(const struct http_principal *p, struct http_resp *resp)
 static void
 answer_err(struct http_resp *resp, const struct err *e)
 {
-        switch (e->kind) {
-        case ERR_NOT_FOUND:
-                http_resp_error(resp, 404, "not_found", NULL,
-                                "no such referral");
-                break;
-        case ERR_CONFLICT:
-                http_resp_error(resp, 409, "conflict",
-                                e->field[0] ? e->field : NULL, "%s", e->msg);
-                break;
-        case ERR_INVALID:
-                http_resp_error(resp, 400, "invalid",
-                                e->field[0] ? e->field : NULL, "%s", e->msg);
-                break;
-        default:
+        if (http_status_of(e->kind) >= 500)
                 log_err(LOG_WARN, "request failed", e, NULL);
-                http_resp_error(resp, 503, "unavailable", NULL,
-                                "try again later");
-        }
+        http_resp_err(resp, e);
 }
 
 static json_t *
