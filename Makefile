@@ -125,6 +125,7 @@ format-check:
 	@clang-format --dry-run --Werror $(FMT_SRC) && echo "format OK"
 
 lint:
+	python3 scripts/header_map.py
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr --suppress=missingIncludeSystem \
 		--suppress=unknownMacro -Ilib \

@@ -400,15 +400,14 @@ test_error_kinds_have_one_status_each(void **state)
                 } else {
                         /* a 5xx tells the client nothing of the inside */
                         assert_null(resp_error_of(&resp, &j, "field"));
-                        assert_string_equal(
-                            resp_error_of(&resp, &j, "message"),
-                            "try again later");
+                        assert_string_equal(resp_error_of(&resp, &j, "message"),
+                                            "try again later");
                 }
                 bool retry = false;
                 for (size_t h = 0; h < resp.nheaders; h++)
-                        retry |= strcmp(resp.headers[h].name, "Retry-After") ==
-                                     0 &&
-                                 strcmp(resp.headers[h].value, "5") == 0;
+                        retry |=
+                            strcmp(resp.headers[h].name, "Retry-After") == 0 &&
+                            strcmp(resp.headers[h].value, "5") == 0;
                 assert_int_equal(retry, want[i].status == 503);
                 http_resp_fini(&resp);
         }

@@ -79,8 +79,8 @@ struct dir_nearest {
         char area[64];
 };
 
-/* ---- store.c (the only file with SQL) ---- */
-/* Reads. Every PGresult returned is new, free with PQclear(). */
+/* ---- store.c, store_search.c: reads (store*.c hold the only SQL) ---- */
+/* Every PGresult returned is new, free with PQclear(). */
 int dir_store_services_page(struct db *db, const struct dir_query *q,
                             bool at_locations, struct dir_page *out,
                             struct err *e);
@@ -140,13 +140,14 @@ int dir_store_nearest(struct db *db, const char *ids_array, const char *lat,
 PGresult *dir_store_service_snapshot(struct db *db, const char *id,
                                      struct err *e);
 PGresult *dir_store_org_snapshot(struct db *db, const char *id, struct err *e);
-/* dir_store_catalogue_ids: returns new result, one row: the text arrays of
- * every organisation id and every service id. Free with PQclear(). */
-PGresult *dir_store_catalogue_ids(struct db *db, struct err *e);
 PGresult *dir_store_update_requests(struct db *db, const char *status,
                                     const char *id, struct err *e);
 
-/* Writes (inside the caller's transaction). `obj` is HSDS JSON. */
+/* ---- store_write.c: writes, inside the caller's transaction ---- */
+/* `obj` is HSDS JSON. */
+/* dir_store_catalogue_ids: returns new result, one row: the text arrays of
+ * every organisation id and every service id. Free with PQclear(). */
+PGresult *dir_store_catalogue_ids(struct db *db, struct err *e);
 /* dir_store_put: upsert of an organization, service, location, taxonomy
  * or taxonomy_term row from obj (fields absent keep their value; create
  * requires the row not to exist, update requires it to exist). */
@@ -315,6 +316,16 @@ int dir_docs_get(struct db *db, const char *id, char **full, struct err *e);
  * and queues the catalogue events. obj may be modified (ids added). */
 int dir_put(struct db *db, enum dir_entity ent, enum dir_put_mode mode,
             json_t *obj, struct err *e);
+/* dir_import_hsds: imports one HSDS object (service, organization,
+ * taxonomy, taxonomy_term, service_at_location) or a page of them. */
+int dir_import_hsds(struct db *db, const json_t *doc, struct err *e);
+
+/* ---- postcodes.c ---- */
+/* dir_import_postcodes: loads a postcode CSV (a header line naming the
+ * postcode, latitude and longitude columns; a malformed line rejects the
+ * whole file with its line number); *n is how many rows it held. */
+int dir_import_postcodes(struct db *db, const char *csv, long *n,
+                         struct err *e);
 
 /* ---- import_bulk.c ---- */
 /* dir_import_bulk: imports an array of HSDS services table by table (the
@@ -334,11 +345,6 @@ struct dir_commands {
  * borrowed struct dir_commands *. */
 int dir_commands_apply(void *arg, struct db *db, const struct kafka_record *rec,
                        struct err *e);
-/* dir_import_hsds: imports one HSDS object (service, organization,
- * taxonomy, taxonomy_term, service_at_location) or a page of them. */
-int dir_import_hsds(struct db *db, const json_t *doc, struct err *e);
-int dir_import_postcodes(struct db *db, const char *csv, long *n,
-                         struct err *e);
 
 /* ---- setup.c ---- */
 struct svc_run;

@@ -198,6 +198,11 @@ bool gw_valid_email(const char *s);
 bool gw_valid_uk_phone(const char *s);
 bool gw_valid_postcode(const char *s);
 
+/* gw_seal_json: compact JSON of j sealed through to (a sender's box to
+ * intake), as base64url. Returns new text, free with free(); NULL with
+ * ERR_TRANSIENT. */
+char *gw_seal_json(struct secret_sender *to, const json_t *j, struct err *e);
+
 /* ---- produce.c: producer with a poller thread and bounded waits ---- */
 struct gw_producer;
 /* gw_producer_new: returns new producer, free with gw_producer_free().
@@ -268,6 +273,7 @@ int gw_setup_init(void *arg, struct svc_run *r, struct err *e);
 int gw_setup_start(void *arg, struct svc_run *r, struct err *e);
 void gw_setup_fini(void *arg);
 
+/* ---- gw.c: the daemon's state made and freed ---- */
 /* gw_init: loads keys and the document, opens the pool, the producer and
  * the catalogue (loaded from the replica). set's strings must outlive gw.
  * gw_fini: frees what gw_init made; safe on a partly made gw. */
@@ -330,6 +336,7 @@ void gw_upstream_free(struct gw_upstream *u);
  * out of memory). */
 int gw_upstream_get(struct gw_upstream *u, char *url, struct curl_slist *hdrs,
                     gw_upstream_fn fn, void *arg);
+/* ---- forward.c: forwarded reads, through upstream.c ---- */
 /* gw_forward_get: GET base + path (+ "?" query) with the signed principal
  * of who. Returns 0 with r filled (any status), or -1 when the daemon could
  * not be reached. Keeps one kept-alive handle per thread. */
@@ -413,6 +420,10 @@ void gw_route_headers(struct http_resp *r, unsigned flags, const char *path);
 /* gw_cors_preflight: the OPTIONS answer for the ORUK paths. */
 void gw_cors_preflight(struct gw_call *call);
 void gw_openapi_handler(struct gw_call *call);
+
+/* gw_now: seconds on the monotonic clock, with the fraction (for
+ * durations only). */
+double gw_now(void);
 
 /* ---- html.c: an escaping string builder ---- */
 struct gw_html {
@@ -507,10 +518,6 @@ json_t *gw_command_body(struct gw_call *call, const char *const allowed[]);
 /* gw_json_content_type: true for application/json, with no charset or
  * charset=utf-8. */
 bool gw_json_content_type(const char *ct);
-/* gw_seal_json: compact JSON of j sealed through to (a sender's box to
- * intake), as base64url. Returns new text, free with free(); NULL with
- * ERR_TRANSIENT. */
-char *gw_seal_json(struct secret_sender *to, const json_t *j, struct err *e);
 /* gw_command_send: produces data as a CloudEvent of type to topic keyed
  * by key and waits for the broker's acknowledgement; 0 only when
  * acknowledged, else -1 ERR_TRANSIENT. */
@@ -548,8 +555,5 @@ void gw_consent_post(struct gw_call *call);
 void gw_web_consent_form(struct gw_call *call, struct gw_html *h,
                          const char *id, const char *key);
 void gw_web_consent_post(struct gw_call *call);
-
-/* time helper */
-double gw_now(void);
 
 #endif

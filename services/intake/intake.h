@@ -209,13 +209,6 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
                       struct err *e);
 /* intake_referral_open: decrypts r's blobs into one personal payload.
  * Returns new object, free with json_decref(); NULL with e filled. */
-/* intake_fact_received / intake_fact_status: the facts reporting gets
- * (facts.c) of a referral received (from its referral.events body) and of
- * a status change, in the caller's transaction. */
-int intake_fact_received(struct db *db, const json_t *received, struct err *e);
-int intake_fact_status(struct db *db, const char *id, const char *from,
-                       const char *to, const char *by_role, bool reason_given,
-                       const char *at, struct err *e);
 /* intake_audit: the audit.access record (lib/audit.h) of intake's own
  * decryption of referral id, in the caller's transaction: role system,
  * why the purpose (route_to_provider, notify_person), a new request id.
@@ -233,6 +226,15 @@ int intake_reason_seal(struct intake *in, const struct intake_referral *r,
 /* intake_reason_open: returns new JSON string of a sealed reason. */
 json_t *intake_reason_open(struct intake *in, const struct intake_referral *r,
                            const char *blob, struct err *e);
+
+/* ---- facts.c ---- */
+/* intake_fact_received / intake_fact_status: the facts reporting gets of
+ * a referral received (from its referral.events body) and of a status
+ * change, in the caller's transaction. */
+int intake_fact_received(struct db *db, const json_t *received, struct err *e);
+int intake_fact_status(struct db *db, const char *id, const char *from,
+                       const char *to, const char *by_role, bool reason_given,
+                       const char *at, struct err *e);
 
 /* ---- emit.c: the consumer thread's write queue, and events ---- */
 /* Off the consumer thread (HTTP, the stale timer) nothing is queued: an

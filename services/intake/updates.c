@@ -91,7 +91,7 @@ gateway_actor(struct intake *in, const json_t *inner, struct intake_actor *by,
               struct err *e)
 {
         const char *token = NULL;
-        struct http_principal p;
+        struct http_principal p = {0};
         struct err pe = {0};
 
         if (jsonx_get_string(inner, "principal", true, &token, e) < 0)

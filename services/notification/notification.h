@@ -107,7 +107,7 @@ void notify_template_fini(struct notify_template *t);
 /* notify_template_check: the placeholders of text parse. */
 int notify_template_check(const char *text, struct err *e);
 
-/* ---- channel.c, channel_smtp.c, channel_api.c ---- */
+/* ---- channel.c, channel_smtp.c, channel_api.c, spool.c ---- */
 
 /* A message ready to go. Every pointer is borrowed for the send call;
  * `to` is plaintext, held only in memory for the call. */
@@ -284,6 +284,7 @@ int notify_store_release(struct db *db, const char *instance,
  * sent (reason noted), else -> pending. */
 int notify_store_reconciled(struct db *db, const char *message_id,
                             bool delivered, const char *note, struct err *e);
+/* ---- store_admin.c: templates, messages read back, replicas, codes ---- */
 /* notify_store_templates: every template. Returns new array in *out
  * (free each with notify_template_fini() and the array), count in *n. */
 int notify_store_templates(struct db *db, struct notify_template **out, int *n,
