@@ -313,6 +313,28 @@ intake_store_consent_get(struct db *db, const char *subject, bool *withdrawn,
         return 0;
 }
 
+/* rows_of: *out is a new zeroed array of one size-byte element per row
+ * of r (NULL when it has none); when out of memory r is cleared and e
+ * filled. */
+static int
+rows_of(PGresult *r, size_t size, void **out, struct err *e)
+{
+        *out = NULL;
+        if (PQntuples(r) > 0 &&
+            (*out = calloc((size_t)PQntuples(r), size)) == NULL) {
+                PQclear(r);
+                return err_set(e, ERR_FATAL, NULL, "out of memory");
+        }
+        return 0;
+}
+
+/* col_copy: column c of row k of r into dst (truncated to dstsz). */
+static void
+col_copy(char *dst, size_t dstsz, const PGresult *r, int k, int c)
+{
+        snprintf(dst, dstsz, "%s", PQgetvalue(r, k, c));
+}
+
 int
 intake_store_subject_referrals(struct db *db, const char *subject,
                                struct intake_subject_referral **rows, size_t *n,
@@ -320,6 +342,7 @@ intake_store_subject_referrals(struct db *db, const char *subject,
 {
         const char *p[1] = {subject};
         PGresult *r;
+        void *v;
         int k;
 
         *rows = NULL;
@@ -331,17 +354,15 @@ intake_store_subject_referrals(struct db *db, const char *subject,
                      1, p, e);
         if (r == NULL)
                 return -1;
-        if (PQntuples(r) > 0 &&
-            (*rows = calloc((size_t)PQntuples(r), sizeof(**rows))) == NULL) {
-                PQclear(r);
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        }
+        if (rows_of(r, sizeof(**rows), &v, e) < 0)
+                return -1;
+        *rows = v;
         for (k = 0; k < PQntuples(r); k++) {
                 struct intake_subject_referral *w = &(*rows)[k];
 
-                snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(r, k, 0));
-                snprintf(w->organisation_id, sizeof(w->organisation_id), "%s",
-                         PQgetvalue(r, k, 1));
+                col_copy(w->id, sizeof(w->id), r, k, 0);
+                col_copy(w->organisation_id, sizeof(w->organisation_id), r, k,
+                         1);
                 w->routed = PQgetvalue(r, k, 2)[0] == 't';
         }
         *n = (size_t)k;
@@ -355,6 +376,7 @@ intake_store_held(struct db *db, const char *org_id, char (**ids)[UUID_STR_LEN],
 {
         const char *p[1] = {org_id};
         PGresult *r;
+        void *v;
         int k;
 
         *ids = NULL;
@@ -368,14 +390,11 @@ intake_store_held(struct db *db, const char *org_id, char (**ids)[UUID_STR_LEN],
                      1, p, e);
         if (r == NULL)
                 return -1;
-        if (PQntuples(r) > 0 &&
-            (*ids = calloc((size_t)PQntuples(r), sizeof(**ids))) == NULL) {
-                PQclear(r);
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        }
+        if (rows_of(r, sizeof(**ids), &v, e) < 0)
+                return -1;
+        *ids = v;
         for (k = 0; k < PQntuples(r); k++)
-                snprintf((*ids)[k], sizeof((*ids)[k]), "%s",
-                         PQgetvalue(r, k, 0));
+                col_copy((*ids)[k], sizeof((*ids)[k]), r, k, 0);
         *n = (size_t)k;
         PQclear(r);
         return 0;
@@ -568,6 +587,7 @@ intake_store_stale(struct db *db, long long cutoff, int limit,
         char lim[16], cut[32];
         const char *p[2] = {lim, cut};
         PGresult *r;
+        void *v;
         int k;
 
         *rows = NULL;
@@ -587,21 +607,17 @@ intake_store_stale(struct db *db, long long cutoff, int limit,
             2, p, e);
         if (r == NULL)
                 return -1;
-        if (PQntuples(r) > 0 &&
-            (*rows = calloc((size_t)PQntuples(r), sizeof(**rows))) == NULL) {
-                PQclear(r);
-                return err_set(e, ERR_FATAL, NULL, "out of memory");
-        }
+        if (rows_of(r, sizeof(**rows), &v, e) < 0)
+                return -1;
+        *rows = v;
         for (k = 0; k < PQntuples(r); k++) {
                 struct intake_stale_row *w = &(*rows)[k];
 
-                snprintf(w->id, sizeof(w->id), "%s", PQgetvalue(r, k, 0));
-                snprintf(w->reference, sizeof(w->reference), "%s",
-                         PQgetvalue(r, k, 1));
-                snprintf(w->service_id, sizeof(w->service_id), "%s",
-                         PQgetvalue(r, k, 2));
-                snprintf(w->organisation_id, sizeof(w->organisation_id), "%s",
-                         PQgetvalue(r, k, 3));
+                col_copy(w->id, sizeof(w->id), r, k, 0);
+                col_copy(w->reference, sizeof(w->reference), r, k, 1);
+                col_copy(w->service_id, sizeof(w->service_id), r, k, 2);
+                col_copy(w->organisation_id, sizeof(w->organisation_id), r, k,
+                         3);
                 w->received = (time_t)strtoll(PQgetvalue(r, k, 4), NULL, 10);
                 w->reminded = PQgetvalue(r, k, 5)[0] == 't';
                 w->escalated = PQgetvalue(r, k, 6)[0] == 't';
