@@ -134,10 +134,12 @@ int http_resp_error(struct http_resp *resp, int status, const char *code,
 /* http_status_of: the one HTTP status of an error kind: 400 invalid, 404
  * not found, 409 conflict, 503 transient, 500 otherwise. */
 int http_status_of(enum err_kind kind);
-/* http_resp_err: answers e in that shape with its kind's status and code
- * ("invalid", "not_found", "conflict", "unavailable", "internal"): on a
- * 4xx e's field and message, on a 5xx only "try again later" (with
- * Retry-After: 5 on a 503). Logging the failure is the caller's. */
+/* http_code_of: the error code of that status: "invalid", "not_found",
+ * "conflict", "unavailable" or "internal" (borrowed). */
+const char *http_code_of(enum err_kind kind);
+/* http_resp_err: answers e in that shape with its kind's status and code:
+ * on a 4xx e's field and message; on a 5xx only "try again later" (with
+ * Retry-After: 5 on a 503), e itself going to the log. */
 int http_resp_err(struct http_resp *resp, const struct err *e);
 /* http_resp_text: copies text. */
 int http_resp_text(struct http_resp *resp, int status, const char *content_type,

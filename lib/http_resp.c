@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "log.h"
 
 static const char oom_body[] =
     "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
@@ -111,22 +112,34 @@ http_status_of(enum err_kind kind)
         }
 }
 
+const char *
+http_code_of(enum err_kind kind)
+{
+        switch (http_status_of(kind)) {
+        case 400:
+                return "invalid";
+        case 404:
+                return "not_found";
+        case 409:
+                return "conflict";
+        case 503:
+                return "unavailable";
+        default:
+                return "internal";
+        }
+}
+
 int
 http_resp_err(struct http_resp *resp, const struct err *e)
 {
         int status = http_status_of(e->kind), rc;
-        const char *code = status == 400   ? "invalid"
-                           : status == 404 ? "not_found"
-                           : status == 409 ? "conflict"
-                           : status == 503 ? "unavailable"
-                                           : "internal";
+        const char *code = http_code_of(e->kind);
 
-        if (status >= 500)
-                rc = http_resp_error(resp, status, code, NULL,
-                                     "try again later");
-        else
-                rc = http_resp_error(resp, status, code, e->field, "%s",
-                                     e->msg[0] ? e->msg : code);
+        if (status < 500)
+                return http_resp_error(resp, status, code, e->field, "%s",
+                                       e->msg[0] ? e->msg : code);
+        log_err(LOG_WARN, "request failed", e, NULL);
+        rc = http_resp_error(resp, status, code, NULL, "try again later");
         if (rc == 0 && status == 503)
                 rc = http_resp_header(resp, "Retry-After", "5");
         return rc;

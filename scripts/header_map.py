@@ -57,7 +57,7 @@ def prototypes(header):
             if re.match(r"^\s*(typedef|struct\s+\w+\s*;|extern\s+const)", s):
                 continue
             p = PROTO.match(s)
-            if p and not re.search(r"\(\s*\*", s.split("(", 1)[0] + "(" + s.split("(", 1)[1][:2]):
+            if p and not re.match(r"[^(]*\(\s*\*", s):  # not a function pointer
                 out.append((p.group(1), heading, start))
     return out
 

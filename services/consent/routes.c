@@ -33,14 +33,6 @@ is_admin(const struct http_req *req)
                req->principal->role == HTTP_ROLE_ADMIN;
 }
 
-static void
-fail(struct http_resp *resp, const struct err *e)
-{
-        if (http_status_of(e->kind) >= 500)
-                log_err(LOG_WARN, "request failed", e, NULL);
-        http_resp_err(resp, e);
-}
-
 static json_t *
 history_json(struct db *db, const struct secret_key *key, const char *subject,
              struct err *e)
@@ -89,7 +81,7 @@ consent_get(struct http_req *req, struct http_resp *resp)
         db_pool_put(ctx->pool, db);
         if (state == NULL || hist == NULL) {
                 json_decref(state);
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 return;
         }
         json_object_set_new(hist, "state", state);
@@ -171,18 +163,18 @@ consent_post(struct http_req *req, struct http_resp *resp)
              !json_is_string(json_object_get(body, "subject_id")))) {
                 if (e.kind == ERR_NONE)
                         err_set(&e, ERR_INVALID, "subject_id", "not a string");
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 goto out;
         }
         if (authorise(req, body, resp) < 0)
                 goto out;
         if (consent_entry_from_json(body, NULL, &r, &e) < 0) {
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 goto out;
         }
         uuid_v7(r.id);
         if (record_in_tx(ctx, &r, &state, &e) < 0) {
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 goto out;
         }
         log_info("consent recorded", "request_id=%s receipt_id=%s",
@@ -203,7 +195,7 @@ notices_get(struct http_req *req, struct http_resp *resp)
 
         db_pool_put(ctx->pool, db);
         if (j == NULL) {
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 return;
         }
         http_resp_json(resp, 200, json_pack("{s:o}", "notices", j));
@@ -231,7 +223,7 @@ notices_post(struct http_req *req, struct http_resp *resp)
             jsonx_get_string(body, "published_at", false, &at, &e) < 0 ||
             jsonx_get_string(body, "url", false, &url, &e) < 0 ||
             jsonx_get_string(body, "summary", false, &sum, &e) < 0) {
-                fail(resp, &e);
+                http_resp_err(resp, &e);
                 json_decref(body);
                 return;
         }
@@ -242,7 +234,7 @@ notices_post(struct http_req *req, struct http_resp *resp)
                 consent_store_notice_put(db, v, at, url, sum, &e);
         db_pool_put(ctx->pool, db);
         if (e.kind != ERR_NONE)
-                fail(resp, &e);
+                http_resp_err(resp, &e);
         else
                 http_resp_json(resp, 201, json_pack("{s:s}", "version", v));
         json_decref(body);

@@ -32,17 +32,13 @@ static void
 answer_error(struct dir_answer *out, const struct err *e)
 {
         int status = http_status_of(e->kind);
-        json_t *err =
-            json_pack("{ss ss}", "code",
-                      status == 400   ? "invalid_parameter"
-                      : status == 404 ? "not_found"
-                      : status == 409 ? "conflict"
-                      : status == 503 ? "unavailable"
-                                      : "internal",
-                      "message",
-                      status >= 500                          ? "try again later"
-                      : e->field[0] == '\0' && status == 400 ? "invalid request"
-                                                             : e->msg);
+        json_t *err = json_pack(
+            "{ss ss}", "code",
+            status == 400 ? "invalid_parameter" : http_code_of(e->kind),
+            "message",
+            status >= 500                          ? "try again later"
+            : e->field[0] == '\0' && status == 400 ? "invalid request"
+                                                   : e->msg);
 
         if (e->field[0] != '\0')
                 json_object_set_new(err, "field", json_string(e->field));

@@ -209,6 +209,8 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
                       struct err *e);
 /* intake_referral_open: decrypts r's blobs into one personal payload.
  * Returns new object, free with json_decref(); NULL with e filled. */
+json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
+                             struct err *e);
 /* intake_audit: the audit.access record (lib/audit.h) of intake's own
  * decryption of referral id, in the caller's transaction: role system,
  * why the purpose (route_to_provider, notify_person), a new request id.
@@ -216,8 +218,6 @@ int intake_route_held(struct intake *in, struct db *db, const char *org_id,
  * the ids the answer names (routes.c). */
 int intake_audit(struct intake *in, struct db *db, const char *id,
                  const char *why, struct err *e);
-json_t *intake_referral_open(struct intake *in, const struct intake_referral *r,
-                             struct err *e);
 /* intake_reason_seal: a status reason (free text about a person) sealed
  * under r's data key, so erasing the person erases it. Returns new text
  * in *out, free with free(). */

@@ -44,14 +44,6 @@ allowed(const struct http_principal *p, struct http_resp *resp)
         return false;
 }
 
-static void
-answer_err(struct http_resp *resp, const struct err *e)
-{
-        if (http_status_of(e->kind) >= 500)
-                log_err(LOG_WARN, "request failed", e, NULL);
-        http_resp_err(resp, e);
-}
-
 static json_t *
 row_json(const PGresult *r, int row)
 {
@@ -130,7 +122,7 @@ list(struct http_req *req, struct http_resp *resp)
         r = intake_store_list(db, f, &e);
         db_pool_put(&in->pool, db);
         if (r == NULL) {
-                answer_err(resp, &e);
+                http_resp_err(resp, &e);
                 return;
         }
         items = json_array();
@@ -317,7 +309,7 @@ out:
                 http_resp_json(resp, 200, o);
                 http_resp_header(resp, AUDIT_RECORDS_HEADER, id);
         } else {
-                answer_err(resp, &e);
+                http_resp_err(resp, &e);
         }
 }
 

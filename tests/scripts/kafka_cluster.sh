@@ -242,12 +242,13 @@ check "the partner's topic is among them" grep -q "Topic: $PT" "$KD/describe1.tx
 # partition is then never sent, and its 503 is a true "unavailable", not
 # the case under test).
 leaders() { # "PORT ..." of referral.submissions' leaders, when each is its preferred replica
-  describe --topic referral.submissions | BASE=$BASE /usr/bin/python3 -c '
+  describe --topic referral.submissions | K=$K /usr/bin/python3 -c '
 import os, re, sys
 parts = re.findall(r"Partition: \d+\s+Leader: (-?\d+)\s+Replicas: ([\d,]+)", sys.stdin.read())
 if len(parts) != 8 or any(l != r.split(",")[0] for l, r in parts):
     sys.exit(1)
-print(" ".join(sorted({str(int(os.environ["BASE"]) + 2 * (int(l) - 1)) for l, _ in parts})))'
+nodes = os.environ["K"].split(",")  # node i listens on the i-th address
+print(" ".join(sorted({nodes[int(l) - 1].rsplit(":", 1)[1] for l, _ in parts})))'
 }
 preferred() {
   tool org.apache.kafka.tools.LeaderElectionCommand --election-type PREFERRED --all-topic-partitions >/dev/null
